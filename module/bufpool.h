@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bufpool in-kernel API: a bounded pool of page-backed buffers shared by
+ * entities under one budget, with per-class FIFO queues and hand-off.
+ *
+ * The core knows nothing of files.  An entity is anything that holds
+ * buffers: the character device makes one per open file description, an
+ * in-kernel user embeds its own.  A waiter is a target plus a wake-up
+ * callback (the kernel form of HAProxy's struct buffer_wait): when buffers
+ * come back the core grants them to queued requests in order, charges them
+ * to the waiter, and only then calls ->wake().
+ *
+ * Calling context: every function may sleep only where noted; none may be
+ * called with the pool lock held (that is, from ->wake()).  ->wake() is
+ * called with the pool lock held: it must not sleep nor call back into
+ * bufpool; wake_up() of a wait queue or queueing work is what it is for.
+ */
+#ifndef _BUFPOOL_H
+#define _BUFPOOL_H
+
+#include <linux/list.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+#include <linux/bufpool.h>
+
+struct bufpool;
+struct bufpool_mem;
+struct bufpool_waiter;
+
+/* Where a buffer is: its owner is meaningful in GRANTED and HELD. */
+enum bufpool_buf_state {
+	BUFPOOL_BUF_CACHED,	/* free, zeroed, on pool->cache */
+	BUFPOOL_BUF_GRANTED,	/* on a waiter's grant list, not collected */
+	BUFPOOL_BUF_HELD,	/* on an entity's held list */
+	BUFPOOL_BUF_RETURNING,	/* detached, being zeroed before caching */
+};
+
+/**
+ * struct bufpool_buf - one buffer of pool->bufsize bytes
+ * @node: link in the list of whoever has the buffer (see @state)
+ * @addr: kernel address of the buffer's memory
+ * @owner: entity the buffer is granted to or held by
+ * @id: pool-wide unique id, stable for the buffer's lifetime
+ * @state: enum bufpool_buf_state
+ * @marked: scratch flag for duplicate detection in bufpool_release()
+ */
+struct bufpool_buf {
+	struct list_head node;
+	void *addr;
+	struct bufpool_entity *owner;
+	u32 id;
+	u8 state;
+	bool marked;
+};
+
+enum bufpool_wait_state {
+	BUFPOOL_WAIT_IDLE,	/* no request */
+	BUFPOOL_WAIT_QUEUED,	/* on pool->queue[class] */
+	BUFPOOL_WAIT_GRANTED,	/* buffers on ->granted, to be collected */
+};
+
+typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
+
+/**
+ * struct bufpool_waiter - a request that could not be served at once
+ * @node: link in pool->queue[@class] while queued
+ * @granted: buffers granted and not yet collected
+ * @wake: called (pool lock held) once the request is granted
+ * @target: the caller's object, for @wake
+ * @class: enum bufpool_class of the request
+ * @count: buffers requested
+ * @state: enum bufpool_wait_state; read locklessly by bufpool_granted()
+ */
+struct bufpool_waiter {
+	struct list_head node;
+	struct list_head granted;
+	bufpool_wake_fn wake;
+	void *target;
+	unsigned int class;
+	unsigned int count;
+	unsigned int state;
+};
+
+/**
+ * struct bufpool_entity - a holder of buffers
+ * @pool: the pool it draws from
+ * @held: buffers it holds (state HELD)
+ * @nr_held: number of buffers on @held
+ * @waiter: its request, if any: an entity has at most one
+ */
+struct bufpool_entity {
+	struct bufpool *pool;
+	struct list_head held;
+	unsigned int nr_held;
+	struct bufpool_waiter waiter;
+};
+
+/**
+ * struct bufpool_config - parameters of a new pool
+ * @limit: most buffers in use at once, 1..BUFPOOL_LIMIT_MAX
+ * @reserve: buffers only CRITICAL requests may take; below @limit
+ * @bufsize: bytes per buffer, rounded up to whole pages
+ */
+struct bufpool_config {
+	unsigned int limit;
+	unsigned int reserve;
+	size_t bufsize;
+};
+
+#define BUFPOOL_LIMIT_MAX	65536U
+#define BUFPOOL_BUFSIZE_MAX	(4UL << 20)
+
+int bufpool_check_config(const struct bufpool_config *cfg, const char **why);
+struct bufpool *bufpool_create(const struct bufpool_config *cfg);
+void bufpool_destroy(struct bufpool *pool);
+size_t bufpool_bufsize(const struct bufpool *pool);
+
+void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
+			 bufpool_wake_fn wake, void *target);
+void bufpool_entity_destroy(struct bufpool_entity *e);
+
+int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
+		  unsigned int count, unsigned int flags,
+		  struct bufpool_buf **bufs);
+bool bufpool_granted(const struct bufpool_entity *e);
+int bufpool_cancel(struct bufpool_entity *e);
+int bufpool_release(struct bufpool_entity *e, const u32 *ids,
+		    unsigned int count);
+void bufpool_kick(struct bufpool *pool);
+struct bufpool *bufpool_system_pool(void);
+void bufpool_get_stats(struct bufpool *pool, struct bufpool_stats *st);
+
+#endif /* _BUFPOOL_H */

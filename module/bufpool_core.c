@@ -1,0 +1,762 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bufpool core: the budget, the classes, the queues and the hand-off.
+ *
+ * Everything here runs under pool->lock and knows nothing of files or user
+ * memory, so the same source builds in the kernel and in the userspace
+ * harness under tools/testing/.  Memory comes from the backend behind
+ * bufpool_mem.h.
+ *
+ * The rules, from HAProxy's dynamic buffers (see README.md):
+ *  - budget: in_use + count + headroom[class] <= limit.  CRITICAL has no
+ *    headroom and may take the last buffer, NORMAL leaves the reserve,
+ *    LOW leaves twice the reserve;
+ *  - memory: the pool keeps at least @reserve zeroed buffers cached, and
+ *    only CRITICAL requests may take those, so a critical request is served
+ *    even when the page allocator has nothing to give;
+ *  - a request that cannot be served joins the FIFO queue of its class.
+ *    Classes are served most critical first, in order inside a class, and
+ *    a new request never overtakes a queued one of its own or a more
+ *    critical class;
+ *  - hand-off: whenever buffers come back or a queue head leaves, the
+ *    queues are served in order for as long as their heads fit, each grant
+ *    is charged to its waiter before the waiter's ->wake() is called, and
+ *    the first head that does not fit stops the walk.  So there is exactly
+ *    one wake-up per grant: none spurious, none lost.
+ */
+
+#include <linux/bug.h>
+#include <linux/err.h>
+#include <linux/export.h>
+#include <linux/lockdep.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "bufpool.h"
+#include "bufpool_mem.h"
+
+/**
+ * struct bufpool - a pool of buffers under one budget
+ * @lock: protects everything below and the lists of its entities
+ * @mem: the memory backend
+ * @bufsize: bytes per buffer, whole pages
+ * @limit: most buffers in use at once
+ * @reserve: buffers only CRITICAL requests may take
+ * @headroom: free buffers each class must leave after its allocation
+ * @in_use: buffers held, granted or being returned
+ * @nr_alloc: buffers the pool owns (in use + cached)
+ * @nr_cached: buffers on @cache
+ * @cache: free, zeroed buffers
+ * @queue: FIFO of waiting requests, per class
+ * @nr_queued: requests on each @queue
+ * @nr_entities: entities attached to the pool
+ * @peak_in_use: highest @in_use seen
+ * @peak_queued: highest total of @nr_queued seen
+ * @allocations: requests served
+ * @grants_waited: requests served after waiting
+ * @wakeups: ->wake() calls
+ * @releases: buffers given back
+ * @page_alloc_failures: failed attempts to give a buffer memory
+ */
+struct bufpool {
+	spinlock_t lock;	/* see @lock above */
+	struct bufpool_mem *mem;
+	size_t bufsize;
+	unsigned int limit;
+	unsigned int reserve;
+	unsigned int headroom[BUFPOOL_NR_CLASSES];
+	unsigned int in_use;
+	unsigned int nr_alloc;
+	unsigned int nr_cached;
+	struct list_head cache;
+	struct list_head queue[BUFPOOL_NR_CLASSES];
+	unsigned int nr_queued[BUFPOOL_NR_CLASSES];
+	unsigned int nr_entities;
+	unsigned int peak_in_use;
+	unsigned int peak_queued;
+	u64 allocations;
+	u64 grants_waited;
+	u64 wakeups;
+	u64 releases;
+	u64 page_alloc_failures;
+};
+
+static struct bufpool_entity *waiter_entity(struct bufpool_waiter *w)
+{
+	return container_of(w, struct bufpool_entity, waiter);
+}
+
+/**
+ * bufpool_check_config() - validate the parameters of a new pool
+ * @cfg: the parameters
+ * @why: set to a human-readable reason on failure
+ *
+ * Return: 0, or -EINVAL with *@why set.
+ */
+int bufpool_check_config(const struct bufpool_config *cfg, const char **why)
+{
+	if (!cfg->limit || cfg->limit > BUFPOOL_LIMIT_MAX) {
+		*why = "limit must be between 1 and 65536";
+		return -EINVAL;
+	}
+	if (cfg->reserve >= cfg->limit) {
+		*why = "reserve must be below limit";
+		return -EINVAL;
+	}
+	if (!cfg->bufsize || cfg->bufsize > BUFPOOL_BUFSIZE_MAX) {
+		*why = "bufsize must be between 1 byte and 4 MiB";
+		return -EINVAL;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(bufpool_check_config);
+
+static unsigned int bufpool_total_queued(const struct bufpool *pool)
+{
+	unsigned int c, n = 0;
+
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++)
+		n += pool->nr_queued[c];
+	return n;
+}
+
+static bool bufpool_budget_ok(const struct bufpool *pool, unsigned int class,
+			      unsigned int count)
+{
+	lockdep_assert_held(&pool->lock);
+	return pool->in_use + count + pool->headroom[class] <= pool->limit;
+}
+
+/* Is a request of @class queued, or one of a more critical class? */
+static bool bufpool_queued_ahead(const struct bufpool *pool, unsigned int class)
+{
+	unsigned int c;
+
+	lockdep_assert_held(&pool->lock);
+	for (c = 0; c <= class; c++)
+		if (pool->nr_queued[c])
+			return true;
+	return false;
+}
+
+/* Cached buffers @class may take: only CRITICAL may eat into the reserve. */
+static unsigned int bufpool_cache_usable(const struct bufpool *pool,
+					 unsigned int class)
+{
+	if (class == BUFPOOL_CLASS_CRITICAL)
+		return pool->nr_cached;
+	return pool->nr_cached > pool->reserve ?
+	       pool->nr_cached - pool->reserve : 0;
+}
+
+/*
+ * Take @count buffers for a request of @class whose budget was checked and
+ * append them to @out; they are charged to in_use.  Buffers come from the
+ * cache first, then from the backend without sleeping.  If the backend
+ * fails nothing is taken: the caller keeps (or starts) waiting and the
+ * backend retries later with a sleeping allocation.
+ */
+static bool bufpool_take_locked(struct bufpool *pool, unsigned int class,
+				unsigned int count, struct list_head *out)
+{
+	unsigned int from_cache = min(count, bufpool_cache_usable(pool, class));
+	struct bufpool_buf *buf, *tmp;
+	LIST_HEAD(fresh);
+	unsigned int i;
+
+	lockdep_assert_held(&pool->lock);
+	if (WARN_ON_ONCE(pool->nr_alloc + count - from_cache > pool->limit))
+		return false;
+
+	for (i = from_cache; i < count; i++) {
+		buf = bufpool_mem_create(pool->mem, GFP_NOWAIT | __GFP_NOWARN);
+		if (!buf)
+			goto destroy_fresh;
+		list_add_tail(&buf->node, &fresh);
+	}
+	pool->nr_alloc += count - from_cache;
+
+	for (i = 0; i < from_cache; i++) {
+		buf = list_first_entry(&pool->cache, struct bufpool_buf, node);
+		list_move_tail(&buf->node, out);
+	}
+	pool->nr_cached -= from_cache;
+	list_splice_tail(&fresh, out);
+
+	pool->in_use += count;
+	pool->peak_in_use = max(pool->peak_in_use, pool->in_use);
+	return true;
+
+destroy_fresh:
+	pool->page_alloc_failures++;
+	list_for_each_entry_safe(buf, tmp, &fresh, node)
+		bufpool_mem_destroy(pool->mem, buf);
+	bufpool_mem_retry_later(pool->mem);
+	return false;
+}
+
+/* Put buffers that nobody has seen (still zeroed) back in the cache. */
+static void bufpool_uncharge_locked(struct bufpool *pool,
+				    struct list_head *bufs, unsigned int count)
+{
+	struct bufpool_buf *buf;
+
+	lockdep_assert_held(&pool->lock);
+	list_for_each_entry(buf, bufs, node) {
+		buf->state = BUFPOOL_BUF_CACHED;
+		buf->owner = NULL;
+	}
+	list_splice_tail_init(bufs, &pool->cache);
+	pool->nr_cached += count;
+	pool->in_use -= count;
+	pool->releases += count;
+}
+
+static void bufpool_dequeue_locked(struct bufpool *pool,
+				   struct bufpool_waiter *w)
+{
+	lockdep_assert_held(&pool->lock);
+	list_del_init(&w->node);
+	pool->nr_queued[w->class]--;
+	WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+}
+
+/*
+ * The hand-off: serve the queue heads, most critical class first, for as
+ * long as they fit.  Stopping at the first head that does not fit is what
+ * keeps FIFO order and class priority: nobody behind it may barge.
+ */
+static void bufpool_grant_locked(struct bufpool *pool)
+{
+	struct bufpool_waiter *w;
+	struct bufpool_buf *buf;
+	unsigned int c;
+
+	lockdep_assert_held(&pool->lock);
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
+		while ((w = list_first_entry_or_null(&pool->queue[c],
+						     struct bufpool_waiter,
+						     node))) {
+			if (!bufpool_budget_ok(pool, c, w->count))
+				return;
+			if (!bufpool_take_locked(pool, c, w->count, &w->granted))
+				return;
+			list_for_each_entry(buf, &w->granted, node) {
+				buf->owner = waiter_entity(w);
+				buf->state = BUFPOOL_BUF_GRANTED;
+			}
+			list_del_init(&w->node);
+			pool->nr_queued[c]--;
+			WRITE_ONCE(w->state, BUFPOOL_WAIT_GRANTED);
+			pool->grants_waited++;
+			pool->wakeups++;
+			w->wake(w);
+		}
+	}
+}
+
+/* Move freshly taken or granted buffers to @e's held list, report them. */
+static void bufpool_hold_locked(struct bufpool_entity *e,
+				struct list_head *bufs, unsigned int count,
+				struct bufpool_buf **out)
+{
+	struct bufpool_buf *buf;
+	unsigned int i = 0;
+
+	lockdep_assert_held(&e->pool->lock);
+	list_for_each_entry(buf, bufs, node) {
+		buf->owner = e;
+		buf->state = BUFPOOL_BUF_HELD;
+		out[i++] = buf;
+	}
+	list_splice_tail_init(bufs, &e->held);
+	e->nr_held += count;
+	e->pool->allocations++;
+}
+
+static int bufpool_new_request_locked(struct bufpool_entity *e,
+				      unsigned int class, unsigned int count,
+				      unsigned int flags,
+				      struct bufpool_buf **bufs)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_waiter *w = &e->waiter;
+	LIST_HEAD(got);
+
+	lockdep_assert_held(&pool->lock);
+	if (count + pool->headroom[class] > pool->limit)
+		return -ENOSPC;
+
+	if (!bufpool_queued_ahead(pool, class) &&
+	    bufpool_budget_ok(pool, class, count) &&
+	    bufpool_take_locked(pool, class, count, &got)) {
+		bufpool_hold_locked(e, &got, count, bufs);
+		return 0;
+	}
+	if (flags & BUFPOOL_ALLOC_NOQUEUE)
+		return -EAGAIN;
+
+	w->class = class;
+	w->count = count;
+	WRITE_ONCE(w->state, BUFPOOL_WAIT_QUEUED);
+	list_add_tail(&w->node, &pool->queue[class]);
+	pool->nr_queued[class]++;
+	pool->peak_queued = max(pool->peak_queued, bufpool_total_queued(pool));
+	return -EAGAIN;
+}
+
+/**
+ * bufpool_alloc() - get @count buffers of @class for @e, all or none
+ * @e: the entity
+ * @class: enum bufpool_class
+ * @count: 1..BUFPOOL_ALLOC_MAX
+ * @flags: BUFPOOL_ALLOC_*
+ * @bufs: filled with @count buffers on success
+ *
+ * If the buffers cannot be had now the request is queued and the entity's
+ * waiter is woken once they are granted; calling again with the same
+ * @class and @count then collects them.  An entity has at most one
+ * request: a different one while it is queued or granted is refused.
+ *
+ * Return: 0 with @bufs filled; -EAGAIN if queued (or, with
+ * BUFPOOL_ALLOC_NOQUEUE, not served and not queued); -EBUSY if a different
+ * request is pending; -ENOSPC if the request can never be served under the
+ * current limit; -EINVAL for a bad class, count or flag.
+ */
+int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
+		  unsigned int count, unsigned int flags,
+		  struct bufpool_buf **bufs)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_waiter *w = &e->waiter;
+	int ret;
+
+	if (class >= BUFPOOL_NR_CLASSES || !count ||
+	    count > BUFPOOL_ALLOC_MAX || (flags & ~BUFPOOL_ALLOC_FLAGS))
+		return -EINVAL;
+
+	spin_lock(&pool->lock);
+	switch (w->state) {
+	case BUFPOOL_WAIT_GRANTED:
+		if (w->class != class || w->count != count) {
+			ret = -EBUSY;
+			break;
+		}
+		bufpool_hold_locked(e, &w->granted, count, bufs);
+		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+		ret = 0;
+		break;
+	case BUFPOOL_WAIT_QUEUED:
+		ret = (w->class == class && w->count == count) ? -EAGAIN :
+								  -EBUSY;
+		break;
+	default:
+		ret = bufpool_new_request_locked(e, class, count, flags, bufs);
+		break;
+	}
+	spin_unlock(&pool->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(bufpool_alloc);
+
+/**
+ * bufpool_granted() - has @e's queued request been granted?
+ * @e: the entity
+ *
+ * Lockless; for wait_event() and poll().  Pairs with the grant, which
+ * publishes the state before calling ->wake().
+ *
+ * Return: true if bufpool_alloc() would now collect buffers.
+ */
+bool bufpool_granted(const struct bufpool_entity *e)
+{
+	return READ_ONCE(e->waiter.state) == BUFPOOL_WAIT_GRANTED;
+}
+EXPORT_SYMBOL_GPL(bufpool_granted);
+
+/* Withdraw @w's request, giving back a grant it has not collected. */
+static bool bufpool_withdraw_locked(struct bufpool *pool,
+				    struct bufpool_waiter *w)
+{
+	lockdep_assert_held(&pool->lock);
+	switch (w->state) {
+	case BUFPOOL_WAIT_QUEUED:
+		bufpool_dequeue_locked(pool, w);
+		return true;
+	case BUFPOOL_WAIT_GRANTED:
+		bufpool_uncharge_locked(pool, &w->granted, w->count);
+		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/**
+ * bufpool_cancel() - withdraw @e's request
+ * @e: the entity
+ *
+ * A queued request leaves its queue; buffers granted but not collected go
+ * back to the pool.  Either way the next waiters are served at once, so a
+ * grant that raced with a timeout or a signal is passed on, not lost.
+ *
+ * Return: 0, or -ENOENT if @e had no request.
+ */
+int bufpool_cancel(struct bufpool_entity *e)
+{
+	struct bufpool *pool = e->pool;
+	bool withdrawn;
+
+	spin_lock(&pool->lock);
+	withdrawn = bufpool_withdraw_locked(pool, &e->waiter);
+	if (withdrawn)
+		bufpool_grant_locked(pool);
+	spin_unlock(&pool->lock);
+	return withdrawn ? 0 : -ENOENT;
+}
+EXPORT_SYMBOL_GPL(bufpool_cancel);
+
+/*
+ * Second half of giving buffers back: zero them outside the lock (they
+ * are still charged to in_use, so the budget cannot be exceeded meanwhile),
+ * then cache them and serve the queues.
+ */
+static void bufpool_return(struct bufpool *pool, struct list_head *bufs,
+			   unsigned int count)
+{
+	struct bufpool_buf *buf;
+
+	list_for_each_entry(buf, bufs, node)
+		bufpool_mem_zero(pool->mem, buf);
+
+	spin_lock(&pool->lock);
+	bufpool_uncharge_locked(pool, bufs, count);
+	bufpool_grant_locked(pool);
+	spin_unlock(&pool->lock);
+}
+
+static void bufpool_detach_locked(struct bufpool_entity *e,
+				  struct bufpool_buf *buf,
+				  struct list_head *out)
+{
+	lockdep_assert_held(&e->pool->lock);
+	buf->state = BUFPOOL_BUF_RETURNING;
+	buf->owner = NULL;
+	buf->marked = false;
+	list_move_tail(&buf->node, out);
+	e->nr_held--;
+}
+
+/* Check that @e holds every id once; mark them.  Undo the marks on error. */
+static int bufpool_check_ids_locked(struct bufpool_entity *e, const u32 *ids,
+				    unsigned int count)
+{
+	struct bufpool_buf *buf;
+	unsigned int i;
+	int ret = 0;
+
+	lockdep_assert_held(&e->pool->lock);
+	for (i = 0; i < count; i++) {
+		buf = bufpool_mem_lookup(e->pool->mem, ids[i]);
+		if (!buf || (buf->state != BUFPOOL_BUF_HELD &&
+			     buf->state != BUFPOOL_BUF_GRANTED) ||
+		    (buf->owner == e && buf->state != BUFPOOL_BUF_HELD)) {
+			ret = -ENOENT;
+			break;
+		}
+		if (buf->owner != e) {
+			ret = -EPERM;
+			break;
+		}
+		if (buf->marked) {
+			ret = -EINVAL;
+			break;
+		}
+		buf->marked = true;
+	}
+	if (!ret)
+		return 0;
+
+	/* ids[0..i) were all found, held by @e and marked exactly once */
+	while (i--) {
+		buf = bufpool_mem_lookup(e->pool->mem, ids[i]);
+		buf->marked = false;
+	}
+	return ret;
+}
+
+/**
+ * bufpool_release() - give back buffers @e holds
+ * @e: the entity
+ * @ids: ids of the buffers
+ * @count: 1..BUFPOOL_ALLOC_MAX
+ *
+ * All or nothing: unless @e holds every buffer listed, once, nothing is
+ * released.  The buffers are zeroed outside the pool lock, then granted
+ * onward to waiters.  Does not sleep.
+ *
+ * Return: 0; -ENOENT if an id is held by nobody; -EPERM if another entity
+ * holds it; -EINVAL for a bad @count or an id listed twice.
+ */
+int bufpool_release(struct bufpool_entity *e, const u32 *ids,
+		    unsigned int count)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_buf *buf;
+	LIST_HEAD(returning);
+	unsigned int i;
+	int ret;
+
+	if (!count || count > BUFPOOL_ALLOC_MAX)
+		return -EINVAL;
+
+	spin_lock(&pool->lock);
+	ret = bufpool_check_ids_locked(e, ids, count);
+	if (!ret) {
+		for (i = 0; i < count; i++) {
+			buf = bufpool_mem_lookup(pool->mem, ids[i]);
+			bufpool_detach_locked(e, buf, &returning);
+		}
+	}
+	spin_unlock(&pool->lock);
+
+	if (!ret)
+		bufpool_return(pool, &returning, count);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(bufpool_release);
+
+/**
+ * bufpool_entity_init() - attach a new entity to @pool
+ * @pool: the pool
+ * @e: the entity, embedded in the caller's object
+ * @wake: called, pool lock held, when a queued request of @e is granted
+ * @target: the caller's object, stored in @e->waiter.target for @wake
+ */
+void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
+			 bufpool_wake_fn wake, void *target)
+{
+	e->pool = pool;
+	INIT_LIST_HEAD(&e->held);
+	e->nr_held = 0;
+	INIT_LIST_HEAD(&e->waiter.node);
+	INIT_LIST_HEAD(&e->waiter.granted);
+	e->waiter.wake = wake;
+	e->waiter.target = target;
+	e->waiter.class = 0;
+	e->waiter.count = 0;
+	e->waiter.state = BUFPOOL_WAIT_IDLE;
+
+	spin_lock(&pool->lock);
+	pool->nr_entities++;
+	spin_unlock(&pool->lock);
+}
+EXPORT_SYMBOL_GPL(bufpool_entity_init);
+
+/**
+ * bufpool_entity_destroy() - detach @e, giving back all it has
+ * @e: the entity
+ *
+ * Its request leaves the queue, its grant and its buffers go back to the
+ * pool and on to the next waiters.  After this @e may be freed.
+ */
+void bufpool_entity_destroy(struct bufpool_entity *e)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_buf *buf, *tmp;
+	LIST_HEAD(returning);
+	unsigned int count;
+
+	spin_lock(&pool->lock);
+	bufpool_withdraw_locked(pool, &e->waiter);
+	count = e->nr_held;
+	list_for_each_entry_safe(buf, tmp, &e->held, node)
+		bufpool_detach_locked(e, buf, &returning);
+	pool->nr_entities--;
+	bufpool_grant_locked(pool);
+	spin_unlock(&pool->lock);
+
+	if (count)
+		bufpool_return(pool, &returning, count);
+}
+EXPORT_SYMBOL_GPL(bufpool_entity_destroy);
+
+/**
+ * bufpool_kick() - serve the queues again
+ * @pool: the pool
+ *
+ * For the backend, after memory may have become available.
+ */
+void bufpool_kick(struct bufpool *pool)
+{
+	spin_lock(&pool->lock);
+	bufpool_grant_locked(pool);
+	spin_unlock(&pool->lock);
+}
+EXPORT_SYMBOL_GPL(bufpool_kick);
+
+/**
+ * bufpool_adopt() - add a buffer the backend allocated while retrying
+ * @pool: the pool
+ * @buf: the new buffer, or NULL if the backend failed again
+ *
+ * The buffer joins the cache if the pool may own one more, then the
+ * queues are served.  On failure the backend is asked to retry later
+ * while requests are still queued.
+ */
+void bufpool_adopt(struct bufpool *pool, struct bufpool_buf *buf)
+{
+	spin_lock(&pool->lock);
+	if (!buf) {
+		pool->page_alloc_failures++;
+		if (bufpool_total_queued(pool))
+			bufpool_mem_retry_later(pool->mem);
+	} else if (pool->nr_alloc < pool->limit) {
+		buf->state = BUFPOOL_BUF_CACHED;
+		list_add_tail(&buf->node, &pool->cache);
+		pool->nr_cached++;
+		pool->nr_alloc++;
+		buf = NULL;
+	}
+	bufpool_grant_locked(pool);
+	spin_unlock(&pool->lock);
+
+	if (buf)
+		bufpool_mem_destroy(pool->mem, buf);
+}
+
+/**
+ * bufpool_get_stats() - a consistent snapshot of @pool's counters
+ * @pool: the pool
+ * @st: filled in, except @st->size and @st->flags
+ */
+void bufpool_get_stats(struct bufpool *pool, struct bufpool_stats *st)
+{
+	unsigned int c;
+
+	spin_lock(&pool->lock);
+	st->limit = pool->limit;
+	st->reserve = pool->reserve;
+	st->bufsize = pool->bufsize;
+	st->in_use = pool->in_use;
+	st->free = pool->limit > pool->in_use ? pool->limit - pool->in_use : 0;
+	st->allocated = pool->nr_alloc;
+	for (c = 0; c < ARRAY_SIZE(st->queued); c++)
+		st->queued[c] = c < BUFPOOL_NR_CLASSES ? pool->nr_queued[c] : 0;
+	st->allocations = pool->allocations;
+	st->grants_waited = pool->grants_waited;
+	st->wakeups = pool->wakeups;
+	/* the hand-off never wakes a waiter without a grant */
+	st->spurious_wakeups = 0;
+	st->releases = pool->releases;
+	st->page_alloc_failures = pool->page_alloc_failures;
+	st->peak_in_use = pool->peak_in_use;
+	st->peak_queued = pool->peak_queued;
+	spin_unlock(&pool->lock);
+}
+EXPORT_SYMBOL_GPL(bufpool_get_stats);
+
+/**
+ * bufpool_bufsize() - bytes per buffer of @pool
+ * @pool: the pool
+ *
+ * Return: the buffer size, a whole number of pages.
+ */
+size_t bufpool_bufsize(const struct bufpool *pool)
+{
+	return pool->bufsize;
+}
+EXPORT_SYMBOL_GPL(bufpool_bufsize);
+
+static void bufpool_free_cache(struct bufpool *pool)
+{
+	struct bufpool_buf *buf, *tmp;
+
+	list_for_each_entry_safe(buf, tmp, &pool->cache, node) {
+		list_del(&buf->node);
+		bufpool_mem_destroy(pool->mem, buf);
+	}
+	pool->nr_alloc -= pool->nr_cached;
+	pool->nr_cached = 0;
+}
+
+/**
+ * bufpool_create() - a new pool, with its reserve allocated
+ * @cfg: its parameters, see bufpool_check_config()
+ *
+ * May sleep.
+ *
+ * Return: the pool, or ERR_PTR(-EINVAL) for a bad @cfg, ERR_PTR(-ENOMEM).
+ */
+struct bufpool *bufpool_create(const struct bufpool_config *cfg)
+{
+	struct bufpool_buf *buf;
+	struct bufpool *pool;
+	const char *why;
+	unsigned int c, i;
+	int ret;
+
+	ret = bufpool_check_config(cfg, &why);
+	if (ret)
+		return ERR_PTR(ret);
+
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
+	if (!pool)
+		return ERR_PTR(-ENOMEM);
+	spin_lock_init(&pool->lock);
+	INIT_LIST_HEAD(&pool->cache);
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++)
+		INIT_LIST_HEAD(&pool->queue[c]);
+	pool->bufsize = PAGE_ALIGN(cfg->bufsize);
+	pool->limit = cfg->limit;
+	pool->reserve = cfg->reserve;
+	pool->headroom[BUFPOOL_CLASS_CRITICAL] = 0;
+	pool->headroom[BUFPOOL_CLASS_NORMAL] = cfg->reserve;
+	pool->headroom[BUFPOOL_CLASS_LOW] = min(2 * cfg->reserve,
+						cfg->limit - 1);
+
+	pool->mem = bufpool_mem_init(pool, pool->bufsize);
+	if (IS_ERR(pool->mem)) {
+		ret = PTR_ERR(pool->mem);
+		goto free_pool;
+	}
+
+	for (i = 0; i < cfg->reserve; i++) {
+		buf = bufpool_mem_create(pool->mem, GFP_KERNEL);
+		if (!buf) {
+			ret = -ENOMEM;
+			goto free_reserve;
+		}
+		buf->state = BUFPOOL_BUF_CACHED;
+		list_add_tail(&buf->node, &pool->cache);
+		pool->nr_cached++;
+		pool->nr_alloc++;
+	}
+	return pool;
+
+free_reserve:
+	bufpool_free_cache(pool);
+	bufpool_mem_fini(pool->mem);
+free_pool:
+	kfree(pool);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(bufpool_create);
+
+/**
+ * bufpool_destroy() - free @pool and all its buffers
+ * @pool: the pool, with no entity left
+ *
+ * May sleep.
+ */
+void bufpool_destroy(struct bufpool *pool)
+{
+	WARN_ON(pool->nr_entities || pool->in_use);
+	bufpool_mem_quiesce(pool->mem);
+	bufpool_free_cache(pool);
+	WARN_ON(pool->nr_alloc);
+	bufpool_mem_fini(pool->mem);
+	kfree(pool);
+}
+EXPORT_SYMBOL_GPL(bufpool_destroy);

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/bufpool: the character device adapter of the bufpool core.
+ *
+ * One open file description is one entity.  Its waiter's wake-up is a
+ * wake_up() of the file's wait queue, which ends a blocking ALLOC or
+ * reports EPOLLIN to poll/epoll.  Everything here is about user memory
+ * and the ioctl ABI of uapi/linux/bufpool.h; the rules live in the core.
+ */
+
+#include <linux/compat.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait.h>
+
+#include "bufpool.h"
+#include "bufpool_dev.h"
+
+/**
+ * struct bufpool_file - what an open file description of the device is
+ * @entity: its entity in the pool
+ * @wq: woken when the entity's request is granted
+ */
+struct bufpool_file {
+	struct bufpool_entity entity;
+	wait_queue_head_t wq;
+};
+
+static struct bufpool *bufpool_dev_pool;
+
+static void bufpool_file_wake(struct bufpool_waiter *w)
+{
+	struct bufpool_file *bf = w->target;
+
+	wake_up_interruptible_poll(&bf->wq, EPOLLIN | EPOLLRDNORM);
+}
+
+static int bufpool_open(struct inode *inode, struct file *file)
+{
+	struct bufpool_file *bf;
+
+	bf = kzalloc(sizeof(*bf), GFP_KERNEL);
+	if (!bf)
+		return -ENOMEM;
+	init_waitqueue_head(&bf->wq);
+	bufpool_entity_init(bufpool_dev_pool, &bf->entity, bufpool_file_wake,
+			    bf);
+	file->private_data = bf;
+	return nonseekable_open(inode, file);
+}
+
+static int bufpool_release_file(struct inode *inode, struct file *file)
+{
+	struct bufpool_file *bf = file->private_data;
+
+	bufpool_entity_destroy(&bf->entity);
+	kfree(bf);
+	return 0;
+}
+
+static __poll_t bufpool_poll(struct file *file, poll_table *pt)
+{
+	struct bufpool_file *bf = file->private_data;
+
+	poll_wait(file, &bf->wq, pt);
+	return bufpool_granted(&bf->entity) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+/*
+ * Copy an ioctl argument in.  Its first __u32 is the size userspace built
+ * it with: smaller than ours is an error, larger is fine as long as the
+ * tail we do not know is zero (copy_struct_from_user() says -E2BIG), up
+ * to a page, which no version of these structures will ever reach.
+ */
+static int bufpool_copy_arg(void *karg, size_t ksize, void __user *uarg)
+{
+	u32 usize;
+
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < ksize)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	return copy_struct_from_user(karg, ksize, uarg, usize);
+}
+
+static bool bufpool_zero(const void *p, size_t len)
+{
+	return !memchr_inv(p, 0, len);
+}
+
+/* Give back what a failed copy to userspace could not report. */
+static void bufpool_undo_alloc(struct bufpool_entity *e,
+			       struct bufpool_buf **bufs, unsigned int count,
+			       u32 *ids)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		ids[i] = bufs[i]->id;
+	WARN_ON_ONCE(bufpool_release(e, ids, count));
+}
+
+/*
+ * Sleep until the request of @e is granted, the deadline passes or a
+ * signal comes.  Returns 0 when granted, -ETIMEDOUT or -ERESTARTSYS.
+ */
+static int bufpool_wait_grant(struct bufpool_file *bf, u64 timeout_ns)
+{
+	long left;
+
+	if (!timeout_ns)
+		return wait_event_interruptible(bf->wq,
+						bufpool_granted(&bf->entity));
+
+	left = nsecs_to_jiffies(timeout_ns);
+	left = clamp(left, 1L, MAX_SCHEDULE_TIMEOUT - 1);
+	left = wait_event_interruptible_timeout(bf->wq,
+						bufpool_granted(&bf->entity),
+						left);
+	if (left > 0)
+		return 0;
+	return left ? left : -ETIMEDOUT;
+}
+
+static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
+{
+	struct bufpool_file *bf = file->private_data;
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	u32 ids[BUFPOOL_ALLOC_MAX];
+	struct bufpool_alloc arg;
+	unsigned int i;
+	int ret;
+
+	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg);
+	if (ret)
+		return ret;
+	if ((arg.flags & ~BUFPOOL_ALLOC_FLAGS) ||
+	    !bufpool_zero(arg.__reserved, sizeof(arg.__reserved)) ||
+	    arg.class >= BUFPOOL_NR_CLASSES || !arg.count ||
+	    arg.count > BUFPOOL_ALLOC_MAX)
+		return -EINVAL;
+
+	for (;;) {
+		ret = bufpool_alloc(&bf->entity, arg.class, arg.count,
+				    arg.flags, bufs);
+		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK) ||
+		    (arg.flags & BUFPOOL_ALLOC_NOQUEUE))
+			break;
+		ret = bufpool_wait_grant(bf, arg.timeout_ns);
+		if (ret) {
+			/* passes on a grant that raced with the timeout */
+			bufpool_cancel(&bf->entity);
+			return ret;
+		}
+	}
+	if (ret)
+		return ret;
+
+	for (i = 0; i < arg.count; i++)
+		ids[i] = bufs[i]->id;
+	if (copy_to_user(u64_to_user_ptr(arg.ids_ptr), ids,
+			 arg.count * sizeof(ids[0]))) {
+		bufpool_undo_alloc(&bf->entity, bufs, arg.count, ids);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long bufpool_ioctl_release(struct file *file, void __user *uarg)
+{
+	struct bufpool_file *bf = file->private_data;
+	u32 ids[BUFPOOL_ALLOC_MAX];
+	struct bufpool_release arg;
+	int ret;
+
+	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg);
+	if (ret)
+		return ret;
+	if (arg.flags || arg.__pad || arg.__reserved || !arg.count ||
+	    arg.count > BUFPOOL_ALLOC_MAX)
+		return -EINVAL;
+	if (copy_from_user(ids, u64_to_user_ptr(arg.ids_ptr),
+			   arg.count * sizeof(ids[0])))
+		return -EFAULT;
+	return bufpool_release(&bf->entity, ids, arg.count);
+}
+
+static long bufpool_ioctl_cancel(struct file *file, void __user *uarg)
+{
+	struct bufpool_file *bf = file->private_data;
+	struct bufpool_cancel arg;
+	int ret;
+
+	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg);
+	if (ret)
+		return ret;
+	if (arg.flags || arg.__reserved)
+		return -EINVAL;
+	return bufpool_cancel(&bf->entity);
+}
+
+static long bufpool_ioctl_info(void __user *uarg)
+{
+	struct bufpool_info arg;
+	int ret;
+
+	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg);
+	if (ret)
+		return ret;
+	if (arg.flags)
+		return -EINVAL;
+	arg.size = sizeof(arg);
+	arg.abi_version = BUFPOOL_ABI_VERSION;
+	arg.nr_classes = BUFPOOL_NR_CLASSES;
+	arg.features = BUFPOOL_FEAT_CLASSES | BUFPOOL_FEAT_ATOMIC_N |
+		       BUFPOOL_FEAT_HANDOFF | BUFPOOL_FEAT_TIMEOUT |
+		       BUFPOOL_FEAT_CANCEL;
+	arg.alloc_max = BUFPOOL_ALLOC_MAX;
+	arg.bufsize = bufpool_bufsize(bufpool_dev_pool);
+	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+}
+
+static long bufpool_ioctl_stats(void __user *uarg)
+{
+	struct bufpool_stats arg;
+	int ret;
+
+	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg);
+	if (ret)
+		return ret;
+	if (arg.flags)
+		return -EINVAL;
+	bufpool_get_stats(bufpool_dev_pool, &arg);
+	arg.size = sizeof(arg);
+	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+}
+
+/*
+ * Commands are told apart by type and number only: the size bits of the
+ * command follow the structure, whose own size field is what the kernel
+ * checks, so a later, larger structure keeps working.
+ */
+static long bufpool_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	if (_IOC_TYPE(cmd) != BUFPOOL_IOC_MAGIC ||
+	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
+		return -ENOTTY;
+
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(BUFPOOL_IOC_INFO):
+		return bufpool_ioctl_info(uarg);
+	case _IOC_NR(BUFPOOL_IOC_ALLOC):
+		return bufpool_ioctl_alloc(file, uarg);
+	case _IOC_NR(BUFPOOL_IOC_RELEASE):
+		return bufpool_ioctl_release(file, uarg);
+	case _IOC_NR(BUFPOOL_IOC_CANCEL):
+		return bufpool_ioctl_cancel(file, uarg);
+	case _IOC_NR(BUFPOOL_IOC_STATS):
+		return bufpool_ioctl_stats(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations bufpool_fops = {
+	.owner		= THIS_MODULE,
+	.open		= bufpool_open,
+	.release	= bufpool_release_file,
+	.poll		= bufpool_poll,
+	.unlocked_ioctl	= bufpool_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= no_llseek,
+};
+
+static struct miscdevice bufpool_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= BUFPOOL_DEVICE_NAME,
+	.fops	= &bufpool_fops,
+	.mode	= 0600,
+};
+
+/**
+ * bufpool_dev_register() - create /dev/bufpool for @pool
+ * @pool: the pool its entities draw from
+ *
+ * Return: 0 or a negative errno from misc_register().
+ */
+int bufpool_dev_register(struct bufpool *pool)
+{
+	bufpool_dev_pool = pool;
+	return misc_register(&bufpool_miscdev);
+}
+
+/**
+ * bufpool_dev_unregister() - remove /dev/bufpool
+ *
+ * No file can be open: each holds a reference on the module.
+ */
+void bufpool_dev_unregister(void)
+{
+	misc_deregister(&bufpool_miscdev);
+	bufpool_dev_pool = NULL;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The boundary between the bufpool core and the memory backend.
+ *
+ * The core (bufpool_core.c) decides who gets a buffer; the backend
+ * (bufpool_mem.c in the kernel, a shim in the userspace harness) gives
+ * buffers memory and ids, zeroes them, and retries after a failed page
+ * allocation.  Functions marked "core" are the core's, called back by the
+ * backend.
+ */
+#ifndef _BUFPOOL_MEM_H
+#define _BUFPOOL_MEM_H
+
+#include <linux/gfp.h>
+#include "bufpool.h"
+
+struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize);
+void bufpool_mem_quiesce(struct bufpool_mem *mem);
+void bufpool_mem_fini(struct bufpool_mem *mem);
+struct bufpool_buf *bufpool_mem_create(struct bufpool_mem *mem, gfp_t gfp);
+void bufpool_mem_destroy(struct bufpool_mem *mem, struct bufpool_buf *buf);
+struct bufpool_buf *bufpool_mem_lookup(struct bufpool_mem *mem, u32 id);
+void bufpool_mem_zero(struct bufpool_mem *mem, struct bufpool_buf *buf);
+void bufpool_mem_retry_later(struct bufpool_mem *mem);
+
+/* core: adopt a buffer the backend created outside the pool lock */
+void bufpool_adopt(struct bufpool *pool, struct bufpool_buf *buf);
+
+#endif /* _BUFPOOL_MEM_H */

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * bufpool userspace ABI: the ioctls of /dev/bufpool and their arguments.
+ *
+ * One open file description of /dev/bufpool is one entity: it holds
+ * buffers, and it has at most one queued allocation request at a time.
+ * Closing it gives back everything it holds or was granted.
+ *
+ * Every argument structure starts with a __u32 size that the caller sets to
+ * sizeof() of the structure it was compiled with.  The kernel accepts a
+ * smaller size down to the first published version of the structure and a
+ * larger one, up to 4096 bytes, if the bytes it does not know are zero
+ * (-E2BIG otherwise), so the ABI can grow at the end.  Commands are told
+ * apart by magic, direction and number; the size bits of the command are
+ * not checked, the size field is.  Reserved fields and unknown flags must be
+ * zero (-EINVAL).  Pointers are passed as __u64.
+ *
+ * Errors common to every ioctl:
+ *  -ENOTTY      unknown ioctl number
+ *  -EFAULT      a pointer (the argument or one inside it) is not accessible
+ *  -EINVAL      unknown flag, non-zero reserved field, size too small,
+ *               or a value out of its documented range
+ *  -E2BIG       size larger than the kernel knows and the extra bytes are
+ *               not zero, or larger than 4096
+ *
+ * BUFPOOL_IOC_ALLOC:
+ *  -EAGAIN      O_NONBLOCK fd: the request is queued (poll for EPOLLIN and
+ *               call ALLOC again with the same class and count to collect);
+ *               with BUFPOOL_ALLOC_NOQUEUE: no buffer now, nothing queued
+ *  -EBUSY       this fd already has a different request queued
+ *  -ENOSPC      the request can never be served (count above what the
+ *               class may ever hold under the current limit)
+ *  -ETIMEDOUT   blocking fd: timeout_ns elapsed, request withdrawn
+ *  -EINTR       blocking fd: a signal arrived, request withdrawn (the call
+ *               is restarted instead when the handler has SA_RESTART)
+ *
+ * BUFPOOL_IOC_RELEASE (nothing is released unless every id is valid):
+ *  -ENOENT      an id is not held by anyone (never allocated, or released)
+ *  -EPERM       an id is held by another open file description
+ *  -EINVAL      count out of range, or the same id listed twice
+ *
+ * BUFPOOL_IOC_CANCEL:
+ *  -ENOENT      no request is queued on this fd (a request that was
+ *               granted but not collected is given back and 0 is returned)
+ */
+#ifndef _UAPI_LINUX_BUFPOOL_H
+#define _UAPI_LINUX_BUFPOOL_H
+
+#include <linux/const.h>
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define BUFPOOL_DEVICE_NAME		"bufpool"
+
+#define BUFPOOL_ABI_VERSION		1
+
+/* Most buffers one ALLOC or RELEASE call handles. */
+#define BUFPOOL_ALLOC_MAX		64
+
+/*
+ * Criticality classes, most critical first.  A class may only be served
+ * while at least its headroom of buffers stays free after the allocation:
+ *  CRITICAL  headroom 0: may take the very last buffer (a response that
+ *            lets a server drain its queue)
+ *  NORMAL    headroom = reserve: never touches the reserve
+ *  LOW       headroom = 2 * reserve: leaves more behind for the others
+ * Queued requests are served strictly by class, then FIFO in the class; a
+ * new request never overtakes a queued one of its own or a more critical
+ * class.  Only CRITICAL requests may use the reserve's preallocated memory.
+ */
+enum bufpool_class {
+	BUFPOOL_CLASS_CRITICAL = 0,
+	BUFPOOL_CLASS_NORMAL = 1,
+	BUFPOOL_CLASS_LOW = 2,
+	BUFPOOL_NR_CLASSES = 3,
+};
+
+/* ALLOC flags */
+#define BUFPOOL_ALLOC_NOQUEUE		_BITUL(0) /* fail with -EAGAIN, never queue */
+#define BUFPOOL_ALLOC_FLAGS		(BUFPOOL_ALLOC_NOQUEUE)
+
+/**
+ * struct bufpool_alloc - argument of BUFPOOL_IOC_ALLOC
+ * @size: sizeof(struct bufpool_alloc)
+ * @flags: BUFPOOL_ALLOC_*
+ * @class: enum bufpool_class
+ * @count: number of buffers, 1..BUFPOOL_ALLOC_MAX, all or none
+ * @timeout_ns: blocking fd only: give up after this long; 0 waits forever
+ * @ids_ptr: user pointer to __u32[count], filled with the buffer ids
+ * @__reserved: must be zero
+ *
+ * On a blocking fd the call sleeps (interruptibly) until the buffers are
+ * granted.  On an O_NONBLOCK fd it returns -EAGAIN and the request stays
+ * queued: poll() reports EPOLLIN once it is granted, and the next ALLOC
+ * with the same class and count collects it without waiting.
+ */
+struct bufpool_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 class;
+	__u32 count;
+	__u64 timeout_ns;
+	__u64 ids_ptr;
+	__u64 __reserved[2];
+};
+
+/**
+ * struct bufpool_release - argument of BUFPOOL_IOC_RELEASE
+ * @size: sizeof(struct bufpool_release)
+ * @flags: must be zero
+ * @count: number of ids, 1..BUFPOOL_ALLOC_MAX
+ * @__pad: must be zero
+ * @ids_ptr: user pointer to __u32[count]
+ * @__reserved: must be zero
+ */
+struct bufpool_release {
+	__u32 size;
+	__u32 flags;
+	__u32 count;
+	__u32 __pad;
+	__u64 ids_ptr;
+	__u64 __reserved;
+};
+
+/**
+ * struct bufpool_cancel - argument of BUFPOOL_IOC_CANCEL
+ * @size: sizeof(struct bufpool_cancel)
+ * @flags: must be zero
+ * @__reserved: must be zero
+ *
+ * Withdraws this fd's queued request.  Buffers granted to it but not yet
+ * collected go back to the pool and on to the next waiters.
+ */
+struct bufpool_cancel {
+	__u32 size;
+	__u32 flags;
+	__u64 __reserved;
+};
+
+/* Feature bits reported by BUFPOOL_IOC_INFO */
+#define BUFPOOL_FEAT_CLASSES		_BITULL(0)
+#define BUFPOOL_FEAT_ATOMIC_N		_BITULL(1)
+#define BUFPOOL_FEAT_HANDOFF		_BITULL(2)
+#define BUFPOOL_FEAT_TIMEOUT		_BITULL(3)
+#define BUFPOOL_FEAT_CANCEL		_BITULL(4)
+
+/**
+ * struct bufpool_info - argument of BUFPOOL_IOC_INFO (version and features)
+ * @size: sizeof(struct bufpool_info)
+ * @flags: must be zero
+ * @abi_version: out: BUFPOOL_ABI_VERSION
+ * @nr_classes: out: BUFPOOL_NR_CLASSES
+ * @features: out: BUFPOOL_FEAT_*
+ * @alloc_max: out: BUFPOOL_ALLOC_MAX
+ * @bufsize: out: bytes per buffer
+ */
+struct bufpool_info {
+	__u32 size;
+	__u32 flags;
+	__u32 abi_version;
+	__u32 nr_classes;
+	__u64 features;
+	__u32 alloc_max;
+	__u32 bufsize;
+};
+
+/**
+ * struct bufpool_stats - argument of BUFPOOL_IOC_STATS, a snapshot
+ * @size: sizeof(struct bufpool_stats)
+ * @flags: must be zero
+ * @limit: most buffers in use at once
+ * @reserve: buffers only CRITICAL requests may take; preallocated
+ * @bufsize: bytes per buffer
+ * @in_use: buffers held or granted now
+ * @free: limit - in_use (0 while in_use is above a lowered limit)
+ * @allocated: buffers the pool owns now (in use + cached), memory taken
+ *	from the kernel
+ * @queued: requests queued now, per class
+ * @allocations: requests served (at once or after waiting)
+ * @grants_waited: requests served after waiting in a queue
+ * @wakeups: wake-ups sent to waiters
+ * @spurious_wakeups: wake-ups after which the waiter found nothing
+ * @releases: buffers given back (RELEASE, CANCEL of a grant, close)
+ * @page_alloc_failures: failed attempts to get a buffer's memory
+ * @peak_in_use: most buffers in use at once since load
+ * @peak_queued: most requests queued at once since load
+ */
+struct bufpool_stats {
+	__u32 size;
+	__u32 flags;
+	__u64 limit;
+	__u64 reserve;
+	__u64 bufsize;
+	__u64 in_use;
+	__u64 free;
+	__u64 allocated;
+	__u64 queued[4];
+	__u64 allocations;
+	__u64 grants_waited;
+	__u64 wakeups;
+	__u64 spurious_wakeups;
+	__u64 releases;
+	__u64 page_alloc_failures;
+	__u64 peak_in_use;
+	__u64 peak_queued;
+};
+
+#define BUFPOOL_IOC_MAGIC		0xBB
+
+#define BUFPOOL_IOC_INFO	_IOWR(BUFPOOL_IOC_MAGIC, 0x00, struct bufpool_info)
+#define BUFPOOL_IOC_ALLOC	_IOWR(BUFPOOL_IOC_MAGIC, 0x01, struct bufpool_alloc)
+#define BUFPOOL_IOC_RELEASE	_IOWR(BUFPOOL_IOC_MAGIC, 0x02, struct bufpool_release)
+#define BUFPOOL_IOC_CANCEL	_IOWR(BUFPOOL_IOC_MAGIC, 0x03, struct bufpool_cancel)
+#define BUFPOOL_IOC_STATS	_IOWR(BUFPOOL_IOC_MAGIC, 0x04, struct bufpool_stats)
+
+#endif /* _UAPI_LINUX_BUFPOOL_H */
