@@ -57,6 +57,7 @@ enum bufpool_wait_state {
 	BUFPOOL_WAIT_IDLE,	/* no request */
 	BUFPOOL_WAIT_QUEUED,	/* on pool->queue[class] */
 	BUFPOOL_WAIT_GRANTED,	/* buffers on ->granted, to be collected */
+	BUFPOOL_WAIT_FAILED,	/* can no longer be served: -ENOSPC to collect */
 };
 
 typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
@@ -65,11 +66,12 @@ typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
  * struct bufpool_waiter - a request that could not be served at once
  * @node: link in pool->queue[@class] while queued
  * @granted: buffers granted and not yet collected
- * @wake: called (pool lock held) once the request is granted
+ * @wake: called (pool lock held) once the request is granted, or has
+ *	failed because a new limit makes it impossible
  * @target: the caller's object, for @wake
  * @class: enum bufpool_class of the request
  * @count: buffers requested
- * @state: enum bufpool_wait_state; read locklessly by bufpool_granted()
+ * @state: enum bufpool_wait_state; read locklessly by bufpool_ready()
  */
 struct bufpool_waiter {
 	struct list_head node;
@@ -107,6 +109,19 @@ struct bufpool_config {
 	size_t bufsize;
 };
 
+/**
+ * struct bufpool_tunables - what may change while the pool runs
+ * @limit: most buffers in use at once, 1..BUFPOOL_LIMIT_MAX
+ * @reserve: buffers kept allocated for CRITICAL requests; below @limit
+ * @headroom: free buffers each class must leave after its allocation:
+ *	CRITICAL 0 <= reserve <= NORMAL <= LOW < limit
+ */
+struct bufpool_tunables {
+	unsigned int limit;
+	unsigned int reserve;
+	unsigned int headroom[BUFPOOL_NR_CLASSES];
+};
+
 #define BUFPOOL_LIMIT_MAX	65536U
 #define BUFPOOL_BUFSIZE_MAX	(4UL << 20)
 
@@ -122,12 +137,16 @@ void bufpool_entity_destroy(struct bufpool_entity *e);
 int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 		  unsigned int count, unsigned int flags,
 		  struct bufpool_buf **bufs);
-bool bufpool_granted(const struct bufpool_entity *e);
+bool bufpool_ready(const struct bufpool_entity *e);
 int bufpool_cancel(struct bufpool_entity *e);
 int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 		    unsigned int count);
 void bufpool_kick(struct bufpool *pool);
 struct bufpool *bufpool_system_pool(void);
 void bufpool_get_stats(struct bufpool *pool, struct bufpool_stats *st);
+void bufpool_default_headroom(struct bufpool_tunables *t);
+void bufpool_get_tunables(struct bufpool *pool, struct bufpool_tunables *t);
+int bufpool_set_tunables(struct bufpool *pool,
+			 const struct bufpool_tunables *t, const char **why);
 
 #endif /* _BUFPOOL_H */

@@ -22,7 +22,11 @@
  *    queues are served in order for as long as their heads fit, each grant
  *    is charged to its waiter before the waiter's ->wake() is called, and
  *    the first head that does not fit stops the walk.  So there is exactly
- *    one wake-up per grant: none spurious, none lost.
+ *    one wake-up per grant: none spurious, none lost;
+ *  - the limit, reserve and headrooms may change at run time: a larger
+ *    budget is granted at once, a smaller one stops grants until usage falls
+ *    under it and takes nothing from holders, and a queued request that no
+ *    longer fits under the limit at all fails with -ENOSPC.
  */
 
 #include <linux/bug.h>
@@ -32,6 +36,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 
 #include "bufpool.h"
 #include "bufpool_mem.h"
@@ -111,6 +116,43 @@ int bufpool_check_config(const struct bufpool_config *cfg, const char **why)
 	return 0;
 }
 EXPORT_SYMBOL_GPL(bufpool_check_config);
+
+static int bufpool_check_tunables(const struct bufpool_tunables *t,
+				  const char **why)
+{
+	const unsigned int *h = t->headroom;
+
+	if (!t->limit || t->limit > BUFPOOL_LIMIT_MAX) {
+		*why = "limit must be between 1 and 65536";
+		return -EINVAL;
+	}
+	if (t->reserve >= t->limit) {
+		*why = "reserve must be below limit";
+		return -EINVAL;
+	}
+	if (h[BUFPOOL_CLASS_CRITICAL] || h[BUFPOOL_CLASS_NORMAL] < t->reserve ||
+	    h[BUFPOOL_CLASS_LOW] < h[BUFPOOL_CLASS_NORMAL] ||
+	    h[BUFPOOL_CLASS_LOW] >= t->limit) {
+		*why = "thresholds must be 0 (critical) <= reserve <= normal <= low < limit";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/**
+ * bufpool_default_headroom() - set the class headrooms from the reserve
+ * @t: tunables whose @limit and @reserve are set
+ *
+ * CRITICAL 0, NORMAL the reserve, LOW twice the reserve (below the limit).
+ */
+void bufpool_default_headroom(struct bufpool_tunables *t)
+{
+	t->headroom[BUFPOOL_CLASS_CRITICAL] = 0;
+	t->headroom[BUFPOOL_CLASS_NORMAL] = t->reserve;
+	t->headroom[BUFPOOL_CLASS_LOW] = t->limit ?
+		min(2 * t->reserve, t->limit - 1) : 0;
+}
+EXPORT_SYMBOL_GPL(bufpool_default_headroom);
 
 static unsigned int bufpool_total_queued(const struct bufpool *pool)
 {
@@ -196,19 +238,28 @@ destroy_fresh:
 	return false;
 }
 
-/* Put buffers that nobody has seen (still zeroed) back in the cache. */
+/*
+ * Put zeroed buffers back in the cache, or give their memory back while
+ * the pool owns more than a lowered limit.
+ */
 static void bufpool_uncharge_locked(struct bufpool *pool,
 				    struct list_head *bufs, unsigned int count)
 {
-	struct bufpool_buf *buf;
+	struct bufpool_buf *buf, *tmp;
 
 	lockdep_assert_held(&pool->lock);
-	list_for_each_entry(buf, bufs, node) {
+	list_for_each_entry_safe(buf, tmp, bufs, node) {
+		list_del(&buf->node);
+		if (pool->nr_alloc > pool->limit) {
+			bufpool_mem_destroy(pool->mem, buf);
+			pool->nr_alloc--;
+			continue;
+		}
 		buf->state = BUFPOOL_BUF_CACHED;
 		buf->owner = NULL;
+		list_add_tail(&buf->node, &pool->cache);
+		pool->nr_cached++;
 	}
-	list_splice_tail_init(bufs, &pool->cache);
-	pool->nr_cached += count;
 	pool->in_use -= count;
 	pool->releases += count;
 }
@@ -317,7 +368,9 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
  * If the buffers cannot be had now the request is queued and the entity's
  * waiter is woken once they are granted; calling again with the same
  * @class and @count then collects them.  An entity has at most one
- * request: a different one while it is queued or granted is refused.
+ * request: a different one while it is queued or granted is refused.  A
+ * queued request that a lowered limit makes impossible fails: the waiter
+ * is woken and the next call returns -ENOSPC.
  *
  * Return: 0 with @bufs filled; -EAGAIN if queued (or, with
  * BUFPOOL_ALLOC_NOQUEUE, not served and not queued); -EBUSY if a different
@@ -351,6 +404,10 @@ int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 		ret = (w->class == class && w->count == count) ? -EAGAIN :
 								  -EBUSY;
 		break;
+	case BUFPOOL_WAIT_FAILED:
+		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+		ret = -ENOSPC;
+		break;
 	default:
 		ret = bufpool_new_request_locked(e, class, count, flags, bufs);
 		break;
@@ -361,19 +418,21 @@ int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 EXPORT_SYMBOL_GPL(bufpool_alloc);
 
 /**
- * bufpool_granted() - has @e's queued request been granted?
+ * bufpool_ready() - has @e's queued request been granted, or failed?
  * @e: the entity
  *
  * Lockless; for wait_event() and poll().  Pairs with the grant, which
  * publishes the state before calling ->wake().
  *
- * Return: true if bufpool_alloc() would now collect buffers.
+ * Return: true if bufpool_alloc() would now return without queueing.
  */
-bool bufpool_granted(const struct bufpool_entity *e)
+bool bufpool_ready(const struct bufpool_entity *e)
 {
-	return READ_ONCE(e->waiter.state) == BUFPOOL_WAIT_GRANTED;
+	unsigned int state = READ_ONCE(e->waiter.state);
+
+	return state == BUFPOOL_WAIT_GRANTED || state == BUFPOOL_WAIT_FAILED;
 }
-EXPORT_SYMBOL_GPL(bufpool_granted);
+EXPORT_SYMBOL_GPL(bufpool_ready);
 
 /* Withdraw @w's request, giving back a grant it has not collected. */
 static bool bufpool_withdraw_locked(struct bufpool *pool,
@@ -386,6 +445,9 @@ static bool bufpool_withdraw_locked(struct bufpool *pool,
 		return true;
 	case BUFPOOL_WAIT_GRANTED:
 		bufpool_uncharge_locked(pool, &w->granted, w->count);
+		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+		return true;
+	case BUFPOOL_WAIT_FAILED:
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		return true;
 	default:
@@ -627,6 +689,121 @@ void bufpool_adopt(struct bufpool *pool, struct bufpool_buf *buf)
 }
 
 /**
+ * bufpool_get_tunables() - the current limit, reserve and headrooms
+ * @pool: the pool
+ * @t: filled in
+ */
+void bufpool_get_tunables(struct bufpool *pool, struct bufpool_tunables *t)
+{
+	spin_lock(&pool->lock);
+	t->limit = pool->limit;
+	t->reserve = pool->reserve;
+	memcpy(t->headroom, pool->headroom, sizeof(t->headroom));
+	spin_unlock(&pool->lock);
+}
+EXPORT_SYMBOL_GPL(bufpool_get_tunables);
+
+/* Wake, with -ENOSPC to collect, the queued requests that can never fit. */
+static void bufpool_fail_hopeless_locked(struct bufpool *pool)
+{
+	struct bufpool_waiter *w, *tmp;
+	unsigned int c;
+
+	lockdep_assert_held(&pool->lock);
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
+		list_for_each_entry_safe(w, tmp, &pool->queue[c], node) {
+			if (w->count + pool->headroom[c] <= pool->limit)
+				continue;
+			bufpool_dequeue_locked(pool, w);
+			WRITE_ONCE(w->state, BUFPOOL_WAIT_FAILED);
+			pool->wakeups++;
+			w->wake(w);
+		}
+	}
+}
+
+/* Give back cached memory while the pool owns more than its limit. */
+static void bufpool_trim_locked(struct bufpool *pool)
+{
+	struct bufpool_buf *buf;
+
+	lockdep_assert_held(&pool->lock);
+	while (pool->nr_alloc > pool->limit && pool->nr_cached) {
+		buf = list_last_entry(&pool->cache, struct bufpool_buf, node);
+		list_del(&buf->node);
+		bufpool_mem_destroy(pool->mem, buf);
+		pool->nr_cached--;
+		pool->nr_alloc--;
+	}
+}
+
+/**
+ * bufpool_set_tunables() - change the limit, reserve and headrooms
+ * @pool: the pool
+ * @t: the new values
+ * @why: set to a human-readable reason on failure
+ *
+ * Effective at once: waiters that now fit are granted, a limit below what
+ * is in use stops grants until usage falls under it (holders keep their
+ * buffers), and queued requests that can no longer fit fail.  Memory for
+ * a larger reserve is allocated first.  May sleep.
+ *
+ * Return: 0; -EINVAL with *@why set for inconsistent values; -ENOMEM if
+ * the reserve cannot be allocated (nothing changed then).
+ */
+int bufpool_set_tunables(struct bufpool *pool,
+			 const struct bufpool_tunables *t, const char **why)
+{
+	struct bufpool_buf *buf, *tmp;
+	LIST_HEAD(extra);
+	unsigned int i, want;
+	int ret;
+
+	ret = bufpool_check_tunables(t, why);
+	if (ret)
+		return ret;
+
+	spin_lock(&pool->lock);
+	want = t->reserve > pool->nr_cached ? t->reserve - pool->nr_cached : 0;
+	spin_unlock(&pool->lock);
+	for (i = 0; i < want; i++) {
+		buf = bufpool_mem_create(pool->mem, GFP_KERNEL);
+		if (!buf) {
+			*why = "cannot allocate the reserve";
+			ret = -ENOMEM;
+			goto destroy_extra;
+		}
+		list_add_tail(&buf->node, &extra);
+	}
+
+	spin_lock(&pool->lock);
+	pool->limit = t->limit;
+	pool->reserve = t->reserve;
+	memcpy(pool->headroom, t->headroom, sizeof(pool->headroom));
+	list_for_each_entry_safe(buf, tmp, &extra, node) {
+		if (pool->nr_cached >= pool->reserve ||
+		    pool->nr_alloc >= pool->limit)
+			break;
+		buf->state = BUFPOOL_BUF_CACHED;
+		list_move_tail(&buf->node, &pool->cache);
+		pool->nr_cached++;
+		pool->nr_alloc++;
+	}
+	bufpool_trim_locked(pool);
+	bufpool_fail_hopeless_locked(pool);
+	bufpool_grant_locked(pool);
+	spin_unlock(&pool->lock);
+
+destroy_extra:
+	list_for_each_entry_safe(buf, tmp, &extra, node) {
+		list_del(&buf->node);
+		bufpool_mem_destroy(pool->mem, buf);
+	}
+	return ret;
+}
+EXPORT_SYMBOL_GPL(bufpool_set_tunables);
+
+/**
  * bufpool_get_stats() - a consistent snapshot of @pool's counters
  * @pool: the pool
  * @st: filled in, except @st->size and @st->flags
@@ -691,6 +868,7 @@ static void bufpool_free_cache(struct bufpool *pool)
  */
 struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 {
+	struct bufpool_tunables tun;
 	struct bufpool_buf *buf;
 	struct bufpool *pool;
 	const char *why;
@@ -711,10 +889,10 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 	pool->bufsize = PAGE_ALIGN(cfg->bufsize);
 	pool->limit = cfg->limit;
 	pool->reserve = cfg->reserve;
-	pool->headroom[BUFPOOL_CLASS_CRITICAL] = 0;
-	pool->headroom[BUFPOOL_CLASS_NORMAL] = cfg->reserve;
-	pool->headroom[BUFPOOL_CLASS_LOW] = min(2 * cfg->reserve,
-						cfg->limit - 1);
+	tun.limit = cfg->limit;
+	tun.reserve = cfg->reserve;
+	bufpool_default_headroom(&tun);
+	memcpy(pool->headroom, tun.headroom, sizeof(pool->headroom));
 
 	pool->mem = bufpool_mem_init(pool, pool->bufsize);
 	if (IS_ERR(pool->mem)) {

@@ -68,7 +68,7 @@ static __poll_t bufpool_poll(struct file *file, poll_table *pt)
 	struct bufpool_file *bf = file->private_data;
 
 	poll_wait(file, &bf->wq, pt);
-	return bufpool_granted(&bf->entity) ? EPOLLIN | EPOLLRDNORM : 0;
+	return bufpool_ready(&bf->entity) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
 /*
@@ -108,8 +108,9 @@ static void bufpool_undo_alloc(struct bufpool_entity *e,
 }
 
 /*
- * Sleep until the request of @e is granted, the deadline passes or a
- * signal comes.  Returns 0 when granted, -ETIMEDOUT or -ERESTARTSYS.
+ * Sleep until the request of @e is granted (or failed), the deadline
+ * passes or a signal comes.  Returns 0 when ready, -ETIMEDOUT or
+ * -ERESTARTSYS.
  */
 static int bufpool_wait_grant(struct bufpool_file *bf, u64 timeout_ns)
 {
@@ -117,12 +118,12 @@ static int bufpool_wait_grant(struct bufpool_file *bf, u64 timeout_ns)
 
 	if (!timeout_ns)
 		return wait_event_interruptible(bf->wq,
-						bufpool_granted(&bf->entity));
+						bufpool_ready(&bf->entity));
 
 	left = nsecs_to_jiffies(timeout_ns);
 	left = clamp(left, 1L, MAX_SCHEDULE_TIMEOUT - 1);
 	left = wait_event_interruptible_timeout(bf->wq,
-						bufpool_granted(&bf->entity),
+						bufpool_ready(&bf->entity),
 						left);
 	if (left > 0)
 		return 0;
@@ -286,6 +287,7 @@ static struct miscdevice bufpool_miscdev = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= BUFPOOL_DEVICE_NAME,
 	.fops	= &bufpool_fops,
+	.groups	= bufpool_sysfs_groups,
 	.mode	= 0600,
 };
 
