@@ -590,6 +590,29 @@ int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 EXPORT_SYMBOL_GPL(bufpool_release);
 
 /**
+ * bufpool_held_buf() - the buffer @id, if @e holds it
+ * @e: the entity
+ * @id: the buffer id
+ *
+ * The caller must keep @e from releasing the buffer while it uses the
+ * result (the character device holds its mapping lock).
+ *
+ * Return: the buffer, or NULL if @e does not hold @id.
+ */
+struct bufpool_buf *bufpool_held_buf(struct bufpool_entity *e, u32 id)
+{
+	struct bufpool_buf *buf;
+
+	spin_lock(&e->pool->lock);
+	buf = bufpool_mem_lookup(e->pool->mem, id);
+	if (buf && (buf->state != BUFPOOL_BUF_HELD || buf->owner != e))
+		buf = NULL;
+	spin_unlock(&e->pool->lock);
+	return buf;
+}
+EXPORT_SYMBOL_GPL(bufpool_held_buf);
+
+/**
  * bufpool_entity_init() - attach a new entity to @pool
  * @pool: the pool
  * @e: the entity, embedded in the caller's object

@@ -6,13 +6,21 @@
  * wake_up() of the file's wait queue, which ends a blocking ALLOC or
  * reports EPOLLIN to poll/epoll.  Everything here is about user memory
  * and the ioctl ABI of uapi/linux/bufpool.h; the rules live in the core.
+ *
+ * Data path: buffer id N is mapped at offset N * bufsize (MAP_SHARED).
+ * Pages are inserted at fault time, only while the file holds the buffer;
+ * RELEASE zaps every mapping of the buffers it gives back before they are
+ * zeroed, so a later access gets SIGBUS and never sees the next holder's
+ * data.  Mappings are not inherited across fork() (VM_DONTCOPY).
  */
 
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/poll.h>
+#include <linux/rwsem.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -25,10 +33,14 @@
  * struct bufpool_file - what an open file description of the device is
  * @entity: its entity in the pool
  * @wq: woken when the entity's request is granted
+ * @map_lock: page faults (read) against RELEASE revoking mappings (write)
+ * @mapped: the file has been mmap()ed at least once (under @map_lock)
  */
 struct bufpool_file {
 	struct bufpool_entity entity;
 	wait_queue_head_t wq;
+	struct rw_semaphore map_lock;
+	bool mapped;
 };
 
 static struct bufpool *bufpool_dev_pool;
@@ -48,10 +60,11 @@ static int bufpool_open(struct inode *inode, struct file *file)
 	if (!bf)
 		return -ENOMEM;
 	init_waitqueue_head(&bf->wq);
+	init_rwsem(&bf->map_lock);
 	bufpool_entity_init(bufpool_dev_pool, &bf->entity, bufpool_file_wake,
 			    bf);
 	file->private_data = bf;
-	return nonseekable_open(inode, file);
+	return stream_open(inode, file);
 }
 
 static int bufpool_release_file(struct inode *inode, struct file *file)
@@ -174,9 +187,89 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 	return 0;
 }
 
-static long bufpool_ioctl_release(struct file *file, void __user *uarg)
+static unsigned long bufpool_pages_per_buf(void)
+{
+	return bufpool_bufsize(bufpool_dev_pool) >> PAGE_SHIFT;
+}
+
+static vm_fault_t bufpool_vm_fault(struct vm_fault *vmf)
+{
+	struct bufpool_file *bf = vmf->vma->vm_private_data;
+	unsigned long ppb = bufpool_pages_per_buf();
+	unsigned long id = vmf->pgoff / ppb;
+	struct bufpool_buf *buf;
+	vm_fault_t ret;
+
+	if (id > U32_MAX)
+		return VM_FAULT_SIGBUS;
+	down_read(&bf->map_lock);
+	buf = bufpool_held_buf(&bf->entity, id);
+	if (buf)
+		ret = vmf_insert_pfn(vmf->vma, vmf->address,
+				     page_to_pfn(virt_to_page(buf->addr)) +
+				     vmf->pgoff % ppb);
+	else
+		ret = VM_FAULT_SIGBUS;
+	up_read(&bf->map_lock);
+	return ret;
+}
+
+static const struct vm_operations_struct bufpool_vm_ops = {
+	.fault = bufpool_vm_fault,
+};
+
+/*
+ * Map buffers this file holds: every buffer the range touches must be held
+ * now (-EACCES otherwise), and is checked again at each fault.
+ */
+static int bufpool_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct bufpool_file *bf = file->private_data;
+	unsigned long ppb = bufpool_pages_per_buf();
+	unsigned long first = vma->vm_pgoff / ppb;
+	unsigned long last = (vma->vm_pgoff + vma_pages(vma) - 1) / ppb;
+	unsigned long id;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (last > U32_MAX || last < first)
+		return -EACCES;
+	for (id = first; id <= last; id++)
+		if (!bufpool_held_buf(&bf->entity, id))
+			return -EACCES;
+
+	down_write(&bf->map_lock);
+	bf->mapped = true;
+	up_write(&bf->map_lock);
+	vma->vm_flags |= VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_ops = &bufpool_vm_ops;
+	vma->vm_private_data = bf;
+	return 0;
+}
+
+/*
+ * Release, revoking mappings first.  Holding map_lock for writing keeps
+ * faults from mapping a buffer again until it has left this file.
+ */
+static int bufpool_release_revoke(struct file *file, const u32 *ids,
+				  unsigned int count)
+{
+	struct bufpool_file *bf = file->private_data;
+	loff_t size = bufpool_bufsize(bufpool_dev_pool);
+	unsigned int i;
+	int ret;
+
+	down_write(&bf->map_lock);
+	for (i = 0; bf->mapped && i < count; i++)
+		unmap_mapping_range(file->f_mapping, (loff_t)ids[i] * size,
+				    size, 1);
+	ret = bufpool_release(&bf->entity, ids, count);
+	up_write(&bf->map_lock);
+	return ret;
+}
+
+static long bufpool_ioctl_release(struct file *file, void __user *uarg)
+{
 	u32 ids[BUFPOOL_ALLOC_MAX];
 	struct bufpool_release arg;
 	int ret;
@@ -190,7 +283,7 @@ static long bufpool_ioctl_release(struct file *file, void __user *uarg)
 	if (copy_from_user(ids, u64_to_user_ptr(arg.ids_ptr),
 			   arg.count * sizeof(ids[0])))
 		return -EFAULT;
-	return bufpool_release(&bf->entity, ids, arg.count);
+	return bufpool_release_revoke(file, ids, arg.count);
 }
 
 static long bufpool_ioctl_cancel(struct file *file, void __user *uarg)
@@ -278,6 +371,7 @@ static const struct file_operations bufpool_fops = {
 	.open		= bufpool_open,
 	.release	= bufpool_release_file,
 	.poll		= bufpool_poll,
+	.mmap		= bufpool_mmap,
 	.unlocked_ioctl	= bufpool_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= no_llseek,
