@@ -84,14 +84,28 @@ struct bufpool_waiter {
 };
 
 /**
+ * struct bufpool_account - entities that share one quota (e.g. a user)
+ * @charged: buffers its entities hold, were granted or have requested
+ *
+ * Owned by the caller; protected by the pool lock.  The pool's quota
+ * applies to every account: a request that would take @charged above it
+ * fails at once with -EDQUOT and never waits.
+ */
+struct bufpool_account {
+	unsigned int charged;
+};
+
+/**
  * struct bufpool_entity - a holder of buffers
  * @pool: the pool it draws from
  * @held: buffers it holds (state HELD)
  * @nr_held: number of buffers on @held
  * @waiter: its request, if any: an entity has at most one
+ * @account: the quota it is charged to, or NULL
  */
 struct bufpool_entity {
 	struct bufpool *pool;
+	struct bufpool_account *account;
 	struct list_head held;
 	unsigned int nr_held;
 	struct bufpool_waiter waiter;
@@ -102,11 +116,13 @@ struct bufpool_entity {
  * @limit: most buffers in use at once, 1..BUFPOOL_LIMIT_MAX
  * @reserve: buffers only CRITICAL requests may take; below @limit
  * @bufsize: bytes per buffer, rounded up to whole pages
+ * @quota: most buffers one account may be charged, 0 for no quota
  */
 struct bufpool_config {
 	unsigned int limit;
 	unsigned int reserve;
 	size_t bufsize;
+	unsigned int quota;
 };
 
 /**
@@ -115,11 +131,13 @@ struct bufpool_config {
  * @reserve: buffers kept allocated for CRITICAL requests; below @limit
  * @headroom: free buffers each class must leave after its allocation:
  *	CRITICAL 0 <= reserve <= NORMAL <= LOW < limit
+ * @quota: most buffers one account may be charged, 0 for no quota
  */
 struct bufpool_tunables {
 	unsigned int limit;
 	unsigned int reserve;
 	unsigned int headroom[BUFPOOL_NR_CLASSES];
+	unsigned int quota;
 };
 
 #define BUFPOOL_LIMIT_MAX	65536U
@@ -132,6 +150,8 @@ size_t bufpool_bufsize(const struct bufpool *pool);
 
 void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 			 bufpool_wake_fn wake, void *target);
+void bufpool_entity_set_account(struct bufpool_entity *e,
+				struct bufpool_account *account);
 void bufpool_entity_destroy(struct bufpool_entity *e);
 
 int bufpool_alloc(struct bufpool_entity *e, unsigned int class,

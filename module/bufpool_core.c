@@ -23,6 +23,9 @@
  *    is charged to its waiter before the waiter's ->wake() is called, and
  *    the first head that does not fit stops the walk.  So there is exactly
  *    one wake-up per grant: none spurious, none lost;
+ *  - an entity may belong to an account (a user): the buffers an account's
+ *    entities hold, were granted or requested are capped by the quota, and
+ *    a request beyond it fails at once, never waiting behind others;
  *  - the limit, reserve and headrooms may change at run time: a larger
  *    budget is granted at once, a smaller one stops grants until usage falls
  *    under it and takes nothing from holders, and a queued request that no
@@ -49,6 +52,7 @@
  * @limit: most buffers in use at once
  * @reserve: buffers only CRITICAL requests may take
  * @headroom: free buffers each class must leave after its allocation
+ * @quota: most buffers an account may be charged, 0 for none
  * @in_use: buffers held, granted or being returned
  * @nr_alloc: buffers the pool owns (in use + cached)
  * @nr_cached: buffers on @cache
@@ -71,6 +75,7 @@ struct bufpool {
 	unsigned int limit;
 	unsigned int reserve;
 	unsigned int headroom[BUFPOOL_NR_CLASSES];
+	unsigned int quota;
 	unsigned int in_use;
 	unsigned int nr_alloc;
 	unsigned int nr_cached;
@@ -113,6 +118,10 @@ int bufpool_check_config(const struct bufpool_config *cfg, const char **why)
 		*why = "bufsize must be between 1 byte and 4 MiB";
 		return -EINVAL;
 	}
+	if (cfg->quota > BUFPOOL_LIMIT_MAX) {
+		*why = "quota must be between 0 (none) and 65536";
+		return -EINVAL;
+	}
 	return 0;
 }
 EXPORT_SYMBOL_GPL(bufpool_check_config);
@@ -134,6 +143,10 @@ static int bufpool_check_tunables(const struct bufpool_tunables *t,
 	    h[BUFPOOL_CLASS_LOW] < h[BUFPOOL_CLASS_NORMAL] ||
 	    h[BUFPOOL_CLASS_LOW] >= t->limit) {
 		*why = "thresholds must be 0 (critical) <= reserve <= normal <= low < limit";
+		return -EINVAL;
+	}
+	if (t->quota > BUFPOOL_LIMIT_MAX) {
+		*why = "quota must be between 0 (none) and 65536";
 		return -EINVAL;
 	}
 	return 0;
@@ -264,6 +277,14 @@ static void bufpool_uncharge_locked(struct bufpool *pool,
 	pool->releases += count;
 }
 
+static void bufpool_unaccount_locked(struct bufpool_entity *e,
+				     unsigned int count)
+{
+	lockdep_assert_held(&e->pool->lock);
+	if (e->account)
+		e->account->charged -= count;
+}
+
 static void bufpool_dequeue_locked(struct bufpool *pool,
 				   struct bufpool_waiter *w)
 {
@@ -338,16 +359,23 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 	lockdep_assert_held(&pool->lock);
 	if (count + pool->headroom[class] > pool->limit)
 		return -ENOSPC;
+	if (e->account && pool->quota &&
+	    e->account->charged + count > pool->quota)
+		return -EDQUOT;
 
 	if (!bufpool_queued_ahead(pool, class) &&
 	    bufpool_budget_ok(pool, class, count) &&
 	    bufpool_take_locked(pool, class, count, &got)) {
 		bufpool_hold_locked(e, &got, count, bufs);
+		if (e->account)
+			e->account->charged += count;
 		return 0;
 	}
 	if (flags & BUFPOOL_ALLOC_NOQUEUE)
 		return -EAGAIN;
 
+	if (e->account)
+		e->account->charged += count;
 	w->class = class;
 	w->count = count;
 	WRITE_ONCE(w->state, BUFPOOL_WAIT_QUEUED);
@@ -375,7 +403,8 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
  * Return: 0 with @bufs filled; -EAGAIN if queued (or, with
  * BUFPOOL_ALLOC_NOQUEUE, not served and not queued); -EBUSY if a different
  * request is pending; -ENOSPC if the request can never be served under the
- * current limit; -EINVAL for a bad class, count or flag.
+ * current limit; -EDQUOT if it would take @e's account above the quota;
+ * -EINVAL for a bad class, count or flag.
  */
 int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 		  unsigned int count, unsigned int flags,
@@ -442,9 +471,11 @@ static bool bufpool_withdraw_locked(struct bufpool *pool,
 	switch (w->state) {
 	case BUFPOOL_WAIT_QUEUED:
 		bufpool_dequeue_locked(pool, w);
+		bufpool_unaccount_locked(waiter_entity(w), w->count);
 		return true;
 	case BUFPOOL_WAIT_GRANTED:
 		bufpool_uncharge_locked(pool, &w->granted, w->count);
+		bufpool_unaccount_locked(waiter_entity(w), w->count);
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		return true;
 	case BUFPOOL_WAIT_FAILED:
@@ -508,6 +539,7 @@ static void bufpool_detach_locked(struct bufpool_entity *e,
 	buf->marked = false;
 	list_move_tail(&buf->node, out);
 	e->nr_held--;
+	bufpool_unaccount_locked(e, 1);
 }
 
 /* Check that @e holds every id once; mark them.  Undo the marks on error. */
@@ -623,6 +655,7 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 			 bufpool_wake_fn wake, void *target)
 {
 	e->pool = pool;
+	e->account = NULL;
 	INIT_LIST_HEAD(&e->held);
 	e->nr_held = 0;
 	INIT_LIST_HEAD(&e->waiter.node);
@@ -638,6 +671,21 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	spin_unlock(&pool->lock);
 }
 EXPORT_SYMBOL_GPL(bufpool_entity_init);
+
+/**
+ * bufpool_entity_set_account() - charge @e's buffers to @account
+ * @e: an entity that holds nothing and has no request
+ * @account: the account, which must outlive @e's membership
+ */
+void bufpool_entity_set_account(struct bufpool_entity *e,
+				struct bufpool_account *account)
+{
+	spin_lock(&e->pool->lock);
+	WARN_ON(e->nr_held || e->waiter.state != BUFPOOL_WAIT_IDLE);
+	e->account = account;
+	spin_unlock(&e->pool->lock);
+}
+EXPORT_SYMBOL_GPL(bufpool_entity_set_account);
 
 /**
  * bufpool_entity_destroy() - detach @e, giving back all it has
@@ -722,6 +770,7 @@ void bufpool_get_tunables(struct bufpool *pool, struct bufpool_tunables *t)
 	t->limit = pool->limit;
 	t->reserve = pool->reserve;
 	memcpy(t->headroom, pool->headroom, sizeof(t->headroom));
+	t->quota = pool->quota;
 	spin_unlock(&pool->lock);
 }
 EXPORT_SYMBOL_GPL(bufpool_get_tunables);
@@ -738,6 +787,7 @@ static void bufpool_fail_hopeless_locked(struct bufpool *pool)
 			if (w->count + pool->headroom[c] <= pool->limit)
 				continue;
 			bufpool_dequeue_locked(pool, w);
+			bufpool_unaccount_locked(waiter_entity(w), w->count);
 			WRITE_ONCE(w->state, BUFPOOL_WAIT_FAILED);
 			pool->wakeups++;
 			w->wake(w);
@@ -761,7 +811,7 @@ static void bufpool_trim_locked(struct bufpool *pool)
 }
 
 /**
- * bufpool_set_tunables() - change the limit, reserve and headrooms
+ * bufpool_set_tunables() - change the limit, reserve, headrooms and quota
  * @pool: the pool
  * @t: the new values
  * @why: set to a human-readable reason on failure
@@ -803,6 +853,7 @@ int bufpool_set_tunables(struct bufpool *pool,
 	pool->limit = t->limit;
 	pool->reserve = t->reserve;
 	memcpy(pool->headroom, t->headroom, sizeof(pool->headroom));
+	pool->quota = t->quota;
 	list_for_each_entry_safe(buf, tmp, &extra, node) {
 		if (pool->nr_cached >= pool->reserve ||
 		    pool->nr_alloc >= pool->limit)
@@ -912,6 +963,7 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 	pool->bufsize = PAGE_ALIGN(cfg->bufsize);
 	pool->limit = cfg->limit;
 	pool->reserve = cfg->reserve;
+	pool->quota = cfg->quota;
 	tun.limit = cfg->limit;
 	tun.reserve = cfg->reserve;
 	bufpool_default_headroom(&tun);

@@ -35,9 +35,11 @@
  * @wq: woken when the entity's request is granted
  * @map_lock: page faults (read) against RELEASE revoking mappings (write)
  * @mapped: the file has been mmap()ed at least once (under @map_lock)
+ * @user: the account of the user who opened it
  */
 struct bufpool_file {
 	struct bufpool_entity entity;
+	struct bufpool_user *user;
 	wait_queue_head_t wq;
 	struct rw_semaphore map_lock;
 	bool mapped;
@@ -59,10 +61,16 @@ static int bufpool_open(struct inode *inode, struct file *file)
 	bf = kzalloc(sizeof(*bf), GFP_KERNEL);
 	if (!bf)
 		return -ENOMEM;
+	bf->user = bufpool_user_get(file->f_cred->euid);
+	if (!bf->user) {
+		kfree(bf);
+		return -ENOMEM;
+	}
 	init_waitqueue_head(&bf->wq);
 	init_rwsem(&bf->map_lock);
 	bufpool_entity_init(bufpool_dev_pool, &bf->entity, bufpool_file_wake,
 			    bf);
+	bufpool_entity_set_account(&bf->entity, bufpool_user_account(bf->user));
 	file->private_data = bf;
 	return stream_open(inode, file);
 }
@@ -72,6 +80,7 @@ static int bufpool_release_file(struct inode *inode, struct file *file)
 	struct bufpool_file *bf = file->private_data;
 
 	bufpool_entity_destroy(&bf->entity);
+	bufpool_user_put(bf->user);
 	kfree(bf);
 	return 0;
 }

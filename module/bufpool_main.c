@@ -28,6 +28,11 @@ module_param(bufsize, ulong, 0444);
 MODULE_PARM_DESC(bufsize,
 		 "Bytes per buffer, rounded up to whole pages, at most 4 MiB (default 16384)");
 
+static unsigned int user_quota;
+module_param(user_quota, uint, 0444);
+MODULE_PARM_DESC(user_quota,
+		 "Most buffers one user may hold, be granted or wait for; 0 for no quota (default 0)");
+
 static struct bufpool *bufpool_sys;
 
 /**
@@ -51,14 +56,15 @@ static int __init bufpool_init(void)
 		.limit = limit,
 		.reserve = reserve,
 		.bufsize = bufsize,
+		.quota = user_quota,
 	};
 	const char *why;
 	int ret;
 
 	ret = bufpool_check_config(&cfg, &why);
 	if (ret) {
-		pr_err("refusing to load: %s (limit=%u reserve=%u bufsize=%lu)\n",
-		       why, limit, reserve, bufsize);
+		pr_err("refusing to load: %s (limit=%u reserve=%u bufsize=%lu user_quota=%u)\n",
+		       why, limit, reserve, bufsize, user_quota);
 		return ret;
 	}
 
@@ -76,8 +82,8 @@ static int __init bufpool_init(void)
 		       ret);
 		goto destroy_pool;
 	}
-	pr_info("limit=%u reserve=%u bufsize=%zu\n", limit, reserve,
-		bufpool_bufsize(bufpool_sys));
+	pr_info("limit=%u reserve=%u bufsize=%zu user_quota=%u\n", limit,
+		reserve, bufpool_bufsize(bufpool_sys), user_quota);
 	return 0;
 
 destroy_pool:

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sysfs view of the system pool, under /sys/class/misc/bufpool/:
- * the tunables (limit, reserve, threshold_*) at the top, writable by
+ * the tunables (limit, reserve, threshold_*, user_quota) at the top, writable by
  * CAP_SYS_ADMIN, and one read-only file per counter in stats/.
  */
 
@@ -24,6 +24,7 @@ enum bufpool_tunable {
 	BUFPOOL_TUNE_RESERVE,
 	BUFPOOL_TUNE_THRESHOLD_NORMAL,
 	BUFPOOL_TUNE_THRESHOLD_LOW,
+	BUFPOOL_TUNE_USER_QUOTA,
 };
 
 static unsigned int *bufpool_tunable_field(struct bufpool_tunables *t,
@@ -36,6 +37,8 @@ static unsigned int *bufpool_tunable_field(struct bufpool_tunables *t,
 		return &t->reserve;
 	case BUFPOOL_TUNE_THRESHOLD_NORMAL:
 		return &t->headroom[BUFPOOL_CLASS_NORMAL];
+	case BUFPOOL_TUNE_USER_QUOTA:
+		return &t->quota;
 	default:
 		return &t->headroom[BUFPOOL_CLASS_LOW];
 	}
@@ -118,6 +121,7 @@ BUFPOOL_TUNABLE_ATTR(limit, BUFPOOL_TUNE_LIMIT);
 BUFPOOL_TUNABLE_ATTR(reserve, BUFPOOL_TUNE_RESERVE);
 BUFPOOL_TUNABLE_ATTR(threshold_normal, BUFPOOL_TUNE_THRESHOLD_NORMAL);
 BUFPOOL_TUNABLE_ATTR(threshold_low, BUFPOOL_TUNE_THRESHOLD_LOW);
+BUFPOOL_TUNABLE_ATTR(user_quota, BUFPOOL_TUNE_USER_QUOTA);
 
 static ssize_t bufsize_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
@@ -131,6 +135,7 @@ static struct attribute *bufpool_tunable_attrs[] = {
 	&bufpool_attr_reserve.attr.attr,
 	&bufpool_attr_threshold_normal.attr.attr,
 	&bufpool_attr_threshold_low.attr.attr,
+	&bufpool_attr_user_quota.attr.attr,
 	&dev_attr_bufsize.attr,
 	NULL,
 };

@@ -25,7 +25,8 @@
 static const char *sysfs_dir = DEFAULT_SYSFS;
 
 static const char * const tunables[] = {
-	"limit", "reserve", "threshold_normal", "threshold_low", "bufsize",
+	"limit", "reserve", "threshold_normal", "threshold_low", "user_quota",
+	"bufsize",
 };
 
 static const char * const counters[] = {
@@ -130,8 +131,9 @@ static int cmd_status(bool json)
 		print_json(&s);
 		return 0;
 	}
-	printf("pool      limit %llu buffers of %llu bytes, reserve %llu\n",
-	       cnt(&s, "limit"), cnt(&s, "bufsize"), cnt(&s, "reserve"));
+	printf("pool      limit %llu buffers of %llu bytes, reserve %llu, user quota %llu%s\n",
+	       cnt(&s, "limit"), cnt(&s, "bufsize"), cnt(&s, "reserve"),
+	       cnt(&s, "user_quota"), cnt(&s, "user_quota") ? "" : " (none)");
 	printf("usage     in use %llu, free %llu, allocated %llu (peak in use %llu)\n",
 	       cnt(&s, "in_use"), cnt(&s, "free"), cnt(&s, "allocated"),
 	       cnt(&s, "peak_in_use"));
@@ -213,7 +215,7 @@ static int set_one(const char *arg)
 			break;
 	if (i == ARRAY_SIZE(tunables) || !strcmp(tunables[i], "bufsize")) {
 		fprintf(stderr,
-			"bufpoolctl: unknown or read-only key '%.*s' (keys: limit, reserve, threshold_normal, threshold_low)\n",
+			"bufpoolctl: unknown or read-only key '%.*s' (keys: limit, reserve, threshold_normal, threshold_low, user_quota)\n",
 			(int)klen, arg);
 		return 1;
 	}
@@ -254,7 +256,8 @@ static void print_usage(FILE *f)
 	fprintf(f,
 		"usage: bufpoolctl [--json] status\n"
 		"       bufpoolctl [--json] watch [-i SECONDS] [-n COUNT]\n"
-		"       bufpoolctl set KEY=VALUE...   (limit, reserve, threshold_normal, threshold_low)\n");
+		"       bufpoolctl set KEY=VALUE...   (limit, reserve, threshold_normal, threshold_low,\n"
+		"                                     user_quota)\n");
 }
 
 int main(int argc, char **argv)

@@ -29,7 +29,10 @@
  *               with BUFPOOL_ALLOC_NOQUEUE: no buffer now, nothing queued
  *  -EBUSY       this fd already has a different request queued
  *  -ENOSPC      the request can never be served (count above what the
- *               class may ever hold under the current limit)
+ *               class may ever hold under the current limit); also what a
+ *               queued request collects when a lowered limit makes it so
+ *  -EDQUOT      the user's buffers (held, granted and requested, over all
+ *               of the user's open files) would exceed the per-user quota
  *  -ETIMEDOUT   blocking fd: timeout_ns elapsed, request withdrawn
  *  -EINTR       blocking fd: a signal arrived, request withdrawn (the call
  *               is restarted instead when the handler has SA_RESTART)
