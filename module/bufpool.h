@@ -72,6 +72,7 @@ typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
  * @class: enum bufpool_class of the request
  * @count: buffers requested
  * @state: enum bufpool_wait_state; read locklessly by bufpool_ready()
+ * @queued_at: when the request was queued (ns, monotonic), for tracing
  */
 struct bufpool_waiter {
 	struct list_head node;
@@ -81,6 +82,7 @@ struct bufpool_waiter {
 	unsigned int class;
 	unsigned int count;
 	unsigned int state;
+	u64 queued_at;
 };
 
 /**
@@ -102,9 +104,11 @@ struct bufpool_account {
  * @nr_held: number of buffers on @held
  * @waiter: its request, if any: an entity has at most one
  * @account: the quota it is charged to, or NULL
+ * @id: number of the entity in its pool, in trace events
  */
 struct bufpool_entity {
 	struct bufpool *pool;
+	u64 id;
 	struct bufpool_account *account;
 	struct list_head held;
 	unsigned int nr_held;

@@ -40,9 +40,11 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 
 #include "bufpool.h"
 #include "bufpool_mem.h"
+#include "bufpool_trace.h"
 
 /**
  * struct bufpool - a pool of buffers under one budget
@@ -60,6 +62,7 @@
  * @queue: FIFO of waiting requests, per class
  * @nr_queued: requests on each @queue
  * @nr_entities: entities attached to the pool
+ * @next_entity_id: id of the next entity attached
  * @peak_in_use: highest @in_use seen
  * @peak_queued: highest total of @nr_queued seen
  * @allocations: requests served
@@ -83,6 +86,7 @@ struct bufpool {
 	struct list_head queue[BUFPOOL_NR_CLASSES];
 	unsigned int nr_queued[BUFPOOL_NR_CLASSES];
 	unsigned int nr_entities;
+	u64 next_entity_id;
 	unsigned int peak_in_use;
 	unsigned int peak_queued;
 	u64 allocations;
@@ -323,6 +327,8 @@ static void bufpool_grant_locked(struct bufpool *pool)
 			WRITE_ONCE(w->state, BUFPOOL_WAIT_GRANTED);
 			pool->grants_waited++;
 			pool->wakeups++;
+			trace_bufpool_grant(waiter_entity(w)->id, c, w->count,
+					    ktime_get_ns() - w->queued_at);
 			w->wake(w);
 		}
 	}
@@ -369,6 +375,7 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 		bufpool_hold_locked(e, &got, count, bufs);
 		if (e->account)
 			e->account->charged += count;
+		trace_bufpool_alloc(e->id, class, count, 0);
 		return 0;
 	}
 	if (flags & BUFPOOL_ALLOC_NOQUEUE)
@@ -378,10 +385,12 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 		e->account->charged += count;
 	w->class = class;
 	w->count = count;
+	w->queued_at = ktime_get_ns();
 	WRITE_ONCE(w->state, BUFPOOL_WAIT_QUEUED);
 	list_add_tail(&w->node, &pool->queue[class]);
 	pool->nr_queued[class]++;
 	pool->peak_queued = max(pool->peak_queued, bufpool_total_queued(pool));
+	trace_bufpool_queue(e->id, class, count, 0);
 	return -EAGAIN;
 }
 
@@ -468,6 +477,9 @@ static bool bufpool_withdraw_locked(struct bufpool *pool,
 				    struct bufpool_waiter *w)
 {
 	lockdep_assert_held(&pool->lock);
+	if (w->state == BUFPOOL_WAIT_QUEUED || w->state == BUFPOOL_WAIT_GRANTED)
+		trace_bufpool_cancel(waiter_entity(w)->id, w->class, w->count,
+				     ktime_get_ns() - w->queued_at);
 	switch (w->state) {
 	case BUFPOOL_WAIT_QUEUED:
 		bufpool_dequeue_locked(pool, w);
@@ -612,6 +624,7 @@ int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 			buf = bufpool_mem_lookup(pool->mem, ids[i]);
 			bufpool_detach_locked(e, buf, &returning);
 		}
+		trace_bufpool_release(e->id, count, pool->in_use - count);
 	}
 	spin_unlock(&pool->lock);
 
@@ -665,9 +678,11 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->waiter.class = 0;
 	e->waiter.count = 0;
 	e->waiter.state = BUFPOOL_WAIT_IDLE;
+	e->waiter.queued_at = 0;
 
 	spin_lock(&pool->lock);
 	pool->nr_entities++;
+	e->id = ++pool->next_entity_id;
 	spin_unlock(&pool->lock);
 }
 EXPORT_SYMBOL_GPL(bufpool_entity_init);
@@ -706,6 +721,8 @@ void bufpool_entity_destroy(struct bufpool_entity *e)
 	count = e->nr_held;
 	list_for_each_entry_safe(buf, tmp, &e->held, node)
 		bufpool_detach_locked(e, buf, &returning);
+	if (count)
+		trace_bufpool_release(e->id, count, pool->in_use - count);
 	pool->nr_entities--;
 	bufpool_grant_locked(pool);
 	spin_unlock(&pool->lock);

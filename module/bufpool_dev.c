@@ -14,6 +14,8 @@
  * data.  Mappings are not inherited across fork() (VM_DONTCOPY).
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -167,8 +169,11 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 	if ((arg.flags & ~BUFPOOL_ALLOC_FLAGS) ||
 	    !bufpool_zero(arg.__reserved, sizeof(arg.__reserved)) ||
 	    arg.class >= BUFPOOL_NR_CLASSES || !arg.count ||
-	    arg.count > BUFPOOL_ALLOC_MAX)
+	    arg.count > BUFPOOL_ALLOC_MAX) {
+		pr_debug("pid %d: ALLOC refused: flags %#x class %u count %u or a reserved field set\n",
+			 task_pid_nr(current), arg.flags, arg.class, arg.count);
 		return -EINVAL;
+	}
 
 	for (;;) {
 		ret = bufpool_alloc(&bf->entity, arg.class, arg.count,
@@ -180,6 +185,8 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 		if (ret) {
 			/* passes on a grant that raced with the timeout */
 			bufpool_cancel(&bf->entity);
+			pr_debug("pid %d: entity %llu gave up waiting: %d\n",
+				 task_pid_nr(current), bf->entity.id, ret);
 			return ret;
 		}
 	}
@@ -274,6 +281,9 @@ static int bufpool_release_revoke(struct file *file, const u32 *ids,
 				    size, 1);
 	ret = bufpool_release(&bf->entity, ids, count);
 	up_write(&bf->map_lock);
+	if (ret)
+		pr_debug("pid %d: entity %llu RELEASE refused: %d\n",
+			 task_pid_nr(current), bf->entity.id, ret);
 	return ret;
 }
 
@@ -287,8 +297,11 @@ static long bufpool_ioctl_release(struct file *file, void __user *uarg)
 	if (ret)
 		return ret;
 	if (arg.flags || arg.__pad || arg.__reserved || !arg.count ||
-	    arg.count > BUFPOOL_ALLOC_MAX)
+	    arg.count > BUFPOOL_ALLOC_MAX) {
+		pr_debug("pid %d: RELEASE refused: flags %#x count %u or a reserved field set\n",
+			 task_pid_nr(current), arg.flags, arg.count);
 		return -EINVAL;
+	}
 	if (copy_from_user(ids, u64_to_user_ptr(arg.ids_ptr),
 			   arg.count * sizeof(ids[0])))
 		return -EFAULT;
@@ -309,8 +322,9 @@ static long bufpool_ioctl_cancel(struct file *file, void __user *uarg)
 	return bufpool_cancel(&bf->entity);
 }
 
-static long bufpool_ioctl_info(void __user *uarg)
+static long bufpool_ioctl_info(struct file *file, void __user *uarg)
 {
+	struct bufpool_file *bf = file->private_data;
 	struct bufpool_info arg;
 	int ret;
 
@@ -324,9 +338,11 @@ static long bufpool_ioctl_info(void __user *uarg)
 	arg.nr_classes = BUFPOOL_NR_CLASSES;
 	arg.features = BUFPOOL_FEAT_CLASSES | BUFPOOL_FEAT_ATOMIC_N |
 		       BUFPOOL_FEAT_HANDOFF | BUFPOOL_FEAT_TIMEOUT |
-		       BUFPOOL_FEAT_CANCEL;
+		       BUFPOOL_FEAT_CANCEL | BUFPOOL_FEAT_MMAP |
+		       BUFPOOL_FEAT_USER_QUOTA;
 	arg.alloc_max = BUFPOOL_ALLOC_MAX;
 	arg.bufsize = bufpool_bufsize(bufpool_dev_pool);
+	arg.entity_id = bf->entity.id;
 	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
 }
 
@@ -361,7 +377,7 @@ static long bufpool_ioctl(struct file *file, unsigned int cmd,
 
 	switch (_IOC_NR(cmd)) {
 	case _IOC_NR(BUFPOOL_IOC_INFO):
-		return bufpool_ioctl_info(uarg);
+		return bufpool_ioctl_info(file, uarg);
 	case _IOC_NR(BUFPOOL_IOC_ALLOC):
 		return bufpool_ioctl_alloc(file, uarg);
 	case _IOC_NR(BUFPOOL_IOC_RELEASE):

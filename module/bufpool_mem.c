@@ -10,6 +10,8 @@
  * delays waiters instead of stranding them.
  */
 
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -42,7 +44,11 @@ static void bufpool_mem_retry_fn(struct work_struct *work)
 	struct bufpool_mem *mem = container_of(to_delayed_work(work),
 					       struct bufpool_mem, retry);
 
-	bufpool_adopt(mem->pool, bufpool_mem_create(mem, GFP_KERNEL));
+	struct bufpool_buf *buf = bufpool_mem_create(mem, GFP_KERNEL);
+
+	pr_debug("retrying a failed buffer allocation: %s\n",
+		 buf ? "got one" : "failed again");
+	bufpool_adopt(mem->pool, buf);
 }
 
 struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize)

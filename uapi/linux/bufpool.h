@@ -146,6 +146,8 @@ struct bufpool_cancel {
 #define BUFPOOL_FEAT_HANDOFF		_BITULL(2)
 #define BUFPOOL_FEAT_TIMEOUT		_BITULL(3)
 #define BUFPOOL_FEAT_CANCEL		_BITULL(4)
+#define BUFPOOL_FEAT_MMAP		_BITULL(5)
+#define BUFPOOL_FEAT_USER_QUOTA		_BITULL(6)
 
 /**
  * struct bufpool_info - argument of BUFPOOL_IOC_INFO (version and features)
@@ -156,6 +158,7 @@ struct bufpool_cancel {
  * @features: out: BUFPOOL_FEAT_*
  * @alloc_max: out: BUFPOOL_ALLOC_MAX
  * @bufsize: out: bytes per buffer
+ * @entity_id: out: this fd's entity number, as in the bufpool trace events
  */
 struct bufpool_info {
 	__u32 size;
@@ -165,6 +168,7 @@ struct bufpool_info {
 	__u64 features;
 	__u32 alloc_max;
 	__u32 bufsize;
+	__u64 entity_id;
 };
 
 /**

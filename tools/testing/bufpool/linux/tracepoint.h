@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Userspace shim: TRACE_EVENT() and friends turn each event of
+ * module/bufpool_trace.h into an empty trace_<name>() function.
+ */
+#ifndef _BP_SHIM_TRACEPOINT_H
+#define _BP_SHIM_TRACEPOINT_H
+
+#define TP_PROTO(args...)	args
+#define TP_ARGS(args...)	args
+
+#define DECLARE_EVENT_CLASS(name, proto, args, tstruct, assign, print)
+#define DEFINE_EVENT(template, name, proto, args)			\
+	static inline void trace_##name(proto) {}
+#define TRACE_EVENT(name, proto, args, tstruct, assign, print)		\
+	static inline void trace_##name(proto) {}
+
+#endif
