@@ -58,6 +58,26 @@ enum bufpool_wait_state {
 	BUFPOOL_WAIT_QUEUED,	/* on pool->queue[class] */
 	BUFPOOL_WAIT_GRANTED,	/* buffers on ->granted, to be collected */
 	BUFPOOL_WAIT_FAILED,	/* can no longer be served: -ENOSPC to collect */
+	BUFPOOL_WAIT_OFFERED,	/* offer/all policies: woken to try again */
+};
+
+/**
+ * enum bufpool_policy - what the pool does when buffers come back
+ * @BUFPOOL_POLICY_HANDOFF: grant them to the queue heads, in order, then
+ *	wake exactly those waiters (the default)
+ * @BUFPOOL_POLICY_OFFER: HAProxy's way: dequeue and wake as many waiters
+ *	as there are free buffers, and let them try again (first come, first
+ *	served; a waiter that fails is queued again at the tail)
+ * @BUFPOOL_POLICY_ALL: the naive way: wake every waiter to try again
+ * @BUFPOOL_NR_POLICIES: number of policies
+ *
+ * The last two exist to be measured against the first.
+ */
+enum bufpool_policy {
+	BUFPOOL_POLICY_HANDOFF,
+	BUFPOOL_POLICY_OFFER,
+	BUFPOOL_POLICY_ALL,
+	BUFPOOL_NR_POLICIES,
 };
 
 typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
@@ -136,12 +156,14 @@ struct bufpool_config {
  * @headroom: free buffers each class must leave after its allocation:
  *	CRITICAL 0 <= reserve <= NORMAL <= LOW < limit
  * @quota: most buffers one account may be charged, 0 for no quota
+ * @policy: enum bufpool_policy
  */
 struct bufpool_tunables {
 	unsigned int limit;
 	unsigned int reserve;
 	unsigned int headroom[BUFPOOL_NR_CLASSES];
 	unsigned int quota;
+	unsigned int policy;
 };
 
 #define BUFPOOL_LIMIT_MAX	65536U

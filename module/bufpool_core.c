@@ -23,6 +23,11 @@
  *    is charged to its waiter before the waiter's ->wake() is called, and
  *    the first head that does not fit stops the walk.  So there is exactly
  *    one wake-up per grant: none spurious, none lost;
+ *  - for comparison, two other policies (enum bufpool_policy) wake waiters
+ *    to try again instead of granting, as HAProxy does: "offer" wakes as
+ *    many as there are free buffers, "all" wakes every one.  Under them a
+ *    new request may overtake queued ones, and a waiter that was woken but
+ *    fails its retry counts as a spurious wake-up;
  *  - an entity may belong to an account (a user): the buffers an account's
  *    entities hold, were granted or requested are capped by the quota, and
  *    a request beyond it fails at once, never waiting behind others;
@@ -55,6 +60,8 @@
  * @reserve: buffers only CRITICAL requests may take
  * @headroom: free buffers each class must leave after its allocation
  * @quota: most buffers an account may be charged, 0 for none
+ * @policy: enum bufpool_policy
+ * @nr_offered: waiters woken by offer/all that have not tried again yet
  * @in_use: buffers held, granted or being returned
  * @nr_alloc: buffers the pool owns (in use + cached)
  * @nr_cached: buffers on @cache
@@ -68,6 +75,7 @@
  * @allocations: requests served
  * @grants_waited: requests served after waiting
  * @wakeups: ->wake() calls
+ * @spurious: offered waiters whose retry failed
  * @releases: buffers given back
  * @page_alloc_failures: failed attempts to give a buffer memory
  */
@@ -79,6 +87,8 @@ struct bufpool {
 	unsigned int reserve;
 	unsigned int headroom[BUFPOOL_NR_CLASSES];
 	unsigned int quota;
+	unsigned int policy;
+	unsigned int nr_offered;
 	unsigned int in_use;
 	unsigned int nr_alloc;
 	unsigned int nr_cached;
@@ -92,6 +102,7 @@ struct bufpool {
 	u64 allocations;
 	u64 grants_waited;
 	u64 wakeups;
+	u64 spurious;
 	u64 releases;
 	u64 page_alloc_failures;
 };
@@ -151,6 +162,10 @@ static int bufpool_check_tunables(const struct bufpool_tunables *t,
 	}
 	if (t->quota > BUFPOOL_LIMIT_MAX) {
 		*why = "quota must be between 0 (none) and 65536";
+		return -EINVAL;
+	}
+	if (t->policy >= BUFPOOL_NR_POLICIES) {
+		*why = "unknown wake policy";
 		return -EINVAL;
 	}
 	return 0;
@@ -299,6 +314,33 @@ static void bufpool_dequeue_locked(struct bufpool *pool,
 }
 
 /*
+ * The offer and all policies: dequeue waiters, most critical class first,
+ * and wake them to try again; offer wakes no more than there are free
+ * buffers not already offered.
+ */
+static void bufpool_offer_locked(struct bufpool *pool)
+{
+	unsigned int c, free = pool->limit > pool->in_use ?
+			       pool->limit - pool->in_use : 0;
+	struct bufpool_waiter *w, *tmp;
+
+	lockdep_assert_held(&pool->lock);
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
+		list_for_each_entry_safe(w, tmp, &pool->queue[c], node) {
+			if (pool->policy == BUFPOOL_POLICY_OFFER &&
+			    pool->nr_offered >= free)
+				return;
+			bufpool_dequeue_locked(pool, w);
+			bufpool_unaccount_locked(waiter_entity(w), w->count);
+			WRITE_ONCE(w->state, BUFPOOL_WAIT_OFFERED);
+			pool->nr_offered++;
+			pool->wakeups++;
+			w->wake(w);
+		}
+	}
+}
+
+/*
  * The hand-off: serve the queue heads, most critical class first, for as
  * long as they fit.  Stopping at the first head that does not fit is what
  * keeps FIFO order and class priority: nobody behind it may barge.
@@ -310,6 +352,10 @@ static void bufpool_grant_locked(struct bufpool *pool)
 	unsigned int c;
 
 	lockdep_assert_held(&pool->lock);
+	if (pool->policy != BUFPOOL_POLICY_HANDOFF) {
+		bufpool_offer_locked(pool);
+		return;
+	}
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
 		while ((w = list_first_entry_or_null(&pool->queue[c],
 						     struct bufpool_waiter,
@@ -369,7 +415,8 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 	    e->account->charged + count > pool->quota)
 		return -EDQUOT;
 
-	if (!bufpool_queued_ahead(pool, class) &&
+	if ((pool->policy != BUFPOOL_POLICY_HANDOFF ||
+	     !bufpool_queued_ahead(pool, class)) &&
 	    bufpool_budget_ok(pool, class, count) &&
 	    bufpool_take_locked(pool, class, count, &got)) {
 		bufpool_hold_locked(e, &got, count, bufs);
@@ -446,6 +493,13 @@ int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		ret = -ENOSPC;
 		break;
+	case BUFPOOL_WAIT_OFFERED:
+		pool->nr_offered--;
+		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+		ret = bufpool_new_request_locked(e, class, count, flags, bufs);
+		if (ret == -EAGAIN)
+			pool->spurious++;
+		break;
 	default:
 		ret = bufpool_new_request_locked(e, class, count, flags, bufs);
 		break;
@@ -456,7 +510,7 @@ int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 EXPORT_SYMBOL_GPL(bufpool_alloc);
 
 /**
- * bufpool_ready() - has @e's queued request been granted, or failed?
+ * bufpool_ready() - is @e's queued request granted, failed or offered?
  * @e: the entity
  *
  * Lockless; for wait_event() and poll().  Pairs with the grant, which
@@ -468,7 +522,8 @@ bool bufpool_ready(const struct bufpool_entity *e)
 {
 	unsigned int state = READ_ONCE(e->waiter.state);
 
-	return state == BUFPOOL_WAIT_GRANTED || state == BUFPOOL_WAIT_FAILED;
+	return state == BUFPOOL_WAIT_GRANTED || state == BUFPOOL_WAIT_FAILED ||
+	       state == BUFPOOL_WAIT_OFFERED;
 }
 EXPORT_SYMBOL_GPL(bufpool_ready);
 
@@ -491,6 +546,10 @@ static bool bufpool_withdraw_locked(struct bufpool *pool,
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		return true;
 	case BUFPOOL_WAIT_FAILED:
+		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+		return true;
+	case BUFPOOL_WAIT_OFFERED:
+		pool->nr_offered--;
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		return true;
 	default:
@@ -788,6 +847,7 @@ void bufpool_get_tunables(struct bufpool *pool, struct bufpool_tunables *t)
 	t->reserve = pool->reserve;
 	memcpy(t->headroom, pool->headroom, sizeof(t->headroom));
 	t->quota = pool->quota;
+	t->policy = pool->policy;
 	spin_unlock(&pool->lock);
 }
 EXPORT_SYMBOL_GPL(bufpool_get_tunables);
@@ -871,6 +931,7 @@ int bufpool_set_tunables(struct bufpool *pool,
 	pool->reserve = t->reserve;
 	memcpy(pool->headroom, t->headroom, sizeof(pool->headroom));
 	pool->quota = t->quota;
+	pool->policy = t->policy;
 	list_for_each_entry_safe(buf, tmp, &extra, node) {
 		if (pool->nr_cached >= pool->reserve ||
 		    pool->nr_alloc >= pool->limit)
@@ -915,8 +976,7 @@ void bufpool_get_stats(struct bufpool *pool, struct bufpool_stats *st)
 	st->allocations = pool->allocations;
 	st->grants_waited = pool->grants_waited;
 	st->wakeups = pool->wakeups;
-	/* the hand-off never wakes a waiter without a grant */
-	st->spurious_wakeups = 0;
+	st->spurious_wakeups = pool->spurious;
 	st->releases = pool->releases;
 	st->page_alloc_failures = pool->page_alloc_failures;
 	st->peak_in_use = pool->peak_in_use;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sysfs view of the system pool, under /sys/class/misc/bufpool/:
- * the tunables (limit, reserve, threshold_*, user_quota) at the top, writable by
+ * the tunables (limit, reserve, threshold_*, user_quota, policy) at the top, writable by
  * CAP_SYS_ADMIN, and one read-only file per counter in stats/.
  */
 
@@ -123,6 +123,51 @@ BUFPOOL_TUNABLE_ATTR(threshold_normal, BUFPOOL_TUNE_THRESHOLD_NORMAL);
 BUFPOOL_TUNABLE_ATTR(threshold_low, BUFPOOL_TUNE_THRESHOLD_LOW);
 BUFPOOL_TUNABLE_ATTR(user_quota, BUFPOOL_TUNE_USER_QUOTA);
 
+static const char * const bufpool_policy_names[BUFPOOL_NR_POLICIES] = {
+	[BUFPOOL_POLICY_HANDOFF] = "handoff",
+	[BUFPOOL_POLICY_OFFER] = "offer",
+	[BUFPOOL_POLICY_ALL] = "all",
+};
+
+/* All policies, the current one in brackets, as the I/O schedulers do. */
+static ssize_t policy_show(struct device *dev, struct device_attribute *attr,
+			   char *buf)
+{
+	struct bufpool_tunables t;
+	unsigned int i;
+	int len = 0;
+
+	bufpool_get_tunables(bufpool_system_pool(), &t);
+	for (i = 0; i < BUFPOOL_NR_POLICIES; i++)
+		len += sysfs_emit_at(buf, len, i == t.policy ? "%s[%s]" : "%s%s",
+				     i ? " " : "", bufpool_policy_names[i]);
+	len += sysfs_emit_at(buf, len, "\n");
+	return len;
+}
+
+static ssize_t policy_store(struct device *dev, struct device_attribute *attr,
+			    const char *buf, size_t len)
+{
+	struct bufpool *pool = bufpool_system_pool();
+	struct bufpool_tunables t;
+	const char *why = "";
+	int policy, ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	policy = sysfs_match_string(bufpool_policy_names, buf);
+	if (policy < 0)
+		return policy;
+
+	mutex_lock(&bufpool_tune_mutex);
+	bufpool_get_tunables(pool, &t);
+	t.policy = policy;
+	ret = bufpool_set_tunables(pool, &t, &why);
+	mutex_unlock(&bufpool_tune_mutex);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RW(policy);
+
 static ssize_t bufsize_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
@@ -136,6 +181,7 @@ static struct attribute *bufpool_tunable_attrs[] = {
 	&bufpool_attr_threshold_normal.attr.attr,
 	&bufpool_attr_threshold_low.attr.attr,
 	&bufpool_attr_user_quota.attr.attr,
+	&dev_attr_policy.attr,
 	&dev_attr_bufsize.attr,
 	NULL,
 };
