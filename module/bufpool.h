@@ -184,6 +184,7 @@ int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 		  unsigned int count, unsigned int flags,
 		  struct bufpool_buf **bufs);
 bool bufpool_ready(const struct bufpool_entity *e);
+bool bufpool_queued(const struct bufpool_entity *e);
 int bufpool_cancel(struct bufpool_entity *e);
 struct bufpool_buf *bufpool_held_buf(struct bufpool_entity *e, u32 id);
 int bufpool_release(struct bufpool_entity *e, const u32 *ids,

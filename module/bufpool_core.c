@@ -527,6 +527,22 @@ bool bufpool_ready(const struct bufpool_entity *e)
 }
 EXPORT_SYMBOL_GPL(bufpool_ready);
 
+/**
+ * bufpool_queued() - is @e's request still in a queue?
+ * @e: the entity
+ *
+ * Lockless, like bufpool_ready().  A sleeper sharing @e with others waits
+ * for this to turn false: its request may have been granted, failed,
+ * collected or cancelled by another thread of the same entity.
+ *
+ * Return: true while the request waits in its class queue.
+ */
+bool bufpool_queued(const struct bufpool_entity *e)
+{
+	return READ_ONCE(e->waiter.state) == BUFPOOL_WAIT_QUEUED;
+}
+EXPORT_SYMBOL_GPL(bufpool_queued);
+
 /* Withdraw @w's request, giving back a grant it has not collected. */
 static bool bufpool_withdraw_locked(struct bufpool *pool,
 				    struct bufpool_waiter *w)

@@ -132,9 +132,9 @@ static void bufpool_undo_alloc(struct bufpool_entity *e,
 }
 
 /*
- * Sleep until the request of @e is granted (or failed), the deadline
- * passes or a signal comes.  Returns 0 when ready, -ETIMEDOUT or
- * -ERESTARTSYS.
+ * Sleep until the request of @e leaves its queue (granted, failed, or
+ * collected or cancelled by another thread sharing the file), the deadline
+ * passes or a signal comes.  Returns 0, -ETIMEDOUT or -ERESTARTSYS.
  */
 static int bufpool_wait_grant(struct bufpool_file *bf, u64 timeout_ns)
 {
@@ -142,12 +142,12 @@ static int bufpool_wait_grant(struct bufpool_file *bf, u64 timeout_ns)
 
 	if (!timeout_ns)
 		return wait_event_interruptible(bf->wq,
-						bufpool_ready(&bf->entity));
+						!bufpool_queued(&bf->entity));
 
 	left = nsecs_to_jiffies(timeout_ns);
 	left = clamp(left, 1L, MAX_SCHEDULE_TIMEOUT - 1);
 	left = wait_event_interruptible_timeout(bf->wq,
-						bufpool_ready(&bf->entity),
+						!bufpool_queued(&bf->entity),
 						left);
 	if (left > 0)
 		return 0;
@@ -184,7 +184,8 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 		ret = bufpool_wait_grant(bf, arg.timeout_ns);
 		if (ret) {
 			/* passes on a grant that raced with the timeout */
-			bufpool_cancel(&bf->entity);
+			if (!bufpool_cancel(&bf->entity))
+				wake_up_interruptible(&bf->wq);
 			pr_debug("pid %d: entity %llu gave up waiting: %d\n",
 				 task_pid_nr(current), bf->entity.id, ret);
 			return ret;
@@ -319,7 +320,10 @@ static long bufpool_ioctl_cancel(struct file *file, void __user *uarg)
 		return ret;
 	if (arg.flags || arg.__reserved)
 		return -EINVAL;
-	return bufpool_cancel(&bf->entity);
+	ret = bufpool_cancel(&bf->entity);
+	if (!ret)	/* other threads sleeping on this request */
+		wake_up_interruptible(&bf->wq);
+	return ret;
 }
 
 static long bufpool_ioctl_info(struct file *file, void __user *uarg)
