@@ -640,9 +640,8 @@ static int bufpool_check_ids_locked(struct bufpool_entity *e, const u32 *ids,
 	lockdep_assert_held(&e->pool->lock);
 	for (i = 0; i < count; i++) {
 		buf = bufpool_mem_lookup(e->pool->mem, ids[i]);
-		if (!buf || (buf->state != BUFPOOL_BUF_HELD &&
-			     buf->state != BUFPOOL_BUF_GRANTED) ||
-		    (buf->owner == e && buf->state != BUFPOOL_BUF_HELD)) {
+		/* granted but not collected counts as held by nobody */
+		if (!buf || buf->state != BUFPOOL_BUF_HELD) {
 			ret = -ENOENT;
 			break;
 		}
