@@ -1,0 +1,159 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Makefile - build, lint and test bufpool.  `make help` lists the targets.
+#
+# The module itself is built by kbuild from ./Kbuild.  Overridable:
+#   KDIR    kbuild dir (default: newest /lib/modules/*/build, non-rt first)
+#   KERNEL  image booted in the VM (default: the one matching KDIR)
+#   BUILD   output dir for test programs, initramfs, logs (default: build)
+#   PHASES  VM phase file (default: selftests/vm-phases)
+#   VM_TIMEOUT VM_CPUS VM_MEM VM_APPEND   QEMU run (900 s, 2, 512 MB, "")
+#   RUN_PARAMS  module parameters for `make run`
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := all
+
+# Evaluated once, and only when used (deps may install the kernel first).
+ifeq ($(origin KDIR),undefined)
+KDIR = $(eval KDIR := $$(shell scripts/kver.sh kdir))$(KDIR)
+endif
+ifeq ($(origin KERNEL),undefined)
+KERNEL = $(eval KERNEL := $$(shell scripts/kver.sh kernel $(KDIR)))$(KERNEL)
+endif
+KSRC = $(eval KSRC := $$(shell scripts/kselftest-headers.sh))$(KSRC)
+KSFT_INC = $(KSRC)/tools/testing/selftests
+
+BUILD ?= build
+PHASES ?= selftests/vm-phases
+VM_TIMEOUT ?= 900
+VM_CPUS ?= 2
+VM_MEM ?= 512
+VM_APPEND ?=
+RUN_PARAMS ?=
+
+SELFTEST_SRCS := $(wildcard selftests/*.c)
+SELFTESTS := $(SELFTEST_SRCS:selftests/%.c=$(BUILD)/selftests/%)
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOLS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
+UAPI_HDRS := $(wildcard uapi/linux/*.h)
+
+# Test programs are static: the VM has no libc.
+# -Wno-unused-parameter: the functions kselftest_harness.h's TEST() and
+# FIXTURE macros generate take parameters most tests do not use.
+USER_CFLAGS ?= -O2 -g -Wall -Wextra -Wno-unused-parameter
+USER_CPPFLAGS = -Iuapi -I$(KSFT_INC)
+USER_LDFLAGS ?= -static -pthread
+
+# checkpatch.pl --strict --no-tree on everything we write.  Ignored
+# checks, each with its reason.  Kernel code (module/, uapi/): none.
+CHECKPATCH_FLAGS := --strict --no-tree --show-types --quiet
+CHECKPATCH_IGNORE :=
+# Userspace code (selftests/, tools/): none either.  (If one is ever
+# needed: PREFER_DEFINED_ATTRIBUTE_MACRO and PREFER_KERNEL_TYPES ask for
+# kernel-only macros and typedefs that userspace does not have.)
+CHECKPATCH_USER_IGNORE :=
+CHECKPATCH_KERNEL_FILES = $(wildcard module/*.c module/*.h uapi/linux/*.h)
+CHECKPATCH_USER_FILES = $(wildcard selftests/*.c selftests/*.h tools/*.c tools/*.h)
+
+Q := $(if $(V:0=),,@)
+
+.PHONY: all modules modules_install clean selftests tools initramfs \
+	initramfs-run run check lint lint-checkpatch lint-kbuild lint-user \
+	deps vm help
+
+all: modules
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+modules_install: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clean:
+	-[ -z "$(wildcard /lib/modules/*/build)" ] || \
+		$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)
+
+deps:
+	$(Q)scripts/deps.sh
+
+selftests: $(SELFTESTS)
+
+tools: $(TOOLS)
+
+$(BUILD)/selftests/%: selftests/%.c $(wildcard selftests/*.h) $(UAPI_HDRS)
+	$(Q)mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(USER_CPPFLAGS) $(USER_LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/tools/%: tools/%.c $(wildcard tools/*.h) $(UAPI_HDRS)
+	$(Q)mkdir -p $(@D)
+	$(CC) $(USER_CFLAGS) $(USER_CPPFLAGS) $(USER_LDFLAGS) -o $@ $< $(LDLIBS)
+
+# The test VM: phases from $(PHASES), every selftest and tool packed.
+initramfs: modules selftests tools
+	scripts/mkinitramfs.sh -o $(BUILD)/initramfs.cpio.gz -k bufpool.ko \
+		-p $(PHASES) $(addprefix -t ,$(SELFTESTS)) \
+		$(addprefix -x ,$(TOOLS))
+
+# `make run`: one phase that runs bufpool-demo (tools/bufpool-demo.c)
+# if it exists, else only insmod/rmmod.
+initramfs-run: modules tools
+	$(Q)mkdir -p $(BUILD)
+	$(Q)echo "$(or $(RUN_PARAMS),-) : $(if $(filter %/bufpool-demo,$(TOOLS)),=bufpool-demo)" \
+		> $(BUILD)/run-phases
+	scripts/mkinitramfs.sh -o $(BUILD)/initramfs-run.cpio.gz -k bufpool.ko \
+		-p $(BUILD)/run-phases $(addprefix -x ,$(TOOLS))
+
+# Boot the last initramfs built (make initramfs) and judge the log.
+vm:
+	scripts/vm-run.sh -k $(KERNEL) -i $(BUILD)/initramfs.cpio.gz \
+		-l $(BUILD)/vm.log -t $(VM_TIMEOUT) -c $(VM_CPUS) -m $(VM_MEM) \
+		-a "$(VM_APPEND)"
+
+# deps, lint, build, initramfs, VM: timed, one summary at the end.
+check:
+	+$(Q)scripts/check.sh check
+
+run:
+	+$(Q)scripts/check.sh run
+
+# All three run even when one fails; lint fails if any did.
+lint:
+	+$(Q)rc=0; for t in lint-checkpatch lint-kbuild lint-user; do \
+		$(MAKE) --no-print-directory $$t || rc=1; \
+	done; \
+	[ $$rc -eq 0 ] && echo "lint: clean" || echo "lint: FAILED" >&2; \
+	exit $$rc
+
+lint-checkpatch:
+	+$(Q)rc=0; \
+	perl $(KSRC)/scripts/checkpatch.pl $(CHECKPATCH_FLAGS) \
+		$(addprefix --ignore ,$(CHECKPATCH_IGNORE)) \
+		-f $(CHECKPATCH_KERNEL_FILES) || rc=1; \
+	$(if $(CHECKPATCH_USER_FILES), \
+	perl $(KSRC)/scripts/checkpatch.pl $(CHECKPATCH_FLAGS) \
+		$(addprefix --ignore ,$(CHECKPATCH_IGNORE) $(CHECKPATCH_USER_IGNORE)) \
+		-f $(CHECKPATCH_USER_FILES) || rc=1;) \
+	[ $$rc -eq 0 ] && echo "checkpatch: clean" || echo "checkpatch: FAILED" >&2; \
+	exit $$rc
+
+# sparse (C=2 checks every file, CF=-Wsparse-error makes findings fatal)
+# and W=1 in one kbuild pass; any "warning:" fails it too.
+lint-kbuild:
+	$(Q)mkdir -p $(BUILD)
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 CF=-Wsparse-error modules \
+		2>&1 | tee $(BUILD)/lint-kbuild.log
+	$(Q)! grep -i 'warning:' $(BUILD)/lint-kbuild.log || \
+		{ echo "lint: warnings in the W=1 build" >&2; false; }
+
+lint-user:
+	$(Q)for f in $(SELFTEST_SRCS) $(TOOL_SRCS); do \
+		echo "  CC -fsyntax-only -Werror $$f"; \
+		$(CC) $(USER_CFLAGS) -Werror $(USER_CPPFLAGS) -fsyntax-only $$f; \
+	done
+
+help:
+	@sed -n '/^# Makefile/,/^$$/s/^# \{0,1\}//p' Makefile
+	@echo "Targets: all/modules modules_install clean deps selftests tools"
+	@echo "         initramfs lint check run vm help"
