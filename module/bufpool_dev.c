@@ -174,6 +174,15 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 			 task_pid_nr(current), arg.flags, arg.class, arg.count);
 		return -EINVAL;
 	}
+	/*
+	 * A bad ids_ptr must fail before the pool is touched, and a failed
+	 * call must not change the caller's array: read it, write it back.
+	 */
+	if (copy_from_user(ids, u64_to_user_ptr(arg.ids_ptr),
+			   arg.count * sizeof(ids[0])) ||
+	    copy_to_user(u64_to_user_ptr(arg.ids_ptr), ids,
+			 arg.count * sizeof(ids[0])))
+		return -EFAULT;
 
 	for (;;) {
 		ret = bufpool_alloc(&bf->entity, arg.class, arg.count,
@@ -198,6 +207,7 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 		ids[i] = bufs[i]->id;
 	if (copy_to_user(u64_to_user_ptr(arg.ids_ptr), ids,
 			 arg.count * sizeof(ids[0]))) {
+		/* unmapped meanwhile by another thread: give them back */
 		bufpool_undo_alloc(&bf->entity, bufs, arg.count, ids);
 		return -EFAULT;
 	}

@@ -38,7 +38,8 @@
  *               is restarted instead when the handler has SA_RESTART)
  *
  * BUFPOOL_IOC_RELEASE (nothing is released unless every id is valid):
- *  -ENOENT      an id is not held by anyone (never allocated, or released)
+ *  -ENOENT      an id is not held by anyone (never allocated, released, or
+ *               granted to a request that has not collected it yet)
  *  -EPERM       an id is held by another open file description
  *  -EINVAL      count out of range, or the same id listed twice
  *
