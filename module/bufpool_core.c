@@ -827,7 +827,9 @@ EXPORT_SYMBOL_GPL(bufpool_kick);
  *
  * The buffer joins the cache if the pool may own one more, then the
  * queues are served.  On failure the backend is asked to retry later
- * while requests are still queued.
+ * while requests are still queued.  A surplus buffer is destroyed under
+ * the pool lock: its id is already visible to lookups, which run under
+ * that lock.
  */
 void bufpool_adopt(struct bufpool *pool, struct bufpool_buf *buf)
 {
@@ -841,13 +843,11 @@ void bufpool_adopt(struct bufpool *pool, struct bufpool_buf *buf)
 		list_add_tail(&buf->node, &pool->cache);
 		pool->nr_cached++;
 		pool->nr_alloc++;
-		buf = NULL;
+	} else {
+		bufpool_mem_destroy(pool->mem, buf);
 	}
 	bufpool_grant_locked(pool);
 	spin_unlock(&pool->lock);
-
-	if (buf)
-		bufpool_mem_destroy(pool->mem, buf);
 }
 
 /**
@@ -936,6 +936,7 @@ int bufpool_set_tunables(struct bufpool *pool,
 		if (!buf) {
 			*why = "cannot allocate the reserve";
 			ret = -ENOMEM;
+			spin_lock(&pool->lock);
 			goto destroy_extra;
 		}
 		list_add_tail(&buf->node, &extra);
@@ -959,13 +960,14 @@ int bufpool_set_tunables(struct bufpool *pool,
 	bufpool_trim_locked(pool);
 	bufpool_fail_hopeless_locked(pool);
 	bufpool_grant_locked(pool);
-	spin_unlock(&pool->lock);
 
 destroy_extra:
+	/* under the lock: their ids are visible to lookups */
 	list_for_each_entry_safe(buf, tmp, &extra, node) {
 		list_del(&buf->node);
 		bufpool_mem_destroy(pool->mem, buf);
 	}
+	spin_unlock(&pool->lock);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(bufpool_set_tunables);
