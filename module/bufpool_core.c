@@ -835,6 +835,7 @@ void bufpool_adopt(struct bufpool *pool, struct bufpool_buf *buf)
 {
 	spin_lock(&pool->lock);
 	if (!buf) {
+		/* no new memory: serving the queues would only fail again */
 		pool->page_alloc_failures++;
 		if (bufpool_total_queued(pool))
 			bufpool_mem_retry_later(pool->mem);
@@ -843,10 +844,11 @@ void bufpool_adopt(struct bufpool *pool, struct bufpool_buf *buf)
 		list_add_tail(&buf->node, &pool->cache);
 		pool->nr_cached++;
 		pool->nr_alloc++;
+		bufpool_grant_locked(pool);
 	} else {
 		bufpool_mem_destroy(pool->mem, buf);
+		bufpool_grant_locked(pool);
 	}
-	bufpool_grant_locked(pool);
 	spin_unlock(&pool->lock);
 }
 

@@ -44,8 +44,9 @@
  *  -EINVAL      count out of range, or the same id listed twice
  *
  * BUFPOOL_IOC_CANCEL:
- *  -ENOENT      no request is queued on this fd (a request that was
- *               granted but not collected is given back and 0 is returned)
+ *  -ENOENT      this fd has no request: none queued, granted or failed (a
+ *               grant not yet collected is given back, a failed request is
+ *               forgotten, and 0 is returned)
  */
 #ifndef _UAPI_LINUX_BUFPOOL_H
 #define _UAPI_LINUX_BUFPOOL_H
