@@ -58,7 +58,7 @@ CHECKPATCH_USER_FILES = $(wildcard selftests/*.c selftests/*.h tools/*.c tools/*
 
 Q := $(if $(V:0=),,@)
 
-.PHONY: all modules modules_install clean selftests tools initramfs \
+.PHONY: unit all modules modules_install clean selftests tools initramfs \
 	initramfs-run run check lint lint-checkpatch lint-kbuild lint-user \
 	deps vm help
 
@@ -74,11 +74,17 @@ clean:
 	-[ -z "$(wildcard /lib/modules/*/build)" ] || \
 		$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf $(BUILD)
+	$(MAKE) -C tools/testing/bufpool clean
 
 deps:
 	$(Q)scripts/deps.sh
 
 selftests: $(SELFTESTS)
+
+# The core built in userspace: unit tests, ASan/UBSan, TSan stress,
+# bounded fuzzing, model check, microbenchmark (tools/testing/bufpool).
+unit:
+	$(MAKE) -C tools/testing/bufpool unit
 
 tools: $(TOOLS)
 
@@ -155,5 +161,5 @@ lint-user:
 
 help:
 	@sed -n '/^# Makefile/,/^$$/s/^# \{0,1\}//p' Makefile
-	@echo "Targets: all/modules modules_install clean deps selftests tools"
+	@echo "Targets: all/modules modules_install clean deps selftests tools unit"
 	@echo "         initramfs lint check run vm help"

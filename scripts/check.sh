@@ -3,9 +3,9 @@
 #
 # check.sh - the stages of `make check` and `make run`, timed.
 #
-#   check.sh check   deps, lint, build, [core: make -C tools/testing/bufpool
-#                    check, if that Makefile exists], initramfs, VM run of
-#                    the selftests
+#   check.sh check   deps, lint, build, unit (the core harness under
+#                    tools/testing/bufpool), initramfs, VM run of the
+#                    selftests
 #   check.sh run     deps, build, initramfs-run, VM run of bufpool-demo
 #
 # Run from the top-level Makefile (it uses $MAKE).  A lint or core failure
@@ -60,12 +60,9 @@ check)
 	stage lint "$make" --no-print-directory lint || true
 	stage build "$make" --no-print-directory modules selftests tools ||
 		give_up
-	# The core compiled in userspace (tools/testing/bufpool), once it
-	# has a Makefile with a "check" target; a failure does not stop us.
-	if [ -f tools/testing/bufpool/Makefile ]; then
-		stage core "$make" --no-print-directory \
-			-C tools/testing/bufpool check || true
-	fi
+	# The core compiled in userspace (tools/testing/bufpool): unit
+	# tests, sanitizers, fuzzing, model check; a failure does not stop us.
+	stage unit "$make" --no-print-directory unit || true
 	stage initramfs "$make" --no-print-directory initramfs || give_up
 	initrd=initramfs.cpio.gz
 	log=vm.log

@@ -20,6 +20,8 @@ pkgs=(
 	sparse			# make C=2
 	xz-utils		# to unpack the linux-source tarball
 	kmod			# modinfo on the host
+	clang			# the core harness: sanitizers, libFuzzer
+	libclang-rt-14-dev	# their runtimes (only recommended by clang)
 	"$@"
 )
 

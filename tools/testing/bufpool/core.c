@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The bufpool core, built unmodified for userspace, and the harness's
+ * readers of its private state: a snapshot, a queue walk and bp_check(),
+ * the invariant checker, which sees struct bufpool because it lives in
+ * the same translation unit.
+ */
+#include "../../../module/bufpool_core.c"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "harness.h"
+
+struct bufpool_mem *bp_pool_mem(struct bufpool *pool)
+{
+	return pool->mem;
+}
+
+static void bp_snapshot_locked(struct bufpool *pool, struct bp_snap *s)
+{
+	unsigned int c;
+
+	s->limit = pool->limit;
+	s->reserve = pool->reserve;
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
+		s->headroom[c] = pool->headroom[c];
+		s->nr_queued[c] = pool->nr_queued[c];
+	}
+	s->in_use = pool->in_use;
+	s->nr_alloc = pool->nr_alloc;
+	s->nr_cached = pool->nr_cached;
+	s->nr_entities = pool->nr_entities;
+	s->wakeups = pool->wakeups;
+	s->grants_waited = pool->grants_waited;
+	s->allocations = pool->allocations;
+	s->releases = pool->releases;
+	s->page_alloc_failures = pool->page_alloc_failures;
+}
+
+/* Takes the pool lock unless the caller (a ->wake()) already holds it. */
+void bp_snapshot(struct bufpool *pool, struct bp_snap *s)
+{
+	bool mine = spin_is_held_by_me(&pool->lock);
+
+	if (!mine)
+		spin_lock(&pool->lock);
+	bp_snapshot_locked(pool, s);
+	if (!mine)
+		spin_unlock(&pool->lock);
+}
+
+bool bp_pool_locked(struct bufpool *pool)
+{
+	return spin_is_held_by_me(&pool->lock);
+}
+
+unsigned int bp_queue_walk(struct bufpool *pool, unsigned int class,
+			   struct bufpool_entity **out, unsigned int max)
+{
+	bool mine = spin_is_held_by_me(&pool->lock);
+	struct bufpool_waiter *w;
+	unsigned int n = 0;
+
+	if (!mine)
+		spin_lock(&pool->lock);
+	list_for_each_entry(w, &pool->queue[class], node) {
+		if (n < max)
+			out[n] = waiter_entity(w);
+		n++;
+	}
+	if (!mine)
+		spin_unlock(&pool->lock);
+	return n;
+}
+
+unsigned int bp_cache_usable(struct bufpool *pool, unsigned int class)
+{
+	bool mine = spin_is_held_by_me(&pool->lock);
+	unsigned int n;
+
+	if (!mine)
+		spin_lock(&pool->lock);
+	n = bufpool_cache_usable(pool, class);
+	if (!mine)
+		spin_unlock(&pool->lock);
+	return n;
+}
+
+struct bp_checker {
+	struct bufpool *pool;
+	struct bufpool_mem *mem;
+	u8 *seen;
+	u32 id_end;
+	char *why;
+	size_t len;
+	int bad;
+};
+
+static __attribute__((format(printf, 2, 3)))
+void bp_fail(struct bp_checker *ck, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ck->bad++)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(ck->why, ck->len, fmt, ap);
+	va_end(ap);
+}
+
+/* Each buffer must be known to the backend and be in one place only. */
+static void bp_visit(struct bp_checker *ck, struct bufpool_buf *buf,
+		     const char *where)
+{
+	if (buf->id >= ck->id_end ||
+	    bufpool_mem_lookup(ck->mem, buf->id) != buf) {
+		bp_fail(ck, "%s: buffer %p (id %u) unknown to the backend",
+			where, buf, buf->id);
+		return;
+	}
+	if (ck->seen[buf->id]++)
+		bp_fail(ck, "%s: buffer %u found in two places (two owners)",
+			where, buf->id);
+	if (buf->marked)
+		bp_fail(ck, "%s: buffer %u left marked", where, buf->id);
+}
+
+static void bp_check_wakeup(struct bp_checker *ck)
+{
+	struct bufpool *pool = ck->pool;
+	struct bufpool_waiter *w;
+	unsigned int c;
+
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
+		w = list_first_entry_or_null(&pool->queue[c],
+					     struct bufpool_waiter, node);
+		if (!w)
+			continue;
+		if (!bufpool_budget_ok(pool, c, w->count))
+			return;	/* blocked by the budget: a release serves it */
+		if (bufpool_cache_usable(pool, c) >= w->count)
+			bp_fail(ck, "lost wake-up: %s head wants %u, fits the budget (in_use %u limit %u) and the cache (%u usable)",
+				bp_class_name(c), w->count, pool->in_use,
+				pool->limit, bufpool_cache_usable(pool, c));
+		else if (!bp_mem_retry_pending(pool->mem))
+			bp_fail(ck, "lost wake-up: %s head wants %u, fits the budget (in_use %u limit %u), short of memory and no retry pending",
+				bp_class_name(c), w->count, pool->in_use,
+				pool->limit);
+		return;
+	}
+}
+
+/**
+ * bp_check() - check every invariant of @pool against its entities
+ * @pool: the pool
+ * @ents: every entity attached to @pool
+ * @nr_ents: their number
+ * @flags: BP_CHECK_*
+ * @why: the first violation, on failure
+ * @len: size of @why
+ *
+ * Takes the pool lock unless the caller holds it.
+ *
+ * Return: 0, or -1 with @why filled.
+ */
+int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
+	     unsigned int nr_ents, unsigned int flags, char *why, size_t len)
+{
+	bool mine = spin_is_held_by_me(&pool->lock);
+	struct bp_checker ck = { .pool = pool, .mem = pool->mem, .why = why,
+				 .len = len };
+	unsigned int queued[BUFPOOL_NR_CLASSES] = { 0 };
+	unsigned int held = 0, granted = 0, returning = 0, live = 0;
+	struct bufpool_waiter *w;
+	struct bufpool_buf *buf;
+	unsigned int i, c, n;
+	u32 id;
+
+	if (!mine)
+		spin_lock(&pool->lock);
+	ck.id_end = bp_mem_id_end(pool->mem);
+	ck.seen = calloc(ck.id_end + 1, 1);
+
+	n = 0;
+	list_for_each_entry(buf, &pool->cache, node) {
+		bp_visit(&ck, buf, "cache");
+		if (buf->state != BUFPOOL_BUF_CACHED || buf->owner)
+			bp_fail(&ck, "cached buffer %u in state %u owner %p",
+				buf->id, buf->state, buf->owner);
+		if ((flags & BP_CHECK_ZERO) && !bp_mem_zeroed(pool->mem, buf))
+			bp_fail(&ck, "cached buffer %u is not zeroed", buf->id);
+		n++;
+	}
+	if (n != pool->nr_cached)
+		bp_fail(&ck, "cache holds %u buffers, nr_cached %u", n,
+			pool->nr_cached);
+
+	for (i = 0; i < nr_ents; i++) {
+		struct bufpool_entity *e = ents[i];
+
+		w = &e->waiter;
+		if (e->pool != pool)
+			bp_fail(&ck, "entity %u: wrong pool", i);
+		n = 0;
+		list_for_each_entry(buf, &e->held, node) {
+			bp_visit(&ck, buf, "held");
+			if (buf->state != BUFPOOL_BUF_HELD || buf->owner != e)
+				bp_fail(&ck, "entity %u: held buffer %u in state %u owner %p",
+					i, buf->id, buf->state, buf->owner);
+			n++;
+		}
+		if (n != e->nr_held)
+			bp_fail(&ck, "entity %u: %u buffers held, nr_held %u",
+				i, n, e->nr_held);
+		held += n;
+
+		n = 0;
+		list_for_each_entry(buf, &w->granted, node) {
+			bp_visit(&ck, buf, "granted");
+			if (buf->state != BUFPOOL_BUF_GRANTED ||
+			    buf->owner != e)
+				bp_fail(&ck, "entity %u: granted buffer %u in state %u owner %p",
+					i, buf->id, buf->state, buf->owner);
+			n++;
+		}
+		granted += n;
+
+		switch (w->state) {
+		case BUFPOOL_WAIT_IDLE:
+		case BUFPOOL_WAIT_FAILED:
+			if (!list_empty(&w->node) || n)
+				bp_fail(&ck, "entity %u: idle/failed waiter queued or granted (%u)",
+					i, n);
+			break;
+		case BUFPOOL_WAIT_QUEUED:
+			if (list_empty(&w->node) || n)
+				bp_fail(&ck, "entity %u: queued waiter off queue or granted (%u)",
+					i, n);
+			if (w->class >= BUFPOOL_NR_CLASSES || !w->count ||
+			    w->count > BUFPOOL_ALLOC_MAX ||
+			    w->count + pool->headroom[w->class] > pool->limit)
+				bp_fail(&ck, "entity %u: queued request %u x %u can never be served",
+					i, w->class, w->count);
+			else
+				queued[w->class]++;
+			break;
+		case BUFPOOL_WAIT_GRANTED:
+			if (!list_empty(&w->node) || n != w->count)
+				bp_fail(&ck, "entity %u: granted waiter queued, or %u buffers for %u",
+					i, n, w->count);
+			break;
+		default:
+			bp_fail(&ck, "entity %u: waiter state %u", i, w->state);
+		}
+	}
+
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
+		n = 0;
+		list_for_each_entry(w, &pool->queue[c], node) {
+			for (i = 0; i < nr_ents; i++)
+				if (&ents[i]->waiter == w)
+					break;
+			if (i == nr_ents)
+				bp_fail(&ck, "queue %s: waiter of an unknown entity",
+					bp_class_name(c));
+			if (w->state != BUFPOOL_WAIT_QUEUED || w->class != c)
+				bp_fail(&ck, "queue %s: waiter in state %u class %u",
+					bp_class_name(c), w->state, w->class);
+			n++;
+		}
+		if (n != pool->nr_queued[c] || n != queued[c])
+			bp_fail(&ck, "queue %s: %u waiters, nr_queued %u, %u entities queued",
+				bp_class_name(c), n, pool->nr_queued[c],
+				queued[c]);
+	}
+
+	/* Buffers in no list: being zeroed on their way back, or leaked. */
+	for (id = 0; id < ck.id_end; id++) {
+		buf = bufpool_mem_lookup(pool->mem, id);
+		if (!buf)
+			continue;
+		live++;
+		if (buf->state == BUFPOOL_BUF_RETURNING && !ck.seen[id]) {
+			ck.seen[id] = 1;
+			returning++;
+		}
+		if ((flags & BP_CHECK_QUIESCENT) && !ck.seen[id])
+			bp_fail(&ck, "buffer %u (state %u) is in no list: leaked",
+				id, buf->state);
+	}
+
+	if (pool->nr_alloc != pool->in_use + pool->nr_cached)
+		bp_fail(&ck, "allocated %u != in_use %u + cached %u",
+			pool->nr_alloc, pool->in_use, pool->nr_cached);
+	if (pool->in_use != held + granted + returning)
+		bp_fail(&ck, "in_use %u != held %u + granted %u + returning %u",
+			pool->in_use, held, granted, returning);
+	if ((flags & BP_CHECK_QUIESCENT) && (returning || live != pool->nr_alloc))
+		bp_fail(&ck, "quiescent pool: %u returning, %u buffers live for %u allocated",
+			returning, live, pool->nr_alloc);
+	if (pool->nr_alloc < pool->reserve)
+		bp_fail(&ck, "allocated %u below the reserve %u",
+			pool->nr_alloc, pool->reserve);
+	if (pool->nr_entities != nr_ents)
+		bp_fail(&ck, "nr_entities %u, %u entities known",
+			pool->nr_entities, nr_ents);
+	if (flags & BP_CHECK_WAKEUP)
+		bp_check_wakeup(&ck);
+
+	free(ck.seen);
+	if (!mine)
+		spin_unlock(&pool->lock);
+	return ck.bad ? -1 : 0;
+}

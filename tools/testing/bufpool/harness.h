@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Userspace harness of the bufpool core: what the tests, the stress, the
+ * fuzzer, the model checker and the benchmark share.  The core itself is
+ * built by core.c (#include of module/bufpool_core.c, unmodified), the
+ * memory backend by mem_user.c, the shim runtime by shim.c.
+ */
+#ifndef _BP_HARNESS_H
+#define _BP_HARNESS_H
+
+#include <stdio.h>
+#include <linux/types.h>
+#include "../../../module/bufpool.h"
+#include "../../../module/bufpool_mem.h"
+
+/* shim.c */
+extern unsigned int bp_warnings;	/* WARN_ON hits so far */
+extern bool bp_warn_fatal;		/* abort on WARN_ON (fuzzer, model check) */
+extern unsigned int bp_kmalloc_fail;	/* fail that many next kmalloc()s */
+extern bool bp_quiet;			/* do not print WARN_ON reports */
+
+/* mem_user.c: the userspace memory backend and its knobs */
+struct bp_mem_stats {
+	unsigned long creates;		/* buffers given memory and an id */
+	unsigned long create_failures;	/* injected failures */
+	unsigned long destroys;
+	unsigned long zeroes;
+	unsigned long retries_scheduled;	/* bufpool_mem_retry_later() calls */
+	unsigned long retries_run;
+	unsigned int live;		/* buffers with an id now */
+};
+
+void bp_mem_fail_nowait(struct bufpool_mem *mem, bool on);
+void bp_mem_fail_kernel(struct bufpool_mem *mem, bool on);
+void bp_mem_fail_next(struct bufpool_mem *mem, unsigned int n);
+void bp_mem_fail_rate(struct bufpool_mem *mem, unsigned int permille,
+		      unsigned int seed);
+bool bp_mem_retry_pending(struct bufpool_mem *mem);
+bool bp_mem_run_retry(struct bufpool_mem *mem);
+void bp_mem_get_stats(struct bufpool_mem *mem, struct bp_mem_stats *st);
+u32 bp_mem_id_end(struct bufpool_mem *mem);
+extern void (*bp_mem_lookup_hook)(u32 id, struct bufpool_buf *buf);
+extern void (*bp_mem_destroy_hook)(struct bufpool_buf *buf);
+bool bp_mem_zeroed(struct bufpool_mem *mem, const struct bufpool_buf *buf);
+
+/* core.c: the core, plus readers of its private state */
+struct bp_snap {
+	unsigned int limit, reserve, headroom[BUFPOOL_NR_CLASSES];
+	unsigned int in_use, nr_alloc, nr_cached, nr_entities;
+	unsigned int nr_queued[BUFPOOL_NR_CLASSES];
+	unsigned long long wakeups, grants_waited, allocations, releases;
+	unsigned long long page_alloc_failures;
+};
+
+struct bufpool_mem *bp_pool_mem(struct bufpool *pool);
+void bp_snapshot(struct bufpool *pool, struct bp_snap *s);
+bool bp_pool_locked(struct bufpool *pool);
+unsigned int bp_queue_walk(struct bufpool *pool, unsigned int class,
+			   struct bufpool_entity **out, unsigned int max);
+unsigned int bp_cache_usable(struct bufpool *pool, unsigned int class);
+
+#define BP_CHECK_QUIESCENT	0x1	/* no call in flight: exact accounting */
+#define BP_CHECK_ZERO		0x2	/* cached buffers must be all zero */
+#define BP_CHECK_WAKEUP		0x4	/* no queued head could be served now */
+
+int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
+	     unsigned int nr_ents, unsigned int flags, char *why, size_t len);
+
+static inline const char *bp_class_name(unsigned int c)
+{
+	static const char *const n[] = { "CRIT", "NORM", "LOW" };
+
+	return c < BUFPOOL_NR_CLASSES ? n[c] : "?";
+}
+
+#endif

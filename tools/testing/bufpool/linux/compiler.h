@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Userspace shim: READ_ONCE()/WRITE_ONCE() as relaxed atomics, which is
+ * what the kernel memory model (and KCSAN) takes them for, so that
+ * ThreadSanitizer sees them as marked accesses too.
+ */
+#ifndef _BP_SHIM_COMPILER_H
+#define _BP_SHIM_COMPILER_H
+
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+
+#define likely(x)		__builtin_expect(!!(x), 1)
+#define unlikely(x)		__builtin_expect(!!(x), 0)
+
+#endif

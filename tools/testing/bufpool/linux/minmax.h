@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Userspace shim: min()/max()/clamp() that evaluate their arguments once
+ * and, like the kernel's, warn when the two types differ.
+ */
+#ifndef _BP_SHIM_MINMAX_H
+#define _BP_SHIM_MINMAX_H
+
+#define __bp_cmp(a, b, op) ({			\
+	__typeof__(a) __x = (a);		\
+	__typeof__(b) __y = (b);		\
+	(void)(&__x == &__y);			\
+	__x op __y ? __x : __y; })
+
+#define min(a, b)	__bp_cmp(a, b, <)
+#define max(a, b)	__bp_cmp(a, b, >)
+#define clamp(v, lo, hi)	min(max(v, lo), hi)
+
+#endif

@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs every step of the bufpool core harness (called by `make unit`),
+# timing each one; ends with "harness: N passed, N failed".
+# FUZZ_RUNS sets the bounded fuzzing run (default 300000).
+
+cd "$(dirname "$0")" || exit 2
+B=build
+pass=0
+fail=0
+failed=()
+t_all=$(date +%s%N)
+
+secs() {
+	awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'
+}
+
+step() {
+	local name=$1 t0 t1 rc
+	shift
+	echo "=== $name: $*"
+	t0=$(date +%s%N)
+	"$@"
+	rc=$?
+	if [ $rc -eq 0 ]; then
+		pass=$((pass + 1))
+		echo "=== $name: ok ($(secs "$t0") s)"
+	else
+		fail=$((fail + 1))
+		failed+=("$name")
+		echo "=== $name: FAILED, exit $rc ($(secs "$t0") s)"
+	fi
+}
+
+fuzz() {
+	rm -rf $B/fuzz-corpus && mkdir -p $B/fuzz-corpus &&
+	$B/fuzz -runs="${FUZZ_RUNS:-300000}" -max_len=256 -seed=1 \
+		-print_final_stats=1 -artifact_prefix=$B/ \
+		$B/fuzz-corpus corpus 2>&1 | grep -v -e '^#' -e '^INFO:' -e NEW_FUNC -e '# Uses:' -e '^###'
+	return "${PIPESTATUS[0]}"
+}
+
+mc() {
+	local args
+	while read -r args; do
+		$B/mc $args || return 1
+	done <<-EOT
+	-s seed -n 2 -l 2 -r 0
+	-s seed -n 3 -l 3 -r 0 -t
+	-s seed -n 2 -l 2 -r 1
+	-s seed -n 3 -l 2 -r 1 -t -m
+	-s seed -n 3 -l 3 -r 1 -t
+	-s seed -n 4 -l 3 -r 1
+	-s seed -n 4 -l 2 -r 1 -t
+	-s ops -n 2 -l 1 -r 0 -d 12
+	-s ops -n 2 -l 2 -r 1 -d 12 -m
+	-s ops -n 3 -l 2 -r 0 -d 9
+	-s ops -n 3 -l 3 -r 1 -d 8 -m
+	-s ops -n 4 -l 2 -r 1 -d 6
+	EOT
+}
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+
+step unit $B/unit
+step unit-asan-ubsan $B/unit-asan
+step stress-tsan $B/stress-tsan 3 4
+step repro-adopt-uaf $B/repro-adopt-uaf
+step fuzz fuzz
+step model-check mc
+step bench $B/bench 200000
+
+echo "=== total $(secs "$t_all") s"
+[ $fail -eq 0 ] || echo "=== failed: ${failed[*]}"
+echo "harness: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Runtime of the userspace shims: WARN_ON accounting, fatal errors,
+ * kmalloc failure injection and the per-thread lock owner token.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include "harness.h"
+
+unsigned int bp_warnings;
+bool bp_warn_fatal;
+bool bp_quiet;
+unsigned int bp_kmalloc_fail;
+__thread char bp_self;
+
+void bp_warn(const char *file, int line, const char *cond)
+{
+	__atomic_add_fetch(&bp_warnings, 1, __ATOMIC_RELAXED);
+	if (!bp_quiet || bp_warn_fatal)
+		fprintf(stderr, "WARNING: %s:%d: WARN_ON(%s)\n", file, line, cond);
+	if (bp_warn_fatal)
+		abort();
+}
+
+void bp_fatal(const char *file, int line, const char *what)
+{
+	fprintf(stderr, "FATAL: %s:%d: %s\n", file, line, what);
+	abort();
+}

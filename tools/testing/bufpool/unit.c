@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Deterministic unit tests of the bufpool core rules: limit, class
+ * headrooms and reserve memory, all-or-none N, FIFO per class, no
+ * barging, class priority, exact hand-off, cancel racing with a grant,
+ * entity destroy, release errors, -ENOSPC, -EBUSY, memory failure and
+ * retry.  Every step is followed by the full invariant check; every test
+ * ends with no leak and no WARN_ON.  Prints one line per test and closes
+ * with "N passed, N failed".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/err.h>
+#include "harness.h"
+
+#define NR_ENTS 8
+
+struct tent {
+	struct bufpool_entity e;
+	bool live;
+	unsigned int wakes;		/* ->wake() calls */
+	unsigned int wake_seq;		/* global order of the last one */
+	unsigned int wake_state;	/* waiter state seen by ->wake() */
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+};
+
+static struct {
+	struct bufpool *pool;
+	struct bufpool_mem *mem;
+	struct tent t[NR_ENTS];
+	unsigned int wake_seq;
+	unsigned int wakes;
+} T;
+
+static int t_failed;	/* survives setup() */
+
+#define FAIL(fmt, ...) do {						\
+	fprintf(stderr, "  %s:%d: " fmt "\n", __FILE__, __LINE__,	\
+		##__VA_ARGS__);						\
+	t_failed = 1;							\
+} while (0)
+
+#define EXPECT(c) do { if (!(c)) FAIL("EXPECT(%s)", #c); } while (0)
+
+#define EXPECT_EQ(a, b) do {						\
+	long long __a = (long long)(a), __b = (long long)(b);		\
+	if (__a != __b)							\
+		FAIL("%s == %lld, expected %s == %lld", #a, __a, #b, __b); \
+} while (0)
+
+static void t_wake(struct bufpool_waiter *w)
+{
+	struct tent *t = w->target;
+	struct bp_snap s;
+
+	if (!bp_pool_locked(T.pool))
+		FAIL("->wake() called without the pool lock");
+	bp_snapshot(T.pool, &s);
+	if (w->state == BUFPOOL_WAIT_GRANTED &&
+	    s.in_use + s.headroom[w->class] > s.limit)
+		FAIL("grant beyond the budget: in_use %u headroom %u limit %u",
+		     s.in_use, s.headroom[w->class], s.limit);
+	t->wakes++;
+	t->wake_seq = ++T.wake_seq;
+	t->wake_state = w->state;
+	T.wakes++;
+}
+
+static void check_at(int line)
+{
+	struct bufpool_entity *ents[NR_ENTS];
+	unsigned int i, n = 0;
+	char why[256];
+
+	for (i = 0; i < NR_ENTS; i++)
+		if (T.t[i].live)
+			ents[n++] = &T.t[i].e;
+	if (bp_check(T.pool, ents, n, BP_CHECK_QUIESCENT | BP_CHECK_ZERO |
+		     BP_CHECK_WAKEUP, why, sizeof(why))) {
+		fprintf(stderr, "  line %d: invariant: %s\n", line, why);
+		t_failed = 1;
+	}
+}
+#define CHECK() check_at(__LINE__)
+
+static void setup(unsigned int limit, unsigned int reserve)
+{
+	struct bufpool_config cfg = { .limit = limit, .reserve = reserve,
+				      .bufsize = 64 };
+	unsigned int i;
+
+	memset(&T, 0, sizeof(T));
+	T.pool = bufpool_create(&cfg);
+	if (IS_ERR(T.pool)) {
+		fprintf(stderr, "bufpool_create: %ld\n", PTR_ERR(T.pool));
+		exit(2);
+	}
+	T.mem = bp_pool_mem(T.pool);
+	for (i = 0; i < NR_ENTS; i++) {
+		bufpool_entity_init(T.pool, &T.t[i].e, t_wake, &T.t[i]);
+		T.t[i].live = true;
+	}
+	CHECK();
+}
+
+static void teardown(void)
+{
+	unsigned int i;
+
+	CHECK();
+	for (i = 0; i < NR_ENTS; i++)
+		if (T.t[i].live)
+			bufpool_entity_destroy(&T.t[i].e);
+	bufpool_destroy(T.pool);
+}
+
+/* Alloc for entity @i; on success scribble on the buffers. */
+static int A(unsigned int i, unsigned int class, unsigned int count)
+{
+	int ret = bufpool_alloc(&T.t[i].e, class, count, 0, T.t[i].bufs);
+	unsigned int k;
+
+	if (!ret)
+		for (k = 0; k < count; k++)
+			memset(T.t[i].bufs[k]->addr, 0xa5, 64);
+	CHECK();
+	return ret;
+}
+
+static int A_noq(unsigned int i, unsigned int class, unsigned int count)
+{
+	int ret = bufpool_alloc(&T.t[i].e, class, count,
+				BUFPOOL_ALLOC_NOQUEUE, T.t[i].bufs);
+
+	CHECK();
+	return ret;
+}
+
+/* Release up to @n buffers entity @i holds (all if @n is 0). */
+static int R(unsigned int i, unsigned int n)
+{
+	struct bufpool_buf *buf;
+	u32 ids[BUFPOOL_ALLOC_MAX];
+	unsigned int k = 0;
+	int ret;
+
+	list_for_each_entry(buf, &T.t[i].e.held, node) {
+		if ((n && k == n) || k == BUFPOOL_ALLOC_MAX)
+			break;
+		ids[k++] = buf->id;
+	}
+	ret = bufpool_release(&T.t[i].e, ids, k);
+	CHECK();
+	return ret;
+}
+
+static int C(unsigned int i)
+{
+	int ret = bufpool_cancel(&T.t[i].e);
+
+	CHECK();
+	return ret;
+}
+
+static void D(unsigned int i)
+{
+	bufpool_entity_destroy(&T.t[i].e);
+	T.t[i].live = false;
+	CHECK();
+}
+
+static unsigned int in_use(void)
+{
+	struct bp_snap s;
+
+	bp_snapshot(T.pool, &s);
+	return s.in_use;
+}
+
+static unsigned int cached(void)
+{
+	struct bp_snap s;
+
+	bp_snapshot(T.pool, &s);
+	return s.nr_cached;
+}
+
+static unsigned int queued(unsigned int c)
+{
+	struct bp_snap s;
+
+	bp_snapshot(T.pool, &s);
+	return s.nr_queued[c];
+}
+
+enum { CRIT = BUFPOOL_CLASS_CRITICAL, NORM = BUFPOOL_CLASS_NORMAL,
+       LOW = BUFPOOL_CLASS_LOW };
+
+static void test_config(void)
+{
+	struct bufpool_config cfg = { .limit = 4, .reserve = 1, .bufsize = 1 };
+	const char *why;
+	struct bufpool *p;
+
+	EXPECT_EQ(bufpool_check_config(&cfg, &why), 0);
+	cfg.limit = 0;
+	EXPECT_EQ(bufpool_check_config(&cfg, &why), -EINVAL);
+	cfg.limit = BUFPOOL_LIMIT_MAX + 1;
+	EXPECT_EQ(bufpool_check_config(&cfg, &why), -EINVAL);
+	cfg.limit = 4;
+	cfg.reserve = 4;
+	EXPECT_EQ(bufpool_check_config(&cfg, &why), -EINVAL);
+	cfg.reserve = 1;
+	cfg.bufsize = 0;
+	EXPECT_EQ(bufpool_check_config(&cfg, &why), -EINVAL);
+	cfg.bufsize = BUFPOOL_BUFSIZE_MAX + 1;
+	EXPECT_EQ(bufpool_check_config(&cfg, &why), -EINVAL);
+	cfg.bufsize = 1;
+	EXPECT(IS_ERR(bufpool_create(&(struct bufpool_config){ .limit = 0, .bufsize = 1 })));
+
+	p = bufpool_create(&cfg);
+	EXPECT(!IS_ERR(p));
+	EXPECT_EQ(bufpool_bufsize(p), 4096);	/* whole pages */
+	bufpool_destroy(p);
+
+	/* -ENOMEM paths free everything (LeakSanitizer watches) */
+	bp_kmalloc_fail = 1;
+	p = bufpool_create(&cfg);
+	EXPECT(IS_ERR(p) && PTR_ERR(p) == -ENOMEM);
+	bp_kmalloc_fail = 0;
+}
+
+static void test_limit_and_args(void)
+{
+	setup(4, 0);
+	EXPECT_EQ(A(0, CRIT, 4), 0);
+	EXPECT_EQ(in_use(), 4);
+	EXPECT_EQ(A_noq(1, CRIT, 1), -EAGAIN);
+	EXPECT_EQ(queued(CRIT), 0);
+	EXPECT_EQ(A(1, CRIT, 1), -EAGAIN);
+	EXPECT_EQ(queued(CRIT), 1);
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT_EQ(A(2, CRIT, 0), -EINVAL);
+	EXPECT_EQ(A(2, CRIT, BUFPOOL_ALLOC_MAX + 1), -EINVAL);
+	EXPECT_EQ(A(2, BUFPOOL_NR_CLASSES, 1), -EINVAL);
+	EXPECT_EQ(bufpool_alloc(&T.t[2].e, CRIT, 1, 0x80, T.t[2].bufs), -EINVAL);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(in_use(), 4);	/* granted to 1, charged already */
+	EXPECT_EQ(A(1, CRIT, 1), 0);
+	EXPECT_EQ(A_noq(2, CRIT, 1), -EAGAIN);
+	teardown();
+}
+
+static void test_thresholds(void)
+{
+	/* limit 6, reserve 2: headroom CRIT 0, NORMAL 2, LOW 4 */
+	setup(6, 2);
+	EXPECT_EQ(A_noq(0, LOW, 3), -ENOSPC);	/* 3 + 4 > 6: never */
+	EXPECT_EQ(A(0, LOW, 2), 0);		/* 0 + 2 + 4 = 6 */
+	EXPECT_EQ(A_noq(1, LOW, 1), -EAGAIN);
+	EXPECT_EQ(A_noq(1, NORM, 3), -EAGAIN);	/* 2 + 3 + 2 > 6 */
+	EXPECT_EQ(A(1, NORM, 2), 0);		/* 2 + 2 + 2 = 6 */
+	EXPECT_EQ(A_noq(2, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A(2, CRIT, 2), 0);		/* the last two */
+	EXPECT_EQ(in_use(), 6);
+	EXPECT_EQ(A_noq(3, CRIT, 1), -EAGAIN);
+	teardown();
+
+	/* LOW headroom is min(2 * reserve, limit - 1): limit 4 reserve 3 */
+	setup(4, 3);
+	EXPECT_EQ(A(0, LOW, 2), -ENOSPC);	/* 2 + 3 > 4 */
+	EXPECT_EQ(A(0, LOW, 1), 0);		/* 0 + 1 + 3 = 4 */
+	EXPECT_EQ(A_noq(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A(1, CRIT, 3), 0);
+	teardown();
+
+	/* reserve 0: every class may take the last buffer */
+	setup(2, 0);
+	EXPECT_EQ(A(0, LOW, 2), 0);
+	teardown();
+}
+
+static void test_reserve_memory(void)
+{
+	struct bp_snap s;
+
+	/* limit 4, reserve 2: two zeroed buffers preallocated */
+	setup(4, 2);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, 2);
+	EXPECT_EQ(s.nr_cached, 2);
+
+	/* no page to be had: NORMAL waits, CRITICAL is served from the reserve */
+	bp_mem_fail_nowait(T.mem, true);
+	bp_mem_fail_kernel(T.mem, true);
+	EXPECT_EQ(A_noq(1, NORM, 1), -EAGAIN);	/* budget ok, memory not */
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT(bp_mem_retry_pending(T.mem));
+	EXPECT_EQ(A(2, CRIT, 1), 0);
+	EXPECT_EQ(A(3, CRIT, 1), 0);
+	EXPECT_EQ(cached(), 0);
+	EXPECT_EQ(A(4, CRIT, 1), -EAGAIN);	/* reserve used up: wait too */
+	/* one page comes back: the CRITICAL head first, NORMAL still out */
+	bp_mem_fail_kernel(T.mem, false);
+	EXPECT(bp_mem_run_retry(T.mem));
+	CHECK();
+	EXPECT_EQ(T.t[4].wakes, 1);
+	EXPECT_EQ(T.t[1].wakes, 0);		/* 3 + 1 + 2 > 4 */
+	EXPECT_EQ(A(4, CRIT, 1), 0);
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(R(3, 0), 0);
+	EXPECT_EQ(R(4, 0), 0);
+	EXPECT_EQ(T.t[1].wakes, 1);		/* from the cache above the reserve */
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	EXPECT_EQ(cached(), 2);
+	EXPECT_EQ(R(1, 0), 0);
+	bp_mem_fail_nowait(T.mem, false);
+
+	/* NORMAL never eats the reserve's memory: fresh pages or the excess */
+	EXPECT_EQ(cached(), 3);
+	EXPECT_EQ(A(0, NORM, 2), 0);		/* 1 cached above reserve + 1 new */
+	EXPECT_EQ(cached(), 2);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(A(0, LOW, 1), 0);
+	EXPECT_EQ(cached(), 3);
+	teardown();
+}
+
+static void test_atomic_n(void)
+{
+	setup(4, 0);
+	EXPECT_EQ(A(0, NORM, 3), 0);
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);
+	EXPECT(list_empty(&T.t[1].e.waiter.granted));
+	EXPECT_EQ(in_use(), 3);
+	EXPECT_EQ(R(0, 1), 0);		/* 2 free now: both at once */
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(A(1, NORM, 2), 0);
+	EXPECT_EQ(T.t[1].e.nr_held, 2);
+	EXPECT(T.t[1].bufs[0] != T.t[1].bufs[1]);
+	teardown();
+}
+
+static void test_fifo(void)
+{
+	unsigned int i;
+
+	setup(2, 0);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	for (i = 1; i <= 4; i++)
+		EXPECT_EQ(A(i, NORM, 1), -EAGAIN);
+	for (i = 1; i <= 4; i++) {
+		EXPECT_EQ(R(i == 1 ? 0 : i - 1, 1), 0);
+		EXPECT_EQ(T.t[i].wakes, 1);
+		if (i < 4)
+			EXPECT_EQ(T.t[i + 1].wakes, 0);
+		EXPECT_EQ(A(i, NORM, 1), 0);
+	}
+	teardown();
+}
+
+static void test_no_barging(void)
+{
+	setup(3, 0);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);	/* head wants 2, 1 free */
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);	/* would fit: must not pass */
+	EXPECT_EQ(A_noq(3, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A_noq(3, LOW, 1), -EAGAIN);	/* nor a less critical one */
+	EXPECT_EQ(A(3, CRIT, 1), 0);		/* a more critical one may */
+	EXPECT_EQ(R(0, 0), 0);			/* 2 back: head served, 2 not */
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(T.t[2].wakes, 0);
+	EXPECT_EQ(R(3, 0), 0);
+	EXPECT_EQ(T.t[2].wakes, 1);
+	teardown();
+}
+
+static void test_class_priority(void)
+{
+	setup(2, 0);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	EXPECT_EQ(A(1, LOW, 1), -EAGAIN);
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A(3, CRIT, 1), -EAGAIN);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(T.t[3].wakes, 1);
+	EXPECT_EQ(T.t[2].wakes + T.t[1].wakes, 0);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(T.t[2].wakes, 1);
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT_EQ(A(3, CRIT, 1), 0);
+	EXPECT_EQ(R(3, 0), 0);
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT(T.t[3].wake_seq < T.t[2].wake_seq &&
+	       T.t[2].wake_seq < T.t[1].wake_seq);
+	teardown();
+
+	/* a CRITICAL head that does not fit stops the walk: no barging
+	 * across classes either */
+	setup(3, 0);
+	EXPECT_EQ(A(0, NORM, 3), 0);
+	EXPECT_EQ(A(1, CRIT, 2), -EAGAIN);
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(T.t[1].wakes + T.t[2].wakes, 0);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(T.t[2].wakes, 0);
+	teardown();
+}
+
+static void test_handoff_count(void)
+{
+	struct bp_snap s;
+	unsigned int i;
+
+	setup(3, 0);
+	EXPECT_EQ(R(0, 0), -EINVAL);	/* count 0 */
+	EXPECT_EQ(A(0, NORM, 3), 0);
+	for (i = 1; i < NR_ENTS; i++)
+		EXPECT_EQ(A(i, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(0, 3), 0);		/* three back: exactly three woken */
+	EXPECT_EQ(T.wakes, 3);
+	for (i = 1; i < NR_ENTS; i++)
+		EXPECT_EQ(T.t[i].wakes, i <= 3);
+	for (i = 1; i <= 3; i++)
+		EXPECT_EQ(A(i, NORM, 1), 0);
+	for (i = 1; i <= 3; i++)
+		EXPECT_EQ(R(i, 0), 0);
+	EXPECT_EQ(T.wakes, 6);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.wakeups, T.wakes);
+	EXPECT_EQ(s.grants_waited, T.wakes);
+	EXPECT_EQ(s.allocations, 4);
+	for (i = 4; i <= 6; i++)
+		EXPECT_EQ(A(i, NORM, 1), 0);
+	for (i = 4; i <= 6; i++)
+		EXPECT_EQ(R(i, 0), 0);
+	EXPECT_EQ(T.wakes, 7);			/* only 7 was left waiting */
+	EXPECT_EQ(A(7, NORM, 1), 0);
+	EXPECT_EQ(R(7, 0), 0);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(A(i, NORM, 1), 0);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(R(i, 0), 0);
+	EXPECT_EQ(T.wakes, 7);			/* nobody waiting: no wake-up */
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.wakeups, 7);
+	EXPECT_EQ(s.allocations, 11);
+	teardown();
+}
+
+static void test_cancel(void)
+{
+	setup(3, 0);
+	EXPECT_EQ(C(0), -ENOENT);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);	/* fits, held back by 1 */
+	EXPECT_EQ(C(1), 0);			/* head leaves: 2 served */
+	EXPECT_EQ(T.t[2].wakes, 1);
+	EXPECT_EQ(C(1), -ENOENT);
+	EXPECT_EQ(A(2, NORM, 1), 0);
+
+	/* the grant races with a timeout: cancel gives the grant onward */
+	EXPECT_EQ(A(3, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A(4, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(T.t[3].wakes, 1);
+	EXPECT_EQ(T.t[4].wakes, 0);
+	EXPECT_EQ(C(3), 0);
+	EXPECT_EQ(T.t[4].wakes, 1);
+	EXPECT_EQ(T.t[3].wakes, 1);
+	EXPECT_EQ(A(3, NORM, 1), -EAGAIN);	/* a new request, queued */
+	EXPECT_EQ(A(4, NORM, 1), 0);
+	EXPECT_EQ(C(3), 0);
+	EXPECT_EQ(in_use(), 3);
+	teardown();
+}
+
+static void test_destroy(void)
+{
+	struct bp_snap s;
+
+	setup(2, 0);
+	/* holder goes: its buffers are zeroed and handed on */
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);
+	D(0);
+	EXPECT_EQ(T.t[1].wakes, 1);
+	/* granted, not collected: given back on destroy */
+	D(1);
+	EXPECT_EQ(T.t[2].wakes, 1);
+	EXPECT_EQ(A(2, NORM, 1), 0);
+	/* queued head goes: the one behind it is served */
+	EXPECT_EQ(A(3, NORM, 2), -EAGAIN);
+	EXPECT_EQ(A(4, NORM, 1), -EAGAIN);
+	D(3);
+	EXPECT_EQ(T.t[4].wakes, 1);
+	/* a queued one that is not the head */
+	EXPECT_EQ(A(5, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A(6, NORM, 1), -EAGAIN);
+	D(5);
+	EXPECT_EQ(queued(NORM), 1);
+	D(2);
+	EXPECT_EQ(T.t[6].wakes, 1);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_entities, NR_ENTS - 5);
+	teardown();
+}
+
+static void test_release_errors(void)
+{
+	struct bp_snap a, b;
+	u32 ids[4], cached_id;
+
+	setup(4, 1);			/* NORMAL may use 3 */
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(1, 0), 0);		/* 2 is granted, not collected */
+	EXPECT_EQ(T.t[2].wakes, 1);
+	for (cached_id = 0; cached_id < bp_mem_id_end(T.mem); cached_id++)
+		if (bufpool_mem_lookup(T.mem, cached_id)->state ==
+		    BUFPOOL_BUF_CACHED)
+			break;
+	EXPECT_EQ(bufpool_release(&T.t[1].e, &cached_id, 1), -ENOENT);
+	bp_snapshot(T.pool, &a);
+
+	ids[0] = T.t[0].bufs[0]->id;
+	ids[1] = T.t[0].bufs[1]->id;
+	EXPECT_EQ(bufpool_release(&T.t[3].e, ids, 1), -EPERM);
+	ids[1] = 1000;
+	EXPECT_EQ(bufpool_release(&T.t[0].e, ids, 2), -ENOENT);
+	ids[1] = ids[0];
+	EXPECT_EQ(bufpool_release(&T.t[0].e, ids, 2), -EINVAL);
+	ids[1] = T.t[0].bufs[1]->id;
+	ids[2] = ids[1];
+	EXPECT_EQ(bufpool_release(&T.t[0].e, ids, 3), -EINVAL);
+	ids[2] = T.t[2].e.waiter.state == BUFPOOL_WAIT_GRANTED ?
+		 list_first_entry(&T.t[2].e.waiter.granted,
+				  struct bufpool_buf, node)->id : 1000;
+	/* granted, not collected: held by nobody yet */
+	EXPECT_EQ(bufpool_release(&T.t[0].e, ids, 3), -ENOENT);
+	EXPECT_EQ(bufpool_release(&T.t[2].e, ids + 2, 1), -ENOENT);
+	ids[2] = T.t[1].e.nr_held ? 0 : 1000;	/* (1 released all) */
+	ids[2] = list_first_entry(&T.t[0].e.held, struct bufpool_buf,
+				  node)->id;
+	EXPECT_EQ(bufpool_release(&T.t[3].e, ids + 2, 1), -EPERM);
+	EXPECT_EQ(bufpool_release(&T.t[0].e, ids, 0), -EINVAL);
+	EXPECT_EQ(bufpool_release(&T.t[0].e, ids, BUFPOOL_ALLOC_MAX + 1),
+		  -EINVAL);
+	CHECK();			/* no buffer left marked */
+	bp_snapshot(T.pool, &b);
+	EXPECT(!memcmp(&a, &b, sizeof(a)));
+	EXPECT_EQ(T.t[0].e.nr_held, 2);
+	EXPECT_EQ(bufpool_release(&T.t[0].e, ids, 2), 0);
+	EXPECT_EQ(bufpool_release(&T.t[0].e, ids, 1), -ENOENT);
+	CHECK();
+	teardown();
+}
+
+static void test_enospc_ebusy(void)
+{
+	setup(4, 1);			/* headroom 0 / 1 / 2 */
+	EXPECT_EQ(A(0, CRIT, 5), -ENOSPC);
+	EXPECT_EQ(A(0, NORM, 4), -ENOSPC);
+	EXPECT_EQ(A(0, LOW, 3), -ENOSPC);
+	EXPECT_EQ(queued(CRIT) + queued(NORM) + queued(LOW), 0);
+	EXPECT_EQ(A(0, LOW, 2), 0);
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);
+	EXPECT_EQ(A(1, NORM, 1), -EBUSY);
+	EXPECT_EQ(A(1, CRIT, 2), -EBUSY);
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);	/* same: still queued, once */
+	EXPECT_EQ(queued(NORM), 1);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(A(1, NORM, 1), -EBUSY);	/* granted: collect as asked */
+	EXPECT_EQ(A(1, NORM, 2), 0);
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);	/* a new one */
+	teardown();
+}
+
+static void test_mem_retry(void)
+{
+	struct bp_snap s;
+
+	setup(3, 0);
+	bp_mem_fail_nowait(T.mem, true);
+	bp_mem_fail_kernel(T.mem, true);
+	EXPECT_EQ(A(0, NORM, 2), -EAGAIN);
+	EXPECT(bp_mem_retry_pending(T.mem));
+	EXPECT(bp_mem_run_retry(T.mem));	/* fails again: rescheduled */
+	CHECK();
+	EXPECT(bp_mem_retry_pending(T.mem));
+	bp_mem_fail_kernel(T.mem, false);
+	EXPECT(bp_mem_run_retry(T.mem));	/* 1 adopted, 1 short: again */
+	CHECK();
+	EXPECT_EQ(T.t[0].wakes, 0);
+	EXPECT(bp_mem_retry_pending(T.mem));
+	EXPECT(bp_mem_run_retry(T.mem));
+	CHECK();
+	EXPECT_EQ(T.t[0].wakes, 1);
+	EXPECT(!bp_mem_retry_pending(T.mem));
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	bp_snapshot(T.pool, &s);
+	/* 4: the failed retry's adopt(NULL) also runs the queue, whose
+	 * GFP_NOWAIT attempt fails and is counted (and reschedules) too */
+	EXPECT_EQ(s.page_alloc_failures, 4);
+
+	/* a failed NOQUEUE still schedules a retry; its buffer is cached */
+	EXPECT_EQ(A_noq(1, NORM, 1), -EAGAIN);
+	EXPECT(bp_mem_run_retry(T.mem));
+	EXPECT_EQ(cached(), 1);
+	EXPECT_EQ(A(1, NORM, 1), 0);		/* from the cache */
+
+	/* adopt at the limit: the buffer is freed, not leaked */
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(A_noq(2, NORM, 1), 0);
+	bufpool_mem_retry_later(T.mem);
+	EXPECT(bp_mem_run_retry(T.mem));
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, 3);
+	/* a failed retry with nobody queued is not rescheduled */
+	bp_mem_fail_kernel(T.mem, true);
+	bufpool_mem_retry_later(T.mem);
+	EXPECT(bp_mem_run_retry(T.mem));
+	EXPECT(!bp_mem_retry_pending(T.mem));
+	bp_mem_fail_nowait(T.mem, false);
+	bp_mem_fail_kernel(T.mem, false);
+	teardown();
+}
+
+static void test_seed002(void)
+{
+	/*
+	 * HAProxy's deadlock: sessions hold request buffers while queued on a
+	 * maxconn-1 server; the session on the server needs a response
+	 * buffer.  Without a reserve the requests take every buffer; with
+	 * one, the response (CRITICAL) still gets the last buffer.
+	 */
+	setup(2, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);		/* session 0: request */
+	EXPECT_EQ(A(1, NORM, 1), 0);		/* session 1: request, queued on server */
+	EXPECT_EQ(A(0, CRIT, 1), -EAGAIN);	/* session 0 on server: stuck */
+	EXPECT_EQ(C(0), 0);
+	teardown();
+
+	setup(2, 1);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);	/* the reserve stays free */
+	EXPECT_EQ(A(0, CRIT, 1), 0);		/* session 0's response */
+	EXPECT_EQ(R(0, 0), 0);			/* releases both */
+	EXPECT_EQ(T.t[1].wakes, 1);
+	teardown();
+}
+
+static void test_tunables(void)
+{
+	struct bufpool_tunables t;
+	const char *why;
+
+	setup(4, 1);
+	bufpool_get_tunables(T.pool, &t);
+	EXPECT_EQ(t.limit, 4);
+	EXPECT_EQ(t.headroom[NORM], 1);
+	EXPECT_EQ(t.headroom[LOW], 2);
+	EXPECT_EQ(A(0, NORM, 3), 0);
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);
+	EXPECT_EQ(A(2, LOW, 2), -EAGAIN);
+	/* a larger limit is granted at once */
+	t.limit = 6;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	CHECK();
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(T.t[2].wakes, 0);
+	/* a smaller one: holders keep theirs, hopeless requests fail */
+	t.limit = 3;
+	t.reserve = 1;
+	bufpool_default_headroom(&t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	CHECK();
+	EXPECT_EQ(T.t[2].wakes, 1);		/* 2 + 2 > 3: failed */
+	EXPECT_EQ(A(2, LOW, 2), -ENOSPC);
+	EXPECT_EQ(A(2, LOW, 2), -ENOSPC);	/* (a new request now) */
+	EXPECT_EQ(in_use(), 5);
+	EXPECT_EQ(A(1, NORM, 2), 0);
+	EXPECT_EQ(A(3, CRIT, 1), -EAGAIN);	/* above the limit: wait */
+	EXPECT_EQ(R(0, 3), 0);			/* in_use 2: 2 + 1 <= 3 */
+	EXPECT_EQ(T.t[3].wakes, 1);
+	EXPECT_EQ(A(3, CRIT, 1), 0);
+	/* inconsistent values, or no memory for the reserve: no change */
+	t.headroom[CRIT] = 1;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), -EINVAL);
+	t.reserve = 2;
+	bufpool_default_headroom(&t);
+	bp_mem_fail_kernel(T.mem, true);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), -ENOMEM);
+	bp_mem_fail_kernel(T.mem, false);
+	bufpool_get_tunables(T.pool, &t);
+	EXPECT_EQ(t.reserve, 1);
+	EXPECT_EQ(t.limit, 3);
+	CHECK();
+	teardown();
+}
+
+struct test {
+	const char *name;
+	void (*fn)(void);
+};
+
+static const struct test tests[] = {
+	{ "config", test_config },
+	{ "limit_and_args", test_limit_and_args },
+	{ "class_thresholds", test_thresholds },
+	{ "reserve_memory", test_reserve_memory },
+	{ "atomic_n", test_atomic_n },
+	{ "fifo_per_class", test_fifo },
+	{ "no_barging", test_no_barging },
+	{ "class_priority", test_class_priority },
+	{ "handoff_count", test_handoff_count },
+	{ "cancel_vs_grant", test_cancel },
+	{ "entity_destroy", test_destroy },
+	{ "release_errors", test_release_errors },
+	{ "enospc_ebusy", test_enospc_ebusy },
+	{ "mem_failure_retry", test_mem_retry },
+	{ "seed002_reserve", test_seed002 },
+	{ "runtime_tunables", test_tunables },
+};
+
+int main(void)
+{
+	unsigned int i, pass = 0, fail = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 0; i < ARRAY_SIZE(tests); i++) {
+		unsigned int warn0 = bp_warnings;
+
+		tests[i].fn();
+		if (bp_warnings != warn0) {
+			fprintf(stderr, "  %u WARN_ON hit(s)\n",
+				bp_warnings - warn0);
+			t_failed = 1;
+		}
+		printf("%s %s\n", t_failed ? "FAIL" : "ok  ", tests[i].name);
+		if (t_failed)
+			fail++;
+		else
+			pass++;
+		t_failed = 0;
+	}
+	printf("%u passed, %u failed\n", pass, fail);
+	return fail ? 1 : 0;
+}
