@@ -16,12 +16,12 @@ SHELL := /bin/bash
 
 # Evaluated once, and only when used (deps may install the kernel first).
 ifeq ($(origin KDIR),undefined)
-KDIR = $(eval KDIR := $$(shell scripts/kver.sh kdir))$(KDIR)
+KDIR = $(eval KDIR := $$(shell tools/vm/kver.sh kdir))$(KDIR)
 endif
 ifeq ($(origin KERNEL),undefined)
-KERNEL = $(eval KERNEL := $$(shell scripts/kver.sh kernel $(KDIR)))$(KERNEL)
+KERNEL = $(eval KERNEL := $$(shell tools/vm/kver.sh kernel $(KDIR)))$(KERNEL)
 endif
-KSRC = $(eval KSRC := $$(shell scripts/kselftest-headers.sh))$(KSRC)
+KSRC = $(eval KSRC := $$(shell tools/vm/kselftest-headers.sh))$(KSRC)
 KSFT_INC = $(KSRC)/tools/testing/selftests
 
 BUILD ?= build
@@ -58,7 +58,7 @@ CHECKPATCH_USER_FILES = $(wildcard selftests/*.c selftests/*.h tools/*.c tools/*
 
 Q := $(if $(V:0=),,@)
 
-.PHONY: unit all modules modules_install clean selftests tools initramfs \
+.PHONY: check-stock unit all modules modules_install clean selftests tools initramfs \
 	initramfs-run run check lint lint-checkpatch lint-kbuild lint-user \
 	deps vm help
 
@@ -77,7 +77,7 @@ clean:
 	$(MAKE) -C tools/testing/bufpool clean
 
 deps:
-	$(Q)scripts/deps.sh
+	$(Q)tools/vm/deps.sh
 
 selftests: $(SELFTESTS)
 
@@ -97,10 +97,13 @@ $(BUILD)/tools/%: tools/%.c $(wildcard tools/*.h) $(UAPI_HDRS)
 	$(CC) $(USER_CFLAGS) $(USER_CPPFLAGS) $(USER_LDFLAGS) -o $@ $< $(LDLIBS)
 
 # The test VM: phases from $(PHASES), every selftest and tool packed.
-initramfs: modules selftests tools
-	scripts/mkinitramfs.sh -o $(BUILD)/initramfs.cpio.gz -k bufpool.ko \
+# The udev rule goes where udev would read it; the perm test applies it.
+VM_DATA := tools/udev/60-bufpool.rules:/etc/udev/rules.d/60-bufpool.rules
+
+initramfs: modules selftests tools $(foreach d,$(VM_DATA),$(firstword $(subst :, ,$(d))))
+	tools/vm/mkinitramfs.sh -o $(BUILD)/initramfs.cpio.gz -k bufpool.ko \
 		-p $(PHASES) $(addprefix -t ,$(SELFTESTS)) \
-		$(addprefix -x ,$(TOOLS))
+		$(addprefix -x ,$(TOOLS)) $(addprefix -d ,$(VM_DATA))
 
 # `make run`: one phase that runs bufpool-demo (tools/bufpool-demo.c)
 # if it exists, else only insmod/rmmod.
@@ -108,21 +111,27 @@ initramfs-run: modules tools
 	$(Q)mkdir -p $(BUILD)
 	$(Q)echo "$(or $(RUN_PARAMS),-) : $(if $(filter %/bufpool-demo,$(TOOLS)),=bufpool-demo)" \
 		> $(BUILD)/run-phases
-	scripts/mkinitramfs.sh -o $(BUILD)/initramfs-run.cpio.gz -k bufpool.ko \
+	tools/vm/mkinitramfs.sh -o $(BUILD)/initramfs-run.cpio.gz -k bufpool.ko \
 		-p $(BUILD)/run-phases $(addprefix -x ,$(TOOLS))
 
 # Boot the last initramfs built (make initramfs) and judge the log.
 vm:
-	scripts/vm-run.sh -k $(KERNEL) -i $(BUILD)/initramfs.cpio.gz \
+	tools/vm/vm-run.sh -k $(KERNEL) -i $(BUILD)/initramfs.cpio.gz \
 		-l $(BUILD)/vm.log -t $(VM_TIMEOUT) -c $(VM_CPUS) -m $(VM_MEM) \
 		-a "$(VM_APPEND)"
 
-# deps, lint, build, initramfs, VM: timed, one summary at the end.
+# The README's test command: check-stock, then the same selftests on the
+# PREEMPT_RT and debug kernels, and the DKMS check (tools/vm/check-all.sh).
 check:
-	+$(Q)scripts/check.sh check
+	+$(Q)tools/vm/check-all.sh
+
+# deps, lint, unit, build, initramfs, VM on the stock kernel: timed, one
+# summary at the end.  The quick loop while developing.
+check-stock:
+	+$(Q)tools/vm/check.sh check
 
 run:
-	+$(Q)scripts/check.sh run
+	+$(Q)tools/vm/check.sh run
 
 # All three run even when one fails; lint fails if any did.
 lint:
@@ -162,4 +171,10 @@ lint-user:
 help:
 	@sed -n '/^# Makefile/,/^$$/s/^# \{0,1\}//p' Makefile
 	@echo "Targets: all/modules modules_install clean deps selftests tools unit"
-	@echo "         initramfs lint check run vm help"
+	@echo "         initramfs lint check check-stock run vm help"
+	@echo "         check-rt check-debug debug-kernel dkms-check dkms-install"
+	@echo "         dkms-uninstall"
+
+# PREEMPT_RT and debug kernels, DKMS: check-rt check-debug debug-kernel
+# dkms-check dkms-install dkms-uninstall (tools/vm/kernels.mk, README.md).
+include tools/vm/kernels.mk

@@ -102,3 +102,4 @@ module_exit(bufpool_exit);
 
 MODULE_DESCRIPTION("Bounded pool of memory buffers with fair, deadlock-free waiting");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(BUFPOOL_VERSION);

@@ -13,7 +13,7 @@
 # in the closing "N passed, N failed" line.  A build failure stops it.
 set -euo pipefail
 
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 mode=${1:-check}
 make=${MAKE:-make}
 timings=
@@ -54,7 +54,7 @@ give_up()
 	exit 1
 }
 
-stage deps scripts/deps.sh || give_up
+stage deps tools/vm/deps.sh || give_up
 case $mode in
 check)
 	stage lint "$make" --no-print-directory lint || true
@@ -88,5 +88,5 @@ EOM
 IFS='|' read -r kernel build tmo cpus mem append <<< "$vars"
 
 BUFPOOL_TIMINGS=$timings BUFPOOL_FAILED_STAGES=$failed_stages \
-	exec scripts/vm-run.sh -k "$kernel" -i "$build/$initrd" \
+	exec tools/vm/vm-run.sh -k "$kernel" -i "$build/$initrd" \
 		-l "$build/$log" -t "$tmo" -c "$cpus" -m "$mem" -a "$append"

@@ -31,7 +31,7 @@ if [ -z "$tarball" ]; then
 		  sort -V | tail -n 1) || true
 fi
 if [ -z "$tarball" ] || [ ! -f "$tarball" ]; then
-	echo "kselftest-headers: no linux-source tarball (run scripts/deps.sh)" >&2
+	echo "kselftest-headers: no linux-source tarball (run tools/vm/deps.sh)" >&2
 	exit 1
 fi
 

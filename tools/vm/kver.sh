@@ -10,7 +10,7 @@
 #                          /boot/vmlinuz-<kernelrelease of KDIR>
 #   kver.sh release [KDIR] print the kernelrelease of KDIR
 #
-# Prints nothing and exits 1 when nothing fits (run scripts/deps.sh).
+# Prints nothing and exits 1 when nothing fits (run tools/vm/deps.sh).
 set -euo pipefail
 
 newest_kdir()

@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # mkinitramfs.sh - pack the bufpool test VM's initramfs: static busybox,
-# scripts/vm-init.sh as /init, bufpool.ko, the phase file and the static
+# tools/vm/vm-init.sh as /init, bufpool.ko, the phase file and the static
 # test programs.
 #
 #   mkinitramfs.sh -o OUT.cpio.gz -k bufpool.ko -p PHASES \
-#                  [-t KSELFTEST]... [-x PROGRAM]...
+#                  [-t KSELFTEST]... [-x PROGRAM]... [-d SRC:DEST]...
 #
 #   -t  a kselftest binary: /tests/<name>, part of "*" in the phase file
 #   -x  any other static program (tools/*): /bin/<name>
+#   -d  a data file, installed mode 0644 at the absolute path DEST
 #
 # Checks that every program the phase file names is packed, and warns
 # about kselftest binaries no phase runs.
@@ -19,20 +20,22 @@ here=$(cd "$(dirname "$0")" && pwd)
 out='' ko='' phases=''
 ksft=()
 extra=()
+data=()
 
 usage()
 {
-	sed -n '/^#   mkinitramfs/,/^#   -x/s/^# \{0,1\}//p' "$0" >&2
+	sed -n '/^#   mkinitramfs/,/^#   -d/s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
-while getopts "o:k:p:t:x:" opt; do
+while getopts "o:k:p:t:x:d:" opt; do
 	case $opt in
 	o) out=$OPTARG ;;
 	k) ko=$OPTARG ;;
 	p) phases=$OPTARG ;;
 	t) ksft+=("$OPTARG") ;;
 	x) extra+=("$OPTARG") ;;
+	d) data+=("$OPTARG") ;;
 	*) usage ;;
 	esac
 done
@@ -109,6 +112,7 @@ done
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/bufpool-initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
+chmod 0755 "$root"	# the VM's /: unprivileged tests must reach /dev
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,tests,lib/modules}
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
@@ -121,6 +125,9 @@ for f in "${ksft[@]}"; do
 done
 for f in "${extra[@]}"; do
 	install -m 0755 "$f" "$root/bin/"
+done
+for d in "${data[@]}"; do
+	install -D -m 0644 "${d%%:*}" "$root${d#*:}"
 done
 for k in "${names_ksft[@]}"; do
 	echo "$k" >> "$root/etc/bufpool-kselftests"

@@ -9,7 +9,7 @@
 # Its own checks (insmod, rmmod, plain programs, dmesg, taint) form a TAP
 # stream of their own on the console, with the plan printed at the end.
 #
-# Console markers the host parser (scripts/vm-parse.awk) keys on, each
+# Console markers the host parser (tools/vm/vm-parse.awk) keys on, each
 # alone on a line:
 #   @@BUFPOOL boot uptime=<s> nproc=<n> kernel=<release>
 #   @@BUFPOOL phase <n> <insmod params>

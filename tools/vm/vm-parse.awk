@@ -2,7 +2,7 @@
 #
 # vm-parse.awk - judge the serial console log of a bufpool VM run.
 #
-# Reads the markers of scripts/vm-init.sh and the kselftest TAP between
+# Reads the markers of tools/vm/vm-init.sh and the kselftest TAP between
 # them.  Prints each failure, a line per program, the timings, and last
 # the line "N passed, N failed".  Exit status 1 when anything failed.
 #

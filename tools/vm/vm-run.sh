@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # vm-run.sh - boot the bufpool test VM under QEMU, capture its serial
-# console in a log file, and judge the log (scripts/vm-parse.awk).
+# console in a log file, and judge the log (tools/vm/vm-parse.awk).
 #
 #   vm-run.sh -k KERNEL -i INITRAMFS [-l LOG] [-t TIMEOUT_S] [-c CPUS]
 #             [-m MEM_MB] [-a "EXTRA CMDLINE"]
