@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bufpool hostile-input fuzzer.  Several processes, as unprivileged users
+ * (uid 1000 and 1001), throw a seeded random mix at /dev/bufpool: valid
+ * and invalid ioctl numbers, sizes, flags, classes, counts and ids;
+ * argument pointers that are NULL, unmapped, read-only, straddle into an
+ * inaccessible page or point into the kernel; mmap/munmap at random
+ * offsets with random flags, touching what got mapped; poll; close and
+ * reopen; dup; fork.  An interval timer interrupts blocking calls.  Errors
+ * must be among the documented ones.
+ *
+ * Afterwards, with every fd closed: nothing in use, nothing queued, the
+ * counters consistent; the runner then checks dmesg and that the module
+ * unloads.
+ *
+ *   bufpool_fuzz_test [--calls N] [--seed S] [--procs P]
+ *
+ * Defaults: 50000 calls in all (BUFPOOL_FUZZ_CALLS), seed 1
+ * (BUFPOOL_FUZZ_SEED), 4 processes.  The full run is --calls 1000000.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+#include "bufpool_sys_util.h"
+
+#define NFDS		4
+#define NMAPS		8
+#define NHELD		64
+#define MAX_PROCS	32
+
+static unsigned long long fuzz_calls = 50000;
+static unsigned long long fuzz_seed = 1;
+static unsigned int fuzz_procs = 4;
+
+/* What the workers report, in shared memory. */
+struct fuzz_report {
+	unsigned long long calls;
+	unsigned long long ok;
+	unsigned long long bad_errno;
+	unsigned int bad_cmd;
+	int bad_err;
+	int bad_op;
+};
+
+struct fuzz {
+	unsigned long long rng;
+	struct fuzz_report *rep;
+	size_t bs;
+	int fd[NFDS];
+	__u32 held[NFDS][NHELD];
+	unsigned int nheld[NFDS];
+	struct {
+		char *addr;
+		size_t len;
+	} map[NMAPS];
+	char *arg;		/* 2 pages, read-write */
+	char *edge;		/* last bytes of a page before a PROT_NONE one */
+	char *ro;		/* a read-only page */
+	char *gone;		/* an unmapped page */
+	bool child;
+};
+
+static unsigned long long rnd(struct fuzz *f)
+{
+	/* xorshift64* */
+	f->rng ^= f->rng >> 12;
+	f->rng ^= f->rng << 25;
+	f->rng ^= f->rng >> 27;
+	return f->rng * 2685821657736338717ULL;
+}
+
+static unsigned int below(struct fuzz *f, unsigned int n)
+{
+	return (unsigned int)(rnd(f) % n);
+}
+
+enum { OP_IOCTL = 1, OP_MMAP, OP_MUNMAP, OP_POLL, OP_OPEN };
+
+static void note(struct fuzz *f, int op, unsigned int cmd, int ret,
+		 const int *allowed)
+{
+	f->rep->calls++;
+	if (ret >= 0) {
+		f->rep->ok++;
+		return;
+	}
+	if (!allowed)		/* not ours to judge: only no crash */
+		return;
+	for (; *allowed; allowed++)
+		if (*allowed == errno)
+			return;
+	if (!f->rep->bad_errno) {
+		f->rep->bad_op = op;
+		f->rep->bad_cmd = cmd;
+		f->rep->bad_err = errno;
+	}
+	f->rep->bad_errno++;
+}
+
+static const int ioctl_errs[] = {
+	ENOTTY, EFAULT, EINVAL, E2BIG, EAGAIN, EBUSY, ENOSPC, EDQUOT,
+	ETIMEDOUT, EINTR, ENOENT, EPERM, EBADF, 0,
+};
+
+static const int mmap_errs[] = {
+	EINVAL, EACCES, ENOMEM, EOVERFLOW, EBADF, EINTR, 0,
+};
+
+/* An argument pointer: mostly good, sometimes hostile. */
+static void *pick_ptr(struct fuzz *f, size_t len)
+{
+	switch (below(f, 12)) {
+	case 0:
+		return NULL;
+	case 1:
+		return f->gone;
+	case 2:
+		return f->ro;
+	case 3:
+		return f->edge - (len > 8 ? len / 2 : 4);
+	case 4:
+		return (void *)0xffffffff81000000UL;
+	case 5:
+		return (void *)(uintptr_t)rnd(f);
+	case 6:
+		return f->arg + 1;
+	default:
+		return f->arg;
+	}
+}
+
+static __u32 pick_id(struct fuzz *f, int slot)
+{
+	if (f->nheld[slot] && below(f, 4))
+		return f->held[slot][below(f, f->nheld[slot])];
+	if (below(f, 2))
+		return below(f, 80);
+	return (__u32)rnd(f);
+}
+
+static void forget_ids(struct fuzz *f, int slot, const __u32 *ids,
+		       unsigned int n)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < f->nheld[slot]; j++) {
+			if (f->held[slot][j] == ids[i]) {
+				f->held[slot][j] =
+					f->held[slot][--f->nheld[slot]];
+				break;
+			}
+		}
+	}
+}
+
+static __u32 pick_size(struct fuzz *f, __u32 good)
+{
+	switch (below(f, 10)) {
+	case 0:
+		return below(f, good);
+	case 1:
+		return good + 8 * (1 + below(f, 8));
+	case 2:
+		return 4096 + below(f, 3);
+	case 3:
+		return (__u32)rnd(f);
+	default:
+		return good;
+	}
+}
+
+static void do_ioctl(struct fuzz *f)
+{
+	int slot = below(f, NFDS), fd = f->fd[slot];
+	struct bufpool_alloc *a = (void *)f->arg;
+	struct bufpool_release *r = (void *)f->arg;
+	__u32 *ids = (__u32 *)(f->arg + 2048);
+	unsigned int cmd, nr, i, count;
+	bool valid = below(f, 3) != 0;
+	void *ptr = f->arg;
+	int ret;
+
+	memset(f->arg, 0, 8192);
+	nr = below(f, 7);
+	switch (below(f, 16)) {
+	case 0:		/* anything */
+		cmd = (unsigned int)rnd(f);
+		if (_IOC_TYPE(cmd) != BUFPOOL_IOC_MAGIC) {
+			/* other subsystems' generic ioctls: only no crash */
+			ret = ioctl(fd, cmd, pick_ptr(f, 64));
+			note(f, OP_IOCTL, cmd, ret, NULL);
+			return;
+		}
+		break;
+	case 1:		/* our magic, random direction and size */
+		cmd = _IOC(below(f, 4), BUFPOOL_IOC_MAGIC, nr, below(f, 256));
+		break;
+	default:
+		cmd = _IOWR(BUFPOOL_IOC_MAGIC, nr, struct bufpool_alloc);
+		break;
+	}
+
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(BUFPOOL_IOC_ALLOC):
+		count = below(f, 8) ? 1 + below(f, 4) : below(f, 70);
+		a->size = valid ? sizeof(*a) : pick_size(f, sizeof(*a));
+		a->flags = valid ? (below(f, 2) ? BUFPOOL_ALLOC_NOQUEUE : 0) :
+				   (__u32)rnd(f) & 0x3;
+		a->class = valid ? below(f, 3) : below(f, 5);
+		a->count = count;
+		a->timeout_ns = below(f, 4) ? 1000000ULL * (1 + below(f, 3)) :
+					      0;
+		a->ids_ptr = bp_ptr(below(f, 6) ? ids : pick_ptr(f, 4 * count));
+		if (!valid && !below(f, 3))
+			a->__reserved[below(f, 2)] = 1;
+		break;
+	case _IOC_NR(BUFPOOL_IOC_RELEASE):
+		count = below(f, 8) ? 1 + below(f, 3) : below(f, 70);
+		r->size = valid ? sizeof(*r) : pick_size(f, sizeof(*r));
+		r->count = count;
+		for (i = 0; i < count && i < 64; i++)
+			ids[i] = pick_id(f, slot);
+		if (!below(f, 10) && count > 1)
+			ids[1] = ids[0];
+		r->ids_ptr = bp_ptr(below(f, 6) ? ids : pick_ptr(f, 4 * count));
+		if (!valid && !below(f, 3))
+			r->flags = 1;
+		break;
+	default:	/* INFO, CANCEL, STATS, unknown numbers */
+		*(__u32 *)f->arg = valid ? 64 + 8 * 20 : pick_size(f, 24);
+		if (_IOC_NR(cmd) == _IOC_NR(BUFPOOL_IOC_INFO) && valid)
+			*(__u32 *)f->arg = sizeof(struct bufpool_info);
+		if (_IOC_NR(cmd) == _IOC_NR(BUFPOOL_IOC_CANCEL) && valid)
+			*(__u32 *)f->arg = sizeof(struct bufpool_cancel);
+		if (_IOC_NR(cmd) == _IOC_NR(BUFPOOL_IOC_STATS) && valid)
+			*(__u32 *)f->arg = sizeof(struct bufpool_stats);
+		if (!valid && !below(f, 3))
+			f->arg[4] = 1;	/* flags */
+		break;
+	}
+	if (!below(f, 8))
+		ptr = pick_ptr(f, 128);
+
+	ret = ioctl(fd, cmd, ptr);
+	note(f, OP_IOCTL, cmd, ret, ioctl_errs);
+	if (ret || ptr != f->arg || cmd != BUFPOOL_IOC_ALLOC)
+		goto released;
+	for (i = 0; i < a->count && f->nheld[slot] < NHELD; i++)
+		f->held[slot][f->nheld[slot]++] = ids[i];
+	return;
+released:
+	if (!ret && _IOC_NR(cmd) == _IOC_NR(BUFPOOL_IOC_RELEASE) &&
+	    ptr == f->arg && (void *)(uintptr_t)r->ids_ptr == ids)
+		forget_ids(f, slot, ids, r->count);
+}
+
+static void do_mmap(struct fuzz *f)
+{
+	int slot = below(f, NFDS), m = below(f, NMAPS);
+	size_t pg = getpagesize(), len;
+	off_t off;
+	char *p;
+	size_t i;
+
+	if (f->map[m].addr)
+		return;
+	len = below(f, 4) ? f->bs * (1 + below(f, 2)) : pg * (1 + below(f, 16));
+	off = (off_t)pick_id(f, slot) * f->bs;
+	if (!below(f, 6))
+		off += pg * below(f, 4);
+	if (!below(f, 20))
+		off += below(f, (unsigned int)pg);
+	p = mmap(NULL, len, below(f, 4) ? PROT_READ | PROT_WRITE : PROT_READ,
+		 below(f, 6) ? MAP_SHARED : MAP_PRIVATE, f->fd[slot], off);
+	note(f, OP_MMAP, 0, p == MAP_FAILED ? -1 : 0, mmap_errs);
+	if (p == MAP_FAILED)
+		return;
+	f->map[m].addr = p;
+	f->map[m].len = len;
+	for (i = 0; i < 3; i++)
+		bp_touch(p + below(f, (unsigned int)len), false, 0, NULL);
+}
+
+static void do_munmap(struct fuzz *f)
+{
+	int m = below(f, NMAPS);
+
+	if (!f->map[m].addr)
+		return;
+	if (below(f, 2))
+		bp_write_at(f->map[m].addr, (char)rnd(f));
+	note(f, OP_MUNMAP, 0, munmap(f->map[m].addr, f->map[m].len),
+	     NULL);
+	f->map[m].addr = NULL;
+}
+
+static void do_reopen(struct fuzz *f)
+{
+	int slot = below(f, NFDS), other = below(f, NFDS), fd;
+
+	close(f->fd[slot]);
+	f->nheld[slot] = 0;
+	if (other != slot && !below(f, 4)) {
+		fd = dup(f->fd[other]);	/* the same entity */
+		memcpy(f->held[slot], f->held[other], sizeof(f->held[slot]));
+		f->nheld[slot] = f->nheld[other];
+	} else {
+		fd = bp_open(below(f, 2) ? O_NONBLOCK : 0);
+	}
+	note(f, OP_OPEN, 0, fd, NULL);
+	f->fd[slot] = fd;
+}
+
+static void do_poll(struct fuzz *f)
+{
+	struct pollfd pfd[NFDS];
+	int i;
+
+	for (i = 0; i < NFDS; i++) {
+		pfd[i].fd = f->fd[i];
+		pfd[i].events = POLLIN | POLLOUT | POLLPRI;
+	}
+	note(f, OP_POLL, 0, poll(pfd, NFDS, below(f, 4) ? 0 : 1), ioctl_errs);
+}
+
+static void one_op(struct fuzz *f);
+
+static void on_alarm(int sig)
+{
+}
+
+/* SIGALRM every 3 ms, no SA_RESTART: blocking calls end with EINTR. */
+static void start_interrupts(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = {
+		.it_interval = { .tv_usec = 3000 },
+		.it_value = { .tv_usec = 3000 },
+	};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void do_fork(struct fuzz *f)
+{
+	unsigned int i;
+	pid_t pid;
+
+	if (f->child)
+		return;
+	pid = fork();
+	f->rep->calls++;
+	if (pid == 0) {
+		f->child = true;
+		f->rng ^= (unsigned long long)getpid() << 32;
+		start_interrupts();
+		for (i = 0; i < 20; i++)
+			one_op(f);
+		_exit(0);
+	}
+	if (pid > 0)
+		bp_reap(pid);
+}
+
+static void one_op(struct fuzz *f)
+{
+	unsigned int r = below(f, 100);
+
+	if (r < 55)
+		do_ioctl(f);
+	else if (r < 70)
+		do_mmap(f);
+	else if (r < 80)
+		do_munmap(f);
+	else if (r < 88)
+		do_poll(f);
+	else if (r < 97)
+		do_reopen(f);
+	else if (r < 98)
+		do_fork(f);
+	else
+		do_ioctl(f);
+}
+
+static int worker(struct fuzz_report *rep, unsigned int n, size_t bs,
+		  unsigned long long calls)
+{
+	size_t pg = getpagesize();
+	struct fuzz f = {
+		.rng = (fuzz_seed + 1) * 0x9e3779b97f4a7c15ULL + n,
+		.rep = rep,
+		.bs = bs,
+	};
+	char *pages;
+	int i;
+
+	if (bp_become(n % 2 ? BP_UID2 : BP_UID, n % 2 ? BP_GID2 : BP_GID, 0,
+		      NULL))
+		return 1;
+	pages = mmap(NULL, 6 * pg, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pages == MAP_FAILED)
+		return 2;
+	/* 2 pages of arguments, a spare, PROT_NONE, read-only, unmapped */
+	f.arg = pages;
+	f.edge = pages + 3 * pg;
+	f.ro = pages + 4 * pg;
+	f.gone = pages + 5 * pg;
+	mprotect(f.edge, pg, PROT_NONE);
+	mprotect(f.ro, pg, PROT_READ);
+	munmap(f.gone, pg);
+	for (i = 0; i < NFDS; i++)
+		f.fd[i] = bp_open(i % 2 ? O_NONBLOCK : 0);
+	if (f.fd[0] < 0)
+		return 3;
+
+	start_interrupts();
+	while (rep->calls < calls)
+		one_op(&f);
+	return 0;
+}
+
+FIXTURE(fuzz) {
+	int fd;
+	struct bufpool_stats st;
+	struct bp_tunables saved;
+};
+
+FIXTURE_SETUP(fuzz)
+{
+	ASSERT_EQ(0, bp_tunables_save(&self->saved));
+	self->fd = bp_open(0);
+	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
+	ASSERT_EQ(0, bp_wait_idle(self->fd));
+	ASSERT_EQ(0, bp_stats(self->fd, &self->st));
+	ASSERT_TRUE(bp_others_can_reach(BP_DEV)) TH_LOG("%s: %s", BP_DEV,
+							BP_REACH_MSG);
+	ASSERT_EQ(0, bp_dev_open_up());
+}
+
+FIXTURE_TEARDOWN(fuzz)
+{
+	close(self->fd);
+	EXPECT_EQ(0, bp_dev_close_down());
+	EXPECT_EQ(0, bp_tunables_restore(&self->saved));
+}
+
+TEST_F_TIMEOUT(fuzz, hostile_input, 3600)
+{
+	unsigned int i, n = fuzz_procs;
+	unsigned long long total = 0, ok = 0, bad = 0;
+	struct fuzz_report *rep;
+	struct bufpool_stats a, b;
+	pid_t pid[MAX_PROCS];
+	long long t0, ms;
+
+	rep = mmap(NULL, n * sizeof(*rep), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, rep);
+	memset(rep, 0, n * sizeof(*rep));
+	ASSERT_EQ(0, bp_stats(self->fd, &a));
+
+	t0 = bp_now_ms();
+	for (i = 0; i < n; i++) {
+		pid[i] = bp_fork();
+		ASSERT_LE(0, pid[i]);
+		if (pid[i] == 0)
+			_exit(worker(&rep[i], i, self->st.bufsize,
+				     fuzz_calls / n));
+	}
+	for (i = 0; i < n; i++)
+		EXPECT_EQ(0, bp_reap(pid[i])) TH_LOG("worker %u", i);
+	ms = bp_now_ms() - t0;
+
+	for (i = 0; i < n; i++) {
+		total += rep[i].calls;
+		ok += rep[i].ok;
+		bad += rep[i].bad_errno;
+		EXPECT_EQ(0ULL, rep[i].bad_errno)
+			TH_LOG("worker %u: op %d cmd %#x: unexpected errno %d (%s)",
+			       i, rep[i].bad_op, rep[i].bad_cmd,
+			       rep[i].bad_err, strerror(rep[i].bad_err));
+	}
+	ksft_print_msg("fuzz: seed %llu, %u processes, %llu calls (%llu ok)\n",
+		       fuzz_seed, n, total, ok);
+	ksft_print_msg("fuzz: %lld ms, %lld calls/s\n", ms,
+		       ms ? (long long)(total * 1000 / ms) : 0);
+
+	/* every fd is closed: nothing in use or queued */
+	EXPECT_EQ(0, bp_wait_idle(self->fd));
+	ASSERT_EQ(0, bp_stats(self->fd, &b));
+	ksft_print_msg("fuzz: allocations %llu, waited %llu, wake-ups %llu\n",
+		       b.allocations - a.allocations,
+		       b.grants_waited - a.grants_waited, b.wakeups - a.wakeups);
+	ksft_print_msg("fuzz: releases %llu, peak in use %llu, peak queued %llu\n",
+		       b.releases - a.releases, b.peak_in_use, b.peak_queued);
+	fflush(stdout);
+	EXPECT_EQ(0ULL, b.in_use);
+	EXPECT_EQ(0ULL, bp_nr_queued(&b));
+	EXPECT_EQ(b.limit, b.free);
+	EXPECT_GE(b.limit, b.allocated);
+	EXPECT_GE(b.limit, b.peak_in_use);
+	EXPECT_LE(b.grants_waited - a.grants_waited, b.releases - a.releases);
+	/* hand-off, no tunable changed: one wake-up per grant, none spurious */
+	EXPECT_EQ(b.grants_waited - a.grants_waited, b.wakeups - a.wakeups);
+	EXPECT_EQ(a.spurious_wakeups, b.spurious_wakeups);
+	/* every buffer served came back */
+	EXPECT_LE(b.allocations - a.allocations, b.releases - a.releases);
+	EXPECT_LT(0ULL, b.allocations - a.allocations);
+	EXPECT_LT(0ULL, ok);
+	munmap(rep, n * sizeof(*rep));
+}
+
+static unsigned long long env_or(const char *name, unsigned long long def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? strtoull(v, NULL, 0) : def;
+}
+
+/* TEST_HARNESS_MAIN, with our options taken off the command line first. */
+static void __attribute__((constructor)) fuzz_order_last(void)
+{
+	if (!__constructor_order)
+		__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD;
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	fuzz_calls = env_or("BUFPOOL_FUZZ_CALLS", fuzz_calls);
+	fuzz_seed = env_or("BUFPOOL_FUZZ_SEED", fuzz_seed);
+	for (i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--calls"))
+			fuzz_calls = strtoull(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--seed"))
+			fuzz_seed = strtoull(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--procs"))
+			fuzz_procs = (unsigned int)strtoul(argv[i + 1], NULL, 0);
+		else
+			break;
+	}
+	if (!fuzz_procs || fuzz_procs > MAX_PROCS)
+		fuzz_procs = 4;
+	return test_harness_run(argc, argv);
+}

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * More helpers for the bufpool selftests, on top of bufpool_util.h: the
+ * sysfs files under /sys/class/misc/bufpool (read, write, save and restore
+ * the tunables), dropping to an unprivileged user in a child, opening the
+ * device node to everyone for a test, and catching SIGBUS/SIGSEGV on a
+ * memory access.
+ */
+#ifndef _BUFPOOL_SYS_UTIL_H
+#define _BUFPOOL_SYS_UTIL_H
+
+#include <grp.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "bufpool_util.h"
+
+#define BP_SYSFS		"/sys/class/misc/" BUFPOOL_DEVICE_NAME
+/* unprivileged users and a group the tests use; no passwd file needed */
+#define BP_UID			1000
+#define BP_UID2			1001
+#define BP_GID			1000
+#define BP_GID2			1001
+
+/* Read BP_SYSFS/@name into @buf (NUL-terminated): its length or -errno. */
+static inline int bp_sysfs_str(const char *name, char *buf, size_t len)
+{
+	char path[320];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", BP_SYSFS, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	n = n < 0 ? -errno : n;
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return (int)n;
+}
+
+/* Read an unsigned value from BP_SYSFS/@name: 0 or -errno. */
+static inline int bp_sysfs_read(const char *name, unsigned long long *v)
+{
+	char buf[64];
+	int n = bp_sysfs_str(name, buf, sizeof(buf));
+
+	if (n <= 0)
+		return n ? n : -EIO;
+	*v = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+/* Write @val to BP_SYSFS/@name: 0 or -errno (of open() or write()). */
+static inline int bp_sysfs_write(const char *name, const char *val)
+{
+	char path[320];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", BP_SYSFS, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+static inline int bp_sysfs_set(const char *name, unsigned long long v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%llu", v);
+	return bp_sysfs_write(name, buf);
+}
+
+/* A tunable, or ~0ULL if it cannot be read. */
+static inline unsigned long long bp_sysfs_get(const char *name)
+{
+	char buf[64];
+
+	return bp_sysfs_str(name, buf, sizeof(buf)) <= 0 ? ~0ULL :
+	       strtoull(buf, NULL, 10);
+}
+
+/* The writable tunables, in the order bp_tunables_restore() tries them. */
+struct bp_tunables {
+	unsigned long long limit, reserve, normal, low, quota;
+};
+
+static inline int bp_tunables_save(struct bp_tunables *t)
+{
+	if (bp_sysfs_read("limit", &t->limit) ||
+	    bp_sysfs_read("reserve", &t->reserve) ||
+	    bp_sysfs_read("threshold_normal", &t->normal) ||
+	    bp_sysfs_read("threshold_low", &t->low) ||
+	    bp_sysfs_read("user_quota", &t->quota))
+		return -EIO;
+	return 0;
+}
+
+static inline bool bp_tunables_equal(const struct bp_tunables *a,
+				     const struct bp_tunables *b)
+{
+	return a->limit == b->limit && a->reserve == b->reserve &&
+	       a->normal == b->normal && a->low == b->low &&
+	       a->quota == b->quota;
+}
+
+/*
+ * Put back what bp_tunables_save() read.  Each write must leave a
+ * consistent set, so go through a wide limit and try the reserve and
+ * thresholds a few times in turn.  Returns 0 once all read back equal.
+ */
+static inline int bp_tunables_restore(const struct bp_tunables *t)
+{
+	struct bp_tunables now;
+	int pass;
+
+	bp_sysfs_set("user_quota", t->quota);
+	for (pass = 0; pass < 4; pass++) {
+		if (!bp_tunables_save(&now) && bp_tunables_equal(&now, t))
+			return 0;
+		bp_sysfs_set("limit", 65536);
+		bp_sysfs_set("reserve", t->reserve);
+		bp_sysfs_set("threshold_low", t->low);
+		bp_sysfs_set("threshold_normal", t->normal);
+		bp_sysfs_set("threshold_low", t->low);
+		bp_sysfs_set("limit", t->limit);
+	}
+	return bp_tunables_save(&now) || !bp_tunables_equal(&now, t) ? -EIO : 0;
+}
+
+/*
+ * Set limit and reserve (thresholds following the reserve) and the quota,
+ * whatever the module was loaded with: 0 or -errno.
+ */
+static inline int bp_tunables_set(unsigned int limit, unsigned int reserve,
+				  unsigned int quota)
+{
+	struct bp_tunables t = {
+		.limit = limit,
+		.reserve = reserve,
+		.normal = reserve,
+		.low = 2 * reserve < limit ? 2 * reserve : limit - 1,
+		.quota = quota,
+	};
+
+	return bp_tunables_restore(&t);
+}
+
+/* Become @uid/@gid with the @n supplementary groups @groups: 0 or -errno. */
+static inline int bp_become(uid_t uid, gid_t gid, size_t n,
+			    const gid_t *groups)
+{
+	if (setgroups(n, groups) || setresgid(gid, gid, gid) ||
+	    setresuid(uid, uid, uid))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Can users other than root reach @path: is every directory on the way
+ * searchable by others?  (An initramfs packed from a 0700 directory has a
+ * 0700 "/", and then every absolute path is EACCES for them.)
+ */
+static inline bool bp_others_can_reach(const char *path)
+{
+	char dir[256];
+	struct stat s;
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (;;) {
+		slash = strrchr(dir, '/');
+		if (!slash)
+			return true;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (stat(dir, &s) || !(s.st_mode & 0001))
+			return false;
+		if (slash == dir)
+			return true;
+	}
+}
+
+#define BP_REACH_MSG "a directory on the way to it is not searchable by others: the VM's / must be 0755"
+
+/* Open the device node to everyone (0666) for a test; 0 or -errno. */
+static inline int bp_dev_open_up(void)
+{
+	return chmod(BP_DEV, 0666) ? -errno : 0;
+}
+
+/* Back to what the module creates: root:root 0600. */
+static inline int bp_dev_close_down(void)
+{
+	if (chown(BP_DEV, 0, 0) || chmod(BP_DEV, 0600))
+		return -errno;
+	return 0;
+}
+
+/*
+ * Touch one byte at @p, reading or writing it: 0, or the signal
+ * (SIGBUS, SIGSEGV) the access raised.  Not reentrant.
+ */
+static sigjmp_buf bp_touch_env;
+
+static inline void bp_touch_handler(int sig)
+{
+	siglongjmp(bp_touch_env, sig);
+}
+
+static inline int bp_touch(char *p, bool write, char val,
+			   char *read_back)
+{
+	struct sigaction sa = { .sa_handler = bp_touch_handler };
+	struct sigaction old_bus, old_segv;
+	int sig;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old_bus);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sig = sigsetjmp(bp_touch_env, 1);
+	if (!sig) {
+		if (write)
+			__atomic_store_n(p, val, __ATOMIC_RELAXED);
+		else if (read_back)
+			*read_back = __atomic_load_n(p, __ATOMIC_RELAXED);
+		else
+			__atomic_load_n(p, __ATOMIC_RELAXED);
+	}
+	sigaction(SIGBUS, &old_bus, NULL);
+	sigaction(SIGSEGV, &old_segv, NULL);
+	return sig;
+}
+
+static inline int bp_read_at(char *p)
+{
+	return bp_touch(p, false, 0, NULL);
+}
+
+static inline int bp_write_at(char *p, char val)
+{
+	return bp_touch(p, true, val, NULL);
+}
+
+#endif /* _BUFPOOL_SYS_UTIL_H */
