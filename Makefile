@@ -173,8 +173,20 @@ help:
 	@echo "Targets: all/modules modules_install clean deps selftests tools unit"
 	@echo "         initramfs lint check check-stock run vm help"
 	@echo "         check-rt check-debug debug-kernel dkms-check dkms-install"
-	@echo "         dkms-uninstall"
+	@echo "         dkms-uninstall bench kbench"
 
 # PREEMPT_RT and debug kernels, DKMS: check-rt check-debug debug-kernel
 # dkms-check dkms-install dkms-uninstall (tools/vm/kernels.mk, README.md).
 include tools/vm/kernels.mk
+
+# --- issue 6: benchmarks (never part of `make check`) -----------------------
+# bench: one VM boot running tools/bench/vm-phases; table, build/bench/
+#        results.json and bench.png (tools/bench/bench.sh, BENCHMARKS.md).
+# kbench: the in-kernel bench module, against this bufpool.ko's symbols.
+.PHONY: bench kbench
+bench:
+	+$(Q)tools/bench/bench.sh
+
+kbench: modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/tools/bench/kbench \
+		KBUILD_EXTRA_SYMBOLS=$(CURDIR)/Module.symvers modules
