@@ -43,6 +43,7 @@ enum bufpool_buf_state {
  * @id: pool-wide unique id, stable for the buffer's lifetime
  * @state: enum bufpool_buf_state
  * @marked: scratch flag for duplicate detection in bufpool_release()
+ * @dirty: may hold data: zeroed before it is cached again
  */
 struct bufpool_buf {
 	struct list_head node;
@@ -51,7 +52,20 @@ struct bufpool_buf {
 	u32 id;
 	u8 state;
 	bool marked;
+	bool dirty;
 };
+
+/**
+ * bufpool_buf_mark_dirty() - note that @buf may now hold data
+ * @buf: a buffer its caller holds
+ *
+ * For entities with tracks_dirty set, which call this before the first
+ * write (the character device does at the first page fault of a mapping).
+ */
+static inline void bufpool_buf_mark_dirty(struct bufpool_buf *buf)
+{
+	WRITE_ONCE(buf->dirty, true);
+}
 
 enum bufpool_wait_state {
 	BUFPOOL_WAIT_IDLE,	/* no request */
@@ -125,11 +139,15 @@ struct bufpool_account {
  * @waiter: its request, if any: an entity has at most one
  * @account: the quota it is charged to, or NULL
  * @id: number of the entity in its pool, in trace events
+ * @tracks_dirty: the owner marks the buffers it writes with
+ *	bufpool_buf_mark_dirty(); otherwise every buffer it held is zeroed
+ *	when it comes back.  False after bufpool_entity_init().
  */
 struct bufpool_entity {
 	struct bufpool *pool;
 	u64 id;
 	struct bufpool_account *account;
+	bool tracks_dirty;
 	struct list_head held;
 	unsigned int nr_held;
 	struct bufpool_waiter waiter;

@@ -392,6 +392,8 @@ static void bufpool_hold_locked(struct bufpool_entity *e,
 	list_for_each_entry(buf, bufs, node) {
 		buf->owner = e;
 		buf->state = BUFPOOL_BUF_HELD;
+		if (!e->tracks_dirty)
+			buf->dirty = true;
 		out[i++] = buf;
 	}
 	list_splice_tail_init(bufs, &e->held);
@@ -597,18 +599,32 @@ int bufpool_cancel(struct bufpool_entity *e)
 }
 EXPORT_SYMBOL_GPL(bufpool_cancel);
 
+static bool bufpool_any_dirty(struct list_head *bufs)
+{
+	struct bufpool_buf *buf;
+
+	list_for_each_entry(buf, bufs, node)
+		if (READ_ONCE(buf->dirty))
+			return true;
+	return false;
+}
+
 /*
- * Second half of giving buffers back: zero them outside the lock (they
- * are still charged to in_use, so the budget cannot be exceeded meanwhile),
- * then cache them and serve the queues.
+ * Second half of giving buffers back: zero those that may hold data
+ * outside the lock (they are still charged to in_use, so the budget
+ * cannot be exceeded meanwhile), then cache them and serve the queues.
  */
 static void bufpool_return(struct bufpool *pool, struct list_head *bufs,
 			   unsigned int count)
 {
 	struct bufpool_buf *buf;
 
-	list_for_each_entry(buf, bufs, node)
+	list_for_each_entry(buf, bufs, node) {
+		if (!READ_ONCE(buf->dirty))
+			continue;
 		bufpool_mem_zero(pool->mem, buf);
+		buf->dirty = false;
+	}
 
 	spin_lock(&pool->lock);
 	bufpool_uncharge_locked(pool, bufs, count);
@@ -699,10 +715,16 @@ int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 			bufpool_detach_locked(e, buf, &returning);
 		}
 		trace_bufpool_release(e->id, count, pool->in_use - count);
+		/* nothing to zero: no need to drop the lock in between */
+		if (!bufpool_any_dirty(&returning)) {
+			bufpool_uncharge_locked(pool, &returning, count);
+			bufpool_grant_locked(pool);
+			count = 0;
+		}
 	}
 	spin_unlock(&pool->lock);
 
-	if (!ret)
+	if (!ret && count)
 		bufpool_return(pool, &returning, count);
 	return ret;
 }
@@ -743,6 +765,7 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 {
 	e->pool = pool;
 	e->account = NULL;
+	e->tracks_dirty = false;
 	INIT_LIST_HEAD(&e->held);
 	e->nr_held = 0;
 	INIT_LIST_HEAD(&e->waiter.node);

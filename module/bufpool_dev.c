@@ -11,7 +11,9 @@
  * Pages are inserted at fault time, only while the file holds the buffer;
  * RELEASE zaps every mapping of the buffers it gives back before they are
  * zeroed, so a later access gets SIGBUS and never sees the next holder's
- * data.  Mappings are not inherited across fork() (VM_DONTCOPY).
+ * data.  Mappings are not inherited across fork() (VM_DONTCOPY).  Only
+ * buffers that were mapped are zeroed on the way back: the others cannot
+ * have been written.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -72,6 +74,8 @@ static int bufpool_open(struct inode *inode, struct file *file)
 	init_rwsem(&bf->map_lock);
 	bufpool_entity_init(bufpool_dev_pool, &bf->entity, bufpool_file_wake,
 			    bf);
+	/* userspace writes only through mappings: faults mark the buffers */
+	bf->entity.tracks_dirty = true;
 	bufpool_entity_set_account(&bf->entity, bufpool_user_account(bf->user));
 	file->private_data = bf;
 	return stream_open(inode, file);
@@ -231,12 +235,15 @@ static vm_fault_t bufpool_vm_fault(struct vm_fault *vmf)
 		return VM_FAULT_SIGBUS;
 	down_read(&bf->map_lock);
 	buf = bufpool_held_buf(&bf->entity, id);
-	if (buf)
+	if (buf) {
+		/* writable from now on: zero it when it comes back */
+		bufpool_buf_mark_dirty(buf);
 		ret = vmf_insert_pfn(vmf->vma, vmf->address,
 				     page_to_pfn(virt_to_page(buf->addr)) +
 				     vmf->pgoff % ppb);
-	else
+	} else {
 		ret = VM_FAULT_SIGBUS;
+	}
 	up_read(&bf->map_lock);
 	return ret;
 }

@@ -711,6 +711,53 @@ static void test_tunables(void)
 	teardown();
 }
 
+/*
+ * An entity that tracks what it writes gets only its marked buffers
+ * zeroed on the way back (on release and on destroy); any other entity
+ * gets every buffer zeroed.  Whoever comes next finds zeroes.
+ */
+static void test_dirty_tracking(void)
+{
+	struct bufpool_entity *e;
+	struct bp_mem_stats m0, m1;
+	struct bufpool_buf *buf;
+
+	setup(4, 0);
+	e = &T.t[0].e;
+	e->tracks_dirty = true;
+	/* not A(): it scribbles without marking, which breaks the contract */
+	EXPECT_EQ(bufpool_alloc(e, NORM, 2, 0, T.t[0].bufs), 0);
+	CHECK();
+	bp_mem_get_stats(T.mem, &m0);
+	EXPECT_EQ(R(0, 2), 0);			/* never written */
+	bp_mem_get_stats(T.mem, &m1);
+	EXPECT_EQ(m1.zeroes, m0.zeroes);
+
+	EXPECT_EQ(bufpool_alloc(e, NORM, 2, 0, T.t[0].bufs), 0);
+	buf = T.t[0].bufs[0];
+	bufpool_buf_mark_dirty(buf);
+	memset(buf->addr, 0x5a, 64);
+	EXPECT_EQ(R(0, 2), 0);			/* one written */
+	bp_mem_get_stats(T.mem, &m0);
+	EXPECT_EQ(m0.zeroes, m1.zeroes + 1);
+	EXPECT(bp_mem_zeroed(T.mem, buf));
+
+	EXPECT_EQ(bufpool_alloc(e, NORM, 1, 0, T.t[0].bufs), 0);
+	buf = T.t[0].bufs[0];
+	bufpool_buf_mark_dirty(buf);
+	memset(buf->addr, 0x5a, 64);
+	D(0);					/* destroy zeroes it too */
+	bp_mem_get_stats(T.mem, &m1);
+	EXPECT_EQ(m1.zeroes, m0.zeroes + 1);
+	EXPECT(bp_mem_zeroed(T.mem, buf));
+
+	EXPECT_EQ(A(1, NORM, 1), 0);		/* not tracking: always */
+	EXPECT_EQ(R(1, 1), 0);
+	bp_mem_get_stats(T.mem, &m0);
+	EXPECT_EQ(m0.zeroes, m1.zeroes + 1);
+	teardown();
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -733,6 +780,7 @@ static const struct test tests[] = {
 	{ "mem_failure_retry", test_mem_retry },
 	{ "seed002_reserve", test_seed002 },
 	{ "runtime_tunables", test_tunables },
+	{ "dirty_tracking", test_dirty_tracking },
 };
 
 int main(void)
