@@ -103,7 +103,9 @@ FIXTURE(wait) {
 	int nr_kids;
 };
 
-FIXTURE_SETUP(wait)
+/* Shared by the wait and fifo fixtures: a full pool held by self->hold. */
+static void hold_all_setup(struct __test_metadata *_metadata,
+			   struct _test_data_wait *self)
 {
 	self->fd = bp_open(0);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
@@ -119,7 +121,7 @@ FIXTURE_SETUP(wait)
 	pipes_open();
 }
 
-FIXTURE_TEARDOWN(wait)
+static void hold_all_teardown(struct _test_data_wait *self)
 {
 	int i;
 
@@ -131,6 +133,16 @@ FIXTURE_TEARDOWN(wait)
 	close(self->hold);
 	close(self->fd);
 	free(self->ids);
+}
+
+FIXTURE_SETUP(wait)
+{
+	hold_all_setup(_metadata, self);
+}
+
+FIXTURE_TEARDOWN(wait)
+{
+	hold_all_teardown(self);
 }
 
 /* Give back @n of the holder's buffers in one call. */
@@ -765,35 +777,12 @@ FIXTURE_VARIANT_ADD(fifo, low) {
 
 FIXTURE_SETUP(fifo)
 {
-	struct _test_data_wait *w = &self->w;
-
-	w->fd = bp_open(0);
-	ASSERT_LE(0, w->fd);
-	ASSERT_EQ(0, bp_wait_idle(w->fd));
-	ASSERT_EQ(0, bp_stats(w->fd, &w->st));
-	w->ids = calloc(w->st.limit, sizeof(__u32));
-	ASSERT_NE(NULL, w->ids);
-	w->hold = bp_open(0);
-	ASSERT_LE(0, w->hold);
-	ASSERT_EQ(0, bp_fill(w->hold, &w->st, w->ids));
-	w->next = 0;
-	w->nr_kids = 0;
-	pipes_open();
+	hold_all_setup(_metadata, &self->w);
 }
 
 FIXTURE_TEARDOWN(fifo)
 {
-	struct _test_data_wait *w = &self->w;
-	int i;
-
-	for (i = 0; i < w->nr_kids; i++)
-		kill(w->kids[i], SIGKILL);
-	for (i = 0; i < w->nr_kids; i++)
-		bp_reap(w->kids[i]);
-	pipes_close();
-	close(w->hold);
-	close(w->fd);
-	free(w->ids);
+	hold_all_teardown(&self->w);
 }
 
 TEST_F(fifo, order)
