@@ -156,6 +156,12 @@ run_phase()
 		cat /tmp/insmod.out
 		if [ $expect_fail -eq 1 ]; then
 			tap_ok "phase $phase: insmod bufpool${params:+ $params} refused as expected"
+			# ... with the reason in the kernel log
+			if dmesg | grep -q 'bufpool: refusing to load: '; then
+				tap_ok "phase $phase: the kernel log says why"
+			else
+				tap_fail "phase $phase: no 'refusing to load' reason in the kernel log"
+			fi
 		else
 			tap_fail "phase $phase: insmod bufpool${params:+ $params}"
 		fi
