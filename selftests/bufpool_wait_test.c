@@ -59,10 +59,12 @@ static void child_linger(void)
 }
 
 /*
- * Fork a process that makes one blocking request and reports @tag on
- * success or '!' on failure, then holds what it got until told to quit.
+ * Fork a process that makes one request (blocking, or with @noqueue one
+ * that must be served at once) and reports @tag on success or '!' on
+ * failure, then holds what it got until told to quit.
  */
-static pid_t spawn_waiter(unsigned int class, unsigned int count, char tag)
+static pid_t spawn_request(unsigned int class, unsigned int count,
+			   bool noqueue, char tag)
 {
 	pid_t pid = bp_fork();
 	__u32 ids[BUFPOOL_ALLOC_MAX];
@@ -71,26 +73,27 @@ static pid_t spawn_waiter(unsigned int class, unsigned int count, char tag)
 	if (pid)
 		return pid;
 	fd = bp_open(0);
-	ret = fd < 0 ? -errno : bp_alloc(fd, class, count, ids);
+	if (fd < 0)
+		ret = -errno;
+	else if (noqueue)
+		ret = bp_try(fd, class, count, ids);
+	else
+		ret = bp_alloc(fd, class, count, ids);
 	bp_put(report[1], ret ? '!' : tag);
 	child_linger();
 	_exit(ret ? 1 : 0);
 }
 
-/* Fork a process that holds @count CRITICAL buffers until killed. */
+/* A process that makes one blocking request: see spawn_request(). */
+static pid_t spawn_waiter(unsigned int class, unsigned int count, char tag)
+{
+	return spawn_request(class, count, false, tag);
+}
+
+/* A process that holds @count CRITICAL buffers until killed. */
 static pid_t spawn_holder(unsigned int count, char tag)
 {
-	pid_t pid = bp_fork();
-	__u32 ids[BUFPOOL_ALLOC_MAX];
-	int fd, ret;
-
-	if (pid)
-		return pid;
-	fd = bp_open(0);
-	ret = fd < 0 ? -errno : bp_try(fd, BP_CRIT, count, ids);
-	bp_put(report[1], ret ? '!' : tag);
-	child_linger();
-	_exit(ret ? 1 : 0);
+	return spawn_request(BP_CRIT, count, true, tag);
 }
 
 FIXTURE(wait) {
