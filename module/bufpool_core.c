@@ -113,33 +113,19 @@ static struct bufpool_entity *waiter_entity(struct bufpool_waiter *w)
 }
 
 /**
- * bufpool_check_config() - validate the parameters of a new pool
- * @cfg: the parameters
- * @why: set to a human-readable reason on failure
+ * bufpool_default_headroom() - set the class headrooms from the reserve
+ * @t: tunables whose @limit and @reserve are set
  *
- * Return: 0, or -EINVAL with *@why set.
+ * CRITICAL 0, NORMAL the reserve, LOW twice the reserve (below the limit).
  */
-int bufpool_check_config(const struct bufpool_config *cfg, const char **why)
+void bufpool_default_headroom(struct bufpool_tunables *t)
 {
-	if (!cfg->limit || cfg->limit > BUFPOOL_LIMIT_MAX) {
-		*why = "limit must be between 1 and 65536";
-		return -EINVAL;
-	}
-	if (cfg->reserve >= cfg->limit) {
-		*why = "reserve must be below limit";
-		return -EINVAL;
-	}
-	if (!cfg->bufsize || cfg->bufsize > BUFPOOL_BUFSIZE_MAX) {
-		*why = "bufsize must be between 1 byte and 4 MiB";
-		return -EINVAL;
-	}
-	if (cfg->quota > BUFPOOL_LIMIT_MAX) {
-		*why = "quota must be between 0 (none) and 65536";
-		return -EINVAL;
-	}
-	return 0;
+	t->headroom[BUFPOOL_CLASS_CRITICAL] = 0;
+	t->headroom[BUFPOOL_CLASS_NORMAL] = t->reserve;
+	t->headroom[BUFPOOL_CLASS_LOW] = t->limit ?
+		min(2 * t->reserve, t->limit - 1) : 0;
 }
-EXPORT_SYMBOL_GPL(bufpool_check_config);
+EXPORT_SYMBOL_GPL(bufpool_default_headroom);
 
 static int bufpool_check_tunables(const struct bufpool_tunables *t,
 				  const char **why)
@@ -171,20 +157,36 @@ static int bufpool_check_tunables(const struct bufpool_tunables *t,
 	return 0;
 }
 
-/**
- * bufpool_default_headroom() - set the class headrooms from the reserve
- * @t: tunables whose @limit and @reserve are set
- *
- * CRITICAL 0, NORMAL the reserve, LOW twice the reserve (below the limit).
- */
-void bufpool_default_headroom(struct bufpool_tunables *t)
+/* The tunables a new pool starts with: thresholds from the reserve. */
+static void bufpool_config_tunables(const struct bufpool_config *cfg,
+				    struct bufpool_tunables *t)
 {
-	t->headroom[BUFPOOL_CLASS_CRITICAL] = 0;
-	t->headroom[BUFPOOL_CLASS_NORMAL] = t->reserve;
-	t->headroom[BUFPOOL_CLASS_LOW] = t->limit ?
-		min(2 * t->reserve, t->limit - 1) : 0;
+	t->limit = cfg->limit;
+	t->reserve = cfg->reserve;
+	t->quota = cfg->quota;
+	t->policy = BUFPOOL_POLICY_HANDOFF;
+	bufpool_default_headroom(t);
 }
-EXPORT_SYMBOL_GPL(bufpool_default_headroom);
+
+/**
+ * bufpool_check_config() - validate the parameters of a new pool
+ * @cfg: the parameters
+ * @why: set to a human-readable reason on failure
+ *
+ * Return: 0, or -EINVAL with *@why set.
+ */
+int bufpool_check_config(const struct bufpool_config *cfg, const char **why)
+{
+	struct bufpool_tunables t;
+
+	if (!cfg->bufsize || cfg->bufsize > BUFPOOL_BUFSIZE_MAX) {
+		*why = "bufsize must be between 1 byte and 4 MiB";
+		return -EINVAL;
+	}
+	bufpool_config_tunables(cfg, &t);
+	return bufpool_check_tunables(&t, why);
+}
+EXPORT_SYMBOL_GPL(bufpool_check_config);
 
 static unsigned int bufpool_total_queued(const struct bufpool *pool)
 {
@@ -843,6 +845,29 @@ void bufpool_kick(struct bufpool *pool)
 }
 EXPORT_SYMBOL_GPL(bufpool_kick);
 
+/*
+ * A buffer new to the pool joins its cache.  Under the pool lock, or
+ * before the pool is shared (bufpool_create()).
+ */
+static void bufpool_cache_new(struct bufpool *pool, struct bufpool_buf *buf)
+{
+	buf->state = BUFPOOL_BUF_CACHED;
+	list_add_tail(&buf->node, &pool->cache);
+	pool->nr_cached++;
+	pool->nr_alloc++;
+}
+
+/* Make @t the pool's tunables; same locking as bufpool_cache_new(). */
+static void bufpool_store_tunables(struct bufpool *pool,
+				   const struct bufpool_tunables *t)
+{
+	pool->limit = t->limit;
+	pool->reserve = t->reserve;
+	memcpy(pool->headroom, t->headroom, sizeof(pool->headroom));
+	pool->quota = t->quota;
+	pool->policy = t->policy;
+}
+
 /**
  * bufpool_adopt() - add a buffer the backend allocated while retrying
  * @pool: the pool
@@ -863,10 +888,7 @@ void bufpool_adopt(struct bufpool *pool, struct bufpool_buf *buf)
 		if (bufpool_total_queued(pool))
 			bufpool_mem_retry_later(pool->mem);
 	} else if (pool->nr_alloc < pool->limit) {
-		buf->state = BUFPOOL_BUF_CACHED;
-		list_add_tail(&buf->node, &pool->cache);
-		pool->nr_cached++;
-		pool->nr_alloc++;
+		bufpool_cache_new(pool, buf);
 		bufpool_grant_locked(pool);
 	} else {
 		bufpool_mem_destroy(pool->mem, buf);
@@ -968,19 +990,13 @@ int bufpool_set_tunables(struct bufpool *pool,
 	}
 
 	spin_lock(&pool->lock);
-	pool->limit = t->limit;
-	pool->reserve = t->reserve;
-	memcpy(pool->headroom, t->headroom, sizeof(pool->headroom));
-	pool->quota = t->quota;
-	pool->policy = t->policy;
+	bufpool_store_tunables(pool, t);
 	list_for_each_entry_safe(buf, tmp, &extra, node) {
 		if (pool->nr_cached >= pool->reserve ||
 		    pool->nr_alloc >= pool->limit)
 			break;
-		buf->state = BUFPOOL_BUF_CACHED;
-		list_move_tail(&buf->node, &pool->cache);
-		pool->nr_cached++;
-		pool->nr_alloc++;
+		list_del(&buf->node);
+		bufpool_cache_new(pool, buf);
 	}
 	bufpool_trim_locked(pool);
 	bufpool_fail_hopeless_locked(pool);
@@ -1080,13 +1096,8 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++)
 		INIT_LIST_HEAD(&pool->queue[c]);
 	pool->bufsize = PAGE_ALIGN(cfg->bufsize);
-	pool->limit = cfg->limit;
-	pool->reserve = cfg->reserve;
-	pool->quota = cfg->quota;
-	tun.limit = cfg->limit;
-	tun.reserve = cfg->reserve;
-	bufpool_default_headroom(&tun);
-	memcpy(pool->headroom, tun.headroom, sizeof(pool->headroom));
+	bufpool_config_tunables(cfg, &tun);
+	bufpool_store_tunables(pool, &tun);
 
 	pool->mem = bufpool_mem_init(pool, pool->bufsize);
 	if (IS_ERR(pool->mem)) {
@@ -1100,10 +1111,7 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 			ret = -ENOMEM;
 			goto free_reserve;
 		}
-		buf->state = BUFPOOL_BUF_CACHED;
-		list_add_tail(&buf->node, &pool->cache);
-		pool->nr_cached++;
-		pool->nr_alloc++;
+		bufpool_cache_new(pool, buf);
 	}
 	return pool;
 
