@@ -181,13 +181,6 @@ static const char * const tunables[] = {
 	"bufsize", NULL,
 };
 
-static const char * const counters[] = {
-	"in_use", "free", "allocated", "queued_critical", "queued_normal",
-	"queued_low", "allocations", "grants_waited", "wakeups",
-	"spurious_wakeups", "releases", "page_alloc_failures", "peak_in_use",
-	"peak_queued", NULL,
-};
-
 FIXTURE(ctl) {
 	struct bp_tunables saved;
 	struct run r;
@@ -259,11 +252,11 @@ TEST_F(ctl, json_status)
 		EXPECT_EQ(bp_sysfs_get(tunables[i]),
 			  json_num(r->out, "tunables", tunables[i]))
 			TH_LOG("tunables.%s", tunables[i] ? : "?");
-	for (i = 0; counters[i]; i++) {
-		snprintf(path, sizeof(path), "stats/%s", counters[i]);
+	for (i = 0; bp_stat_file(i); i++) {
+		snprintf(path, sizeof(path), "stats/%s", bp_stat_file(i));
 		EXPECT_EQ(bp_sysfs_get(path),
-			  json_num(r->out, "stats", counters[i]))
-			TH_LOG("stats.%s", counters[i] ? : "?");
+			  json_num(r->out, "stats", bp_stat_file(i)))
+			TH_LOG("stats.%s", bp_stat_file(i) ? : "?");
 	}
 	EXPECT_EQ(3ULL, json_num(r->out, "stats", "in_use"));
 }

@@ -45,6 +45,8 @@
 
 #include "kselftest_harness.h"
 
+#include "bufpool_util.h"
+
 #define DEBUGFS		"/sys/kernel/debug"
 #define SYSFS_POOL	"/sys/class/misc/" BUFPOOL_DEVICE_NAME
 #define NR_WORKERS	4
@@ -142,54 +144,6 @@ static unsigned int env_uint(const char *name, unsigned int def)
 	return v && *v ? (unsigned int)strtoul(v, NULL, 0) : def;
 }
 
-static int get_stats(int fd, struct bufpool_stats *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->size = sizeof(*st);
-	return ioctl(fd, BUFPOOL_IOC_STATS, st) ? -errno : 0;
-}
-
-static int do_alloc(int fd, unsigned int class, unsigned int count,
-		    unsigned int flags, uint64_t timeout_ns, __u32 *ids)
-{
-	struct bufpool_alloc a = {
-		.size = sizeof(a),
-		.flags = flags,
-		.class = class,
-		.count = count,
-		.timeout_ns = timeout_ns,
-		.ids_ptr = (uintptr_t)ids,
-	};
-
-	return ioctl(fd, BUFPOOL_IOC_ALLOC, &a) ? -errno : 0;
-}
-
-static int do_release(int fd, const __u32 *ids, unsigned int count)
-{
-	struct bufpool_release r = {
-		.size = sizeof(r),
-		.count = count,
-		.ids_ptr = (uintptr_t)ids,
-	};
-
-	return ioctl(fd, BUFPOOL_IOC_RELEASE, &r) ? -errno : 0;
-}
-
-/* Release @n held ids in chunks of BUFPOOL_ALLOC_MAX. */
-static int release_all(int fd, const __u32 *ids, unsigned int n)
-{
-	unsigned int i, c;
-	int ret;
-
-	for (i = 0; i < n; i += c) {
-		c = n - i < BUFPOOL_ALLOC_MAX ? n - i : BUFPOOL_ALLOC_MAX;
-		ret = do_release(fd, ids + i, c);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 static double now_s(void)
 {
 	struct timespec ts;
@@ -232,8 +186,8 @@ static void worker(unsigned int idx, unsigned int hold, double until,
 			1 + rand_r(&seed) % 2;
 		count = 1 + rand_r(&seed) % (class ? 8 : 2);
 		if (nheld + count <= hold) {
-			ret = do_alloc(fd, class, count, 0, 2000000000ull,
-				       ids + nheld);
+			ret = bp_alloc_t(fd, class, count, 0, 2000000000ull,
+					 ids + nheld);
 			if (!ret) {
 				nheld += count;
 				__atomic_add_fetch(&cnt->served[class], 1,
@@ -250,7 +204,7 @@ static void worker(unsigned int idx, unsigned int hold, double until,
 		if (nheld && (nheld + 8 > hold || rand_r(&seed) % 3 == 0)) {
 			unsigned int n = 1 + rand_r(&seed) % nheld;
 
-			ret = do_release(fd, ids + nheld - n, n);
+			ret = bp_release(fd, ids + nheld - n, n);
 			if (ret) {
 				__atomic_add_fetch(&cnt->errors, 1,
 						   __ATOMIC_RELAXED);
@@ -268,7 +222,7 @@ static void worker(unsigned int idx, unsigned int hold, double until,
 				_exit(3);
 		}
 	}
-	if (nheld && release_all(fd, ids, nheld)) {
+	if (nheld && bp_release_all(fd, ids, nheld)) {
 		__atomic_add_fetch(&cnt->errors, 1, __ATOMIC_RELAXED);
 		cnt->last_error = -EIO;
 	}
@@ -284,7 +238,7 @@ static int wait_idle(int fd, struct bufpool_stats *st)
 	int ret;
 
 	do {
-		ret = get_stats(fd, st);
+		ret = bp_stats(fd, st);
 		if (ret)
 			return ret;
 		if (!st->in_use && !st->queued[0] && !st->queued[1] &&
@@ -358,13 +312,13 @@ TEST_F_TIMEOUT(fault, workload_under_injection, 180)
 	if (self->skip[0])
 		SKIP(return, "%s", self->skip);
 
-	ASSERT_EQ(0, get_stats(self->fd, &st0));
+	ASSERT_EQ(0, bp_stats(self->fd, &st0));
 	ASSERT_EQ(0ULL, st0.in_use) TH_LOG("pool busy before the test");
 	if (st0.allocated + 8 * NR_WORKERS >= st0.limit) {
 		/* earlier tests grew it: make room to allocate again */
 		int ret = trim_pool(&st0);
 
-		ASSERT_EQ(0, get_stats(self->fd, &st0));
+		ASSERT_EQ(0, bp_stats(self->fd, &st0));
 		TH_LOG("trim through sysfs: %d; allocated %llu, limit %llu",
 		       ret, (unsigned long long)st0.allocated,
 		       (unsigned long long)st0.limit);
@@ -461,8 +415,8 @@ TEST_F_TIMEOUT(fault, critical_served_at_100_percent, 120)
 	ASSERT_GE((unsigned int)LIMIT_MAX, n);
 	for (i = 0; i < n; i += c) {
 		c = n - i < BUFPOOL_ALLOC_MAX ? n - i : BUFPOOL_ALLOC_MAX;
-		ASSERT_EQ(0, do_alloc(self->fd, BUFPOOL_CLASS_NORMAL, c,
-				      BUFPOOL_ALLOC_NOQUEUE, 0, held + i));
+		ASSERT_EQ(0, bp_alloc_t(self->fd, BUFPOOL_CLASS_NORMAL, c,
+					BUFPOOL_ALLOC_NOQUEUE, 0, held + i));
 	}
 
 	ASSERT_EQ(0, pipe(pipefd));
@@ -476,15 +430,15 @@ TEST_F_TIMEOUT(fault, critical_served_at_100_percent, 120)
 		if (fd < 0 || make_it_fail(1))
 			_exit(2);
 		/* needs a new buffer: every attempt fails */
-		res[0] = do_alloc(fd, BUFPOOL_CLASS_NORMAL, 1,
-				  BUFPOOL_ALLOC_NOQUEUE, 0, &one);
+		res[0] = bp_alloc_t(fd, BUFPOOL_CLASS_NORMAL, 1,
+				    BUFPOOL_ALLOC_NOQUEUE, 0, &one);
 		/* the reserve: must be served */
-		res[1] = do_alloc(fd, BUFPOOL_CLASS_CRITICAL, st0.reserve,
-				  BUFPOOL_ALLOC_NOQUEUE, 0, crit);
+		res[1] = bp_alloc_t(fd, BUFPOOL_CLASS_CRITICAL, st0.reserve,
+				    BUFPOOL_ALLOC_NOQUEUE, 0, crit);
 		make_it_fail(0);
-		res[2] = res[1] ? 0 : do_release(fd, crit, st0.reserve);
+		res[2] = res[1] ? 0 : bp_release(fd, crit, st0.reserve);
 		if (!res[0])
-			do_release(fd, &one, 1);
+			bp_release(fd, &one, 1);
 		if (write(pipefd[1], res, sizeof(res)) != sizeof(res))
 			_exit(4);
 		close(fd);
@@ -495,7 +449,7 @@ TEST_F_TIMEOUT(fault, critical_served_at_100_percent, 120)
 	close(pipefd[0]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, fault_set(0));
-	ASSERT_EQ(0, get_stats(self->fd, &st1));
+	ASSERT_EQ(0, bp_stats(self->fd, &st1));
 
 	TH_LOG("reserve %llu, held NORMAL %u: NORMAL needing memory %d",
 	       (unsigned long long)st0.reserve, n, res[0]);
@@ -512,7 +466,7 @@ TEST_F_TIMEOUT(fault, critical_served_at_100_percent, 120)
 	EXPECT_EQ(0, res[1]);
 	EXPECT_EQ(0, res[2]);
 
-	ASSERT_EQ(0, release_all(self->fd, held, n));
+	ASSERT_EQ(0, bp_release_all(self->fd, held, n));
 	ASSERT_EQ(0, wait_idle(self->fd, &st2));
 	EXPECT_EQ(0ULL, st2.in_use);
 }
@@ -527,9 +481,9 @@ TEST_F(fault, all_released_after)
 		SKIP(return, "%s", self->skip);
 	ASSERT_EQ(0, fault_set(0));
 	ASSERT_EQ(0, wait_idle(self->fd, &st));
-	ASSERT_EQ(0, do_alloc(self->fd, BUFPOOL_CLASS_NORMAL, 2, 0,
-			      2000000000ull, ids));
-	ASSERT_EQ(0, do_release(self->fd, ids, 2));
+	ASSERT_EQ(0, bp_alloc_t(self->fd, BUFPOOL_CLASS_NORMAL, 2, 0,
+				2000000000ull, ids));
+	ASSERT_EQ(0, bp_release(self->fd, ids, 2));
 	ASSERT_EQ(0, wait_idle(self->fd, &st));
 	EXPECT_EQ(0ULL, st.in_use);
 }

@@ -24,6 +24,22 @@
 #define BP_GID			1000
 #define BP_GID2			1001
 
+/*
+ * The @i-th file of BP_SYSFS/stats/, in the order of struct bufpool_stats;
+ * NULL past the last.
+ */
+static inline const char *bp_stat_file(unsigned int i)
+{
+	static const char * const names[] = {
+		"in_use", "free", "allocated", "queued_critical",
+		"queued_normal", "queued_low", "allocations", "grants_waited",
+		"wakeups", "spurious_wakeups", "releases",
+		"page_alloc_failures", "peak_in_use", "peak_queued", NULL,
+	};
+
+	return names[i];
+}
+
 /* Read BP_SYSFS/@name into @buf (NUL-terminated): its length or -errno. */
 static inline int bp_sysfs_str(const char *name, char *buf, size_t len)
 {

@@ -55,13 +55,6 @@ static const char * const tunable_files[] = {
 	"policy", NULL,
 };
 
-static const char * const stat_files[] = {
-	"in_use", "free", "allocated", "queued_critical", "queued_normal",
-	"queued_low", "allocations", "grants_waited", "wakeups",
-	"spurious_wakeups", "releases", "page_alloc_failures", "peak_in_use",
-	"peak_queued", NULL,
-};
-
 static __u64 stat_field(const struct bufpool_stats *st, unsigned int i)
 {
 	const __u64 v[] = {
@@ -95,8 +88,8 @@ TEST_F(tun, modes_and_read_only_files)
 	EXPECT_EQ(0444U, file_mode("bufsize"));
 	EXPECT_EQ(self->st.bufsize, bp_sysfs_get("bufsize"));
 	EXPECT_EQ(-EACCES, bp_sysfs_write("bufsize", "4096"));
-	for (i = 0; stat_files[i]; i++) {
-		snprintf(path, sizeof(path), "stats/%s", stat_files[i]);
+	for (i = 0; bp_stat_file(i); i++) {
+		snprintf(path, sizeof(path), "stats/%s", bp_stat_file(i));
 		EXPECT_EQ(0444U, file_mode(path)) TH_LOG("%s", path);
 		EXPECT_EQ(-EACCES, bp_sysfs_write(path, "0")) TH_LOG("%s", path);
 	}
@@ -353,10 +346,10 @@ TEST_F(tun, stats_files_match_ioctl)
 	ASSERT_EQ(-EAGAIN, bp_alloc(nb, BP_LOW, 1, id));
 
 	ASSERT_EQ(0, bp_stats(self->fd, &st));
-	for (i = 0; stat_files[i]; i++) {
+	for (i = 0; bp_stat_file(i); i++) {
 		char path[64];
 
-		snprintf(path, sizeof(path), "stats/%s", stat_files[i]);
+		snprintf(path, sizeof(path), "stats/%s", bp_stat_file(i));
 		EXPECT_EQ(stat_field(&st, i), bp_sysfs_get(path))
 			TH_LOG("%s", path);
 	}
