@@ -41,7 +41,9 @@ UAPI_HDRS := $(wildcard uapi/linux/*.h)
 # Test programs are static: the VM has no libc.
 # -Wno-unused-parameter: the functions kselftest_harness.h's TEST() and
 # FIXTURE macros generate take parameters most tests do not use.
-USER_CFLAGS ?= -O2 -g -Wall -Wextra -Wno-unused-parameter
+# -Wno-clobbered: 6.12's harness runs each test under vfork(), which gcc
+# flags in the harness's own code, not ours.
+USER_CFLAGS ?= -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-clobbered
 USER_CPPFLAGS = -Iuapi -I$(KSFT_INC)
 USER_LDFLAGS ?= -static -pthread
 

@@ -31,6 +31,7 @@
 #include <linux/wait.h>
 
 #include "bufpool.h"
+#include "bufpool_compat.h"
 #include "bufpool_dev.h"
 
 /**
@@ -172,10 +173,10 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 		return ret;
 	if ((arg.flags & ~BUFPOOL_ALLOC_FLAGS) ||
 	    !bufpool_zero(arg.__reserved, sizeof(arg.__reserved)) ||
-	    arg.class >= BUFPOOL_NR_CLASSES || !arg.count ||
+	    arg.alloc_class >= BUFPOOL_NR_CLASSES || !arg.count ||
 	    arg.count > BUFPOOL_ALLOC_MAX) {
 		pr_debug("pid %d: ALLOC refused: flags %#x class %u count %u or a reserved field set\n",
-			 task_pid_nr(current), arg.flags, arg.class, arg.count);
+			 task_pid_nr(current), arg.flags, arg.alloc_class, arg.count);
 		return -EINVAL;
 	}
 	/*
@@ -189,7 +190,7 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 		return -EFAULT;
 
 	for (;;) {
-		ret = bufpool_alloc(&bf->entity, arg.class, arg.count,
+		ret = bufpool_alloc(&bf->entity, arg.alloc_class, arg.count,
 				    arg.flags, bufs);
 		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK) ||
 		    (arg.flags & BUFPOOL_ALLOC_NOQUEUE))
@@ -275,7 +276,7 @@ static int bufpool_mmap(struct file *file, struct vm_area_struct *vma)
 	down_write(&bf->map_lock);
 	bf->mapped = true;
 	up_write(&bf->map_lock);
-	vma->vm_flags |= VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP;
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &bufpool_vm_ops;
 	vma->vm_private_data = bf;
 	return 0;
@@ -420,7 +421,6 @@ static const struct file_operations bufpool_fops = {
 	.mmap		= bufpool_mmap,
 	.unlocked_ioctl	= bufpool_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
-	.llseek		= no_llseek,
 };
 
 static struct miscdevice bufpool_miscdev = {

@@ -87,7 +87,7 @@ static void fill_alloc(struct bufpool_alloc *a, __u32 *ids)
 	memset(a, 0, sizeof(*a));
 	a->size = sizeof(*a);
 	a->flags = BUFPOOL_ALLOC_NOQUEUE;
-	a->class = BP_CRIT;
+	a->alloc_class = BP_CRIT;
 	a->count = 1;
 	a->ids_ptr = bp_ptr(ids);
 }
@@ -357,11 +357,11 @@ TEST_F(abi, alloc_bad_fields)
 	UNTOUCHED(-EINVAL, IOC(BUFPOOL_IOC_ALLOC, &a));
 
 	fill_alloc(&a, ids);
-	a.class = BUFPOOL_NR_CLASSES;
+	a.alloc_class = BUFPOOL_NR_CLASSES;
 	UNTOUCHED(-EINVAL, IOC(BUFPOOL_IOC_ALLOC, &a));
-	a.class = 0xffffffff;
+	a.alloc_class = 0xffffffff;
 	UNTOUCHED(-EINVAL, IOC(BUFPOOL_IOC_ALLOC, &a));
-	a.class = 0x80000001;
+	a.alloc_class = 0x80000001;
 	UNTOUCHED(-EINVAL, IOC(BUFPOOL_IOC_ALLOC, &a));
 
 	fill_alloc(&a, ids);

@@ -214,7 +214,7 @@ static void do_ioctl(struct fuzz *f)
 		a->size = valid ? sizeof(*a) : pick_size(f, sizeof(*a));
 		a->flags = valid ? (below(f, 2) ? BUFPOOL_ALLOC_NOQUEUE : 0) :
 				   (__u32)rnd(f) & 0x3;
-		a->class = valid ? below(f, 3) : below(f, 5);
+		a->alloc_class = valid ? below(f, 3) : below(f, 5);
 		a->count = count;
 		a->timeout_ns = below(f, 4) ? 1000000ULL * (1 + below(f, 3)) :
 					      0;
@@ -529,12 +529,6 @@ static unsigned long long env_or(const char *name, unsigned long long def)
 }
 
 /* TEST_HARNESS_MAIN, with our options taken off the command line first. */
-static void __attribute__((constructor)) fuzz_order_last(void)
-{
-	if (!__constructor_order)
-		__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD;
-}
-
 int main(int argc, char **argv)
 {
 	int i;

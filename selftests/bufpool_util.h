@@ -57,7 +57,7 @@ static inline int bp_alloc_t(int fd, unsigned int class, unsigned int count,
 	struct bufpool_alloc a = {
 		.size = sizeof(a),
 		.flags = flags,
-		.class = class,
+		.alloc_class = class,
 		.count = count,
 		.timeout_ns = timeout_ns,
 		.ids_ptr = bp_ptr(ids),

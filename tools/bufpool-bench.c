@@ -335,7 +335,7 @@ static int sess_alloc(struct session *s, unsigned int class, __u32 *id,
 	struct shard *sh = s->sh;
 	struct bufpool_alloc a = {
 		.size = sizeof(a),
-		.class = class,
+		.alloc_class = class,
 		.count = 1,
 		.ids_ptr = (__u64)(unsigned long)id,
 	};
@@ -836,7 +836,7 @@ static void floor_bench(unsigned long iters)
 	fd = open(DEV_PATH, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		die("open " DEV_PATH);
-	a.class = BUFPOOL_CLASS_NORMAL;
+	a.alloc_class = BUFPOOL_CLASS_NORMAL;
 	a.count = 1;
 	a.ids_ptr = (__u64)(unsigned long)&id;
 	a.flags = BUFPOOL_ALLOC_NOQUEUE;

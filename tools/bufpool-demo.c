@@ -67,7 +67,7 @@ static int alloc(int fd, unsigned int class, unsigned int count,
 	struct bufpool_alloc a = {
 		.size = sizeof(a),
 		.flags = flags,
-		.class = class,
+		.alloc_class = class,
 		.count = count,
 		.ids_ptr = (__u64)(uintptr_t)ids,
 	};

@@ -88,7 +88,7 @@ enum bufpool_class {
  * struct bufpool_alloc - argument of BUFPOOL_IOC_ALLOC
  * @size: sizeof(struct bufpool_alloc)
  * @flags: BUFPOOL_ALLOC_*
- * @class: enum bufpool_class
+ * @alloc_class: enum bufpool_class (named so that C++ can include this)
  * @count: number of buffers, 1..BUFPOOL_ALLOC_MAX, all or none
  * @timeout_ns: blocking fd only: give up after this long; 0 waits forever
  * @ids_ptr: user pointer to __u32[count], filled with the buffer ids
@@ -102,11 +102,11 @@ enum bufpool_class {
 struct bufpool_alloc {
 	__u32 size;
 	__u32 flags;
-	__u32 class;
+	__u32 alloc_class;
 	__u32 count;
-	__u64 timeout_ns;
-	__u64 ids_ptr;
-	__u64 __reserved[2];
+	__aligned_u64 timeout_ns;
+	__aligned_u64 ids_ptr;
+	__aligned_u64 __reserved[2];
 };
 
 /**
@@ -123,8 +123,8 @@ struct bufpool_release {
 	__u32 flags;
 	__u32 count;
 	__u32 __pad;
-	__u64 ids_ptr;
-	__u64 __reserved;
+	__aligned_u64 ids_ptr;
+	__aligned_u64 __reserved;
 };
 
 /**
@@ -139,7 +139,7 @@ struct bufpool_release {
 struct bufpool_cancel {
 	__u32 size;
 	__u32 flags;
-	__u64 __reserved;
+	__aligned_u64 __reserved;
 };
 
 /* Feature bits reported by BUFPOOL_IOC_INFO */
@@ -167,10 +167,10 @@ struct bufpool_info {
 	__u32 flags;
 	__u32 abi_version;
 	__u32 nr_classes;
-	__u64 features;
+	__aligned_u64 features;
 	__u32 alloc_max;
 	__u32 bufsize;
-	__u64 entity_id;
+	__aligned_u64 entity_id;
 };
 
 /**
@@ -198,21 +198,21 @@ struct bufpool_info {
 struct bufpool_stats {
 	__u32 size;
 	__u32 flags;
-	__u64 limit;
-	__u64 reserve;
-	__u64 bufsize;
-	__u64 in_use;
-	__u64 free;
-	__u64 allocated;
-	__u64 queued[4];
-	__u64 allocations;
-	__u64 grants_waited;
-	__u64 wakeups;
-	__u64 spurious_wakeups;
-	__u64 releases;
-	__u64 page_alloc_failures;
-	__u64 peak_in_use;
-	__u64 peak_queued;
+	__aligned_u64 limit;
+	__aligned_u64 reserve;
+	__aligned_u64 bufsize;
+	__aligned_u64 in_use;
+	__aligned_u64 free;
+	__aligned_u64 allocated;
+	__aligned_u64 queued[4];
+	__aligned_u64 allocations;
+	__aligned_u64 grants_waited;
+	__aligned_u64 wakeups;
+	__aligned_u64 spurious_wakeups;
+	__aligned_u64 releases;
+	__aligned_u64 page_alloc_failures;
+	__aligned_u64 peak_in_use;
+	__aligned_u64 peak_queued;
 };
 
 #define BUFPOOL_IOC_MAGIC		0xBB
