@@ -293,7 +293,7 @@ TEST_F(mmap, fork_child_maps_again)
 	ASSERT_EQ(0, bp_try(self->fd, BP_CRIT, 1, id));
 	p = map_ids(self->fd, id[0], 1, bs, MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, p);
-	strcpy(p, "parent");
+	memcpy(p, "parent", sizeof("parent"));
 
 	pid = bp_fork();
 	ASSERT_LE(0, pid);
@@ -305,7 +305,7 @@ TEST_F(mmap, fork_child_maps_again)
 			_exit(2);
 		if (strcmp(q, "parent"))
 			_exit(3);
-		strcpy(q + 64, "child");
+		memcpy(q + 64, "child", sizeof("child"));
 		/* same entity: the child can see STATS and its holding */
 		if (bp_touch(q + bs - 1, false, 0, &c))
 			_exit(4);
@@ -342,7 +342,7 @@ TEST_F(mmap, close_with_mapping_keeps_entity)
 	ASSERT_EQ(0, bp_try(fd, BP_CRIT, 2, id));
 	p = map_ids(fd, id[0], 1, bs, MAP_SHARED);
 	ASSERT_NE(MAP_FAILED, p);
-	strcpy(p, "still here");
+	memcpy(p, "still here", sizeof("still here"));
 	EXPECT_EQ(2ULL, in_use(self->fd));
 
 	ASSERT_EQ(0, close(fd));
