@@ -14,7 +14,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "bufpool_util.h"
+#include "bufpool_sys_util.h"
 
 #define BP_FEAT_BASE	(BUFPOOL_FEAT_CLASSES | BUFPOOL_FEAT_ATOMIC_N | \
 			 BUFPOOL_FEAT_HANDOFF | BUFPOOL_FEAT_TIMEOUT | \
@@ -42,8 +42,27 @@ FIXTURE(abi) {
 	long page;
 };
 
+/* The pool as found (the module's parameters), and a small one. */
+FIXTURE_VARIANT(abi) {
+	struct bp_pool pool;
+};
+
+FIXTURE_VARIANT_ADD(abi, loaded) {
+	.pool = { .limit = 0 },
+};
+
+FIXTURE_VARIANT_ADD(abi, small) {
+	.pool = { .limit = 16, .reserve = 2 },
+};
+
 FIXTURE_SETUP(abi)
 {
+	int ret;
+
+	ret = bp_pool_setup(&variant->pool);
+	if (ret == -ENODEV)
+		SKIP(return, BP_POOL_NEEDS);
+	ASSERT_EQ(0, ret);
 	self->fd = bp_open(0);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
 	ASSERT_EQ(0, bp_wait_idle(self->fd));
@@ -61,6 +80,7 @@ FIXTURE_TEARDOWN(abi)
 	munmap(self->none, self->page);
 	free(self->big);
 	close(self->fd);
+	EXPECT_EQ(0, bp_pool_teardown());
 }
 
 /* Run @call, expect @err, and expect the pool and the fd unchanged. */

@@ -6,6 +6,9 @@
  * requests, unique ids, the counters, close() giving everything back, and
  * a smoke test of the default module parameters.  NOQUEUE probes the pool
  * so nothing ever sleeps here.
+ *
+ * Each test runs on the pool as found (the module's parameters), on a
+ * small pool with a reserve and on one without.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -14,7 +17,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "bufpool_util.h"
+#include "bufpool_sys_util.h"
 
 FIXTURE(alloc) {
 	int fd;
@@ -22,8 +25,30 @@ FIXTURE(alloc) {
 	__u32 *ids;		/* room for limit ids */
 };
 
+FIXTURE_VARIANT(alloc) {
+	struct bp_pool pool;
+};
+
+FIXTURE_VARIANT_ADD(alloc, loaded) {
+	.pool = { .limit = 0 },
+};
+
+FIXTURE_VARIANT_ADD(alloc, small) {
+	.pool = { .limit = 16, .reserve = 2 },
+};
+
+FIXTURE_VARIANT_ADD(alloc, no_reserve) {
+	.pool = { .limit = 8, .reserve = 0 },
+};
+
 FIXTURE_SETUP(alloc)
 {
+	int ret;
+
+	ret = bp_pool_setup(&variant->pool);
+	if (ret == -ENODEV)
+		SKIP(return, BP_POOL_NEEDS);
+	ASSERT_EQ(0, ret);
 	self->fd = bp_open(0);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
 	ASSERT_EQ(0, bp_wait_idle(self->fd));
@@ -36,6 +61,7 @@ FIXTURE_TEARDOWN(alloc)
 {
 	close(self->fd);
 	free(self->ids);
+	EXPECT_EQ(0, bp_pool_teardown());
 }
 
 /* Take buffers one at a time in @class until refused; how many came. */
@@ -47,6 +73,11 @@ static unsigned int take_ones(int fd, unsigned int class, __u32 *ids,
 	while (n < room && !bp_try(fd, class, 1, &ids[n]))
 		n++;
 	return n;
+}
+
+static __u64 max_u64(__u64 a, __u64 b)
+{
+	return a > b ? a : b;
 }
 
 static __u64 in_use(int fd)
@@ -296,12 +327,13 @@ TEST_F(alloc, peak_in_use)
 
 	ASSERT_EQ(0, bp_fill(self->fd, &self->st, self->ids));
 	ASSERT_EQ(0, bp_stats(self->fd, &st));
-	EXPECT_EQ(st.limit, st.peak_in_use);
+	/* a peak of a larger limit earlier in this module's life stays */
+	EXPECT_EQ(max_u64(st.limit, self->st.peak_in_use), st.peak_in_use);
 	EXPECT_EQ(st.limit, st.allocated);
 	EXPECT_EQ(0ULL, st.page_alloc_failures);
 	ASSERT_EQ(0, bp_release_all(self->fd, self->ids, limit));
 	ASSERT_EQ(0, bp_stats(self->fd, &st));
-	EXPECT_EQ(st.limit, st.peak_in_use);
+	EXPECT_EQ(max_u64(st.limit, self->st.peak_in_use), st.peak_in_use);
 	EXPECT_EQ(0ULL, st.in_use);
 }
 

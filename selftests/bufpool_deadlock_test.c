@@ -13,8 +13,8 @@
  * served and nothing moves: the test checks that the stall is real (the
  * server's CRITICAL request stays queued, no session completes) and that
  * killing everyone gives every buffer back.  With a reserve of 1 or more
- * every session completes.  The loaded reserve decides which is asserted;
- * vm-phases runs this test under both.
+ * every session completes.  The pool's reserve decides which is asserted;
+ * the variants run it without a reserve, with one and with two.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -23,7 +23,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "bufpool_util.h"
+#include "bufpool_sys_util.h"
 
 #define EXTRA_SESSIONS	4	/* sessions beyond the pool's limit */
 #define MAX_SESSIONS	80
@@ -39,9 +39,31 @@ FIXTURE(deadlock) {
 	int done[2];		/* one byte per completed session */
 };
 
+FIXTURE_VARIANT(deadlock) {
+	struct bp_pool pool;
+};
+
+FIXTURE_VARIANT_ADD(deadlock, no_reserve) {
+	.pool = { .limit = 8, .reserve = 0 },
+};
+
+FIXTURE_VARIANT_ADD(deadlock, reserve_1) {
+	.pool = { .limit = 8, .reserve = 1 },
+};
+
+FIXTURE_VARIANT_ADD(deadlock, small) {
+	.pool = { .limit = 16, .reserve = 2 },
+};
+
 FIXTURE_SETUP(deadlock)
 {
+	int ret;
+
 	self->nr = 0;
+	ret = bp_pool_setup(&variant->pool);
+	if (ret == -ENODEV)
+		SKIP(return, BP_POOL_NEEDS);
+	ASSERT_EQ(0, ret);
 	self->fd = bp_open(0);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
 	ASSERT_EQ(0, bp_wait_idle(self->fd));
@@ -61,6 +83,7 @@ FIXTURE_TEARDOWN(deadlock)
 	for (i = 0; i < self->nr; i++)
 		bp_reap(self->pids[i]);
 	close(self->fd);
+	EXPECT_EQ(0, bp_pool_teardown());
 }
 
 /*

@@ -25,8 +25,27 @@ FIXTURE(mmap) {
 	__u32 *ids;		/* room for limit ids */
 };
 
+/* The pool as found (the module's parameters), and a small one. */
+FIXTURE_VARIANT(mmap) {
+	struct bp_pool pool;
+};
+
+FIXTURE_VARIANT_ADD(mmap, loaded) {
+	.pool = { .limit = 0 },
+};
+
+FIXTURE_VARIANT_ADD(mmap, small) {
+	.pool = { .limit = 16, .reserve = 2 },
+};
+
 FIXTURE_SETUP(mmap)
 {
+	int ret;
+
+	ret = bp_pool_setup(&variant->pool);
+	if (ret == -ENODEV)
+		SKIP(return, BP_POOL_NEEDS);
+	ASSERT_EQ(0, ret);
 	self->fd = bp_open(0);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
 	ASSERT_EQ(0, bp_wait_idle(self->fd));
@@ -40,6 +59,7 @@ FIXTURE_TEARDOWN(mmap)
 {
 	close(self->fd);
 	free(self->ids);
+	EXPECT_EQ(0, bp_pool_teardown());
 }
 
 static void *map_ids(int fd, __u32 first, unsigned int n, size_t bs,

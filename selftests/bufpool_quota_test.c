@@ -9,6 +9,8 @@
  *
  * The test runs as root (itself a user with a quota) and forks children
  * that drop to uid 1000/1001.  With user_quota=0 it sets 6 for its run.
+ * It runs on the pool as found (the module's parameters) and on a small
+ * one with a quota of 6.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
@@ -32,10 +34,28 @@ FIXTURE(quota) {
 	pid_t hog;
 };
 
+FIXTURE_VARIANT(quota) {
+	struct bp_pool pool;
+};
+
+FIXTURE_VARIANT_ADD(quota, loaded) {
+	.pool = { .limit = 0 },
+};
+
+FIXTURE_VARIANT_ADD(quota, small) {
+	.pool = { .limit = 16, .reserve = 2, .quota = 6 },
+};
+
 FIXTURE_SETUP(quota)
 {
+	int ret;
+
 	self->hog = 0;
 	self->hog_pipe = -1;
+	ret = bp_pool_setup(&variant->pool);
+	if (ret == -ENODEV)
+		SKIP(return, BP_POOL_NEEDS);
+	ASSERT_EQ(0, ret);
 	ASSERT_EQ(0, bp_tunables_save(&self->saved));
 	self->fd = bp_open(0);
 	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
@@ -60,6 +80,7 @@ FIXTURE_TEARDOWN(quota)
 	bp_wait_idle(bp_open(0));
 	EXPECT_EQ(0, bp_tunables_restore(&self->saved));
 	EXPECT_EQ(0, bp_dev_close_down());
+	EXPECT_EQ(0, bp_pool_teardown());
 }
 
 /*

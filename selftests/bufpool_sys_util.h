@@ -171,6 +171,98 @@ static inline int bp_tunables_set(unsigned int limit, unsigned int reserve,
 	return bp_tunables_restore(&t);
 }
 
+/* The current policy's name (the bracketed word of BP_SYSFS/policy). */
+static inline int bp_policy_get(char *name, size_t len)
+{
+	char buf[128], *open_br, *close_br;
+	int n = bp_sysfs_str("policy", buf, sizeof(buf));
+
+	if (n < 0)
+		return n;
+	open_br = strchr(buf, '[');
+	close_br = open_br ? strchr(open_br, ']') : NULL;
+	if (!close_br || (size_t)(close_br - open_br) > len)
+		return -EIO;
+	*close_br = '\0';
+	snprintf(name, len, "%s", open_br + 1);
+	return 0;
+}
+
+/*
+ * The pool a test runs on, for FIXTURE_VARIANTs: limit and reserve (the
+ * thresholds following the reserve), user_quota, and the policy by name
+ * (NULL: the one found at start).  A zero limit is the pool as found
+ * when the program started (what the module was loaded with, or what an
+ * administrator set since).  Setup calls bp_pool_setup(), teardown
+ * bp_pool_teardown(); both bring back the tunables found at start first,
+ * so a test that failed half-way through its setup (the harness then
+ * skips its teardown) leaves nothing behind for the next one, and the
+ * program puts them back when it exits.
+ */
+struct bp_pool {
+	unsigned int limit, reserve, quota;
+	const char *policy;
+};
+
+/* What the tunables were when the program started, read before main(). */
+static struct bp_tunables bp_start;
+static char bp_start_policy[32];
+static bool bp_start_saved;
+static pid_t bp_start_pid;
+
+static inline int bp_pool_put_back(void)
+{
+	if (!bp_start_saved)
+		return -ENODEV;
+	if (bp_sysfs_write("policy", bp_start_policy))
+		return -EIO;
+	return bp_tunables_restore(&bp_start);
+}
+
+/* The program's own exit only, not a forked child's. */
+static void bp_pool_at_exit(void)
+{
+	if (getpid() == bp_start_pid)
+		bp_pool_put_back();
+}
+
+__attribute__((constructor)) static void bp_pool_save_start(void)
+{
+	if (geteuid() || bp_tunables_save(&bp_start) ||
+	    bp_policy_get(bp_start_policy, sizeof(bp_start_policy)))
+		return;
+	bp_start_saved = true;
+	bp_start_pid = getpid();
+	atexit(bp_pool_at_exit);
+}
+
+/*
+ * Put the pool in @p's configuration: 0, or -errno (then the tunables
+ * are those found at start, or as near as they could be brought back).
+ * -ENODEV when they could not be read at start: not root, or no module.
+ */
+static inline int bp_pool_setup(const struct bp_pool *p)
+{
+	int ret = bp_pool_put_back();
+
+	if (ret || !p->limit)
+		return ret;
+	ret = bp_tunables_set(p->limit, p->reserve, p->quota);
+	if (!ret && p->policy && bp_sysfs_write("policy", p->policy))
+		ret = -EINVAL;
+	if (ret)
+		bp_pool_put_back();
+	return ret;
+}
+
+static inline int bp_pool_teardown(void)
+{
+	return bp_pool_put_back();
+}
+
+/* Why a test SKIPs when bp_pool_setup() says -ENODEV. */
+#define BP_POOL_NEEDS	"needs root and " BP_SYSFS " (is the module loaded?)"
+
 /* Become @uid/@gid with the @n supplementary groups @groups: 0 or -errno. */
 static inline int bp_become(uid_t uid, gid_t gid, size_t n,
 			    const gid_t *groups)

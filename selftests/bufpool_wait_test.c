@@ -20,7 +20,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "bufpool_util.h"
+#include "bufpool_sys_util.h"
 
 #define NR_FIFO		8	/* waiting processes in the FIFO test */
 #define NR_EPOLL	6	/* non-blocking waiters in the wake-count test */
@@ -138,14 +138,34 @@ static void hold_all_teardown(struct _test_data_wait *self)
 	free(self->ids);
 }
 
+/* The pool as found (the module's parameters), and a small one. */
+FIXTURE_VARIANT(wait) {
+	struct bp_pool pool;
+};
+
+FIXTURE_VARIANT_ADD(wait, loaded) {
+	.pool = { .limit = 0 },
+};
+
+FIXTURE_VARIANT_ADD(wait, small) {
+	.pool = { .limit = 16, .reserve = 2 },
+};
+
 FIXTURE_SETUP(wait)
 {
+	int ret;
+
+	ret = bp_pool_setup(&variant->pool);
+	if (ret == -ENODEV)
+		SKIP(return, BP_POOL_NEEDS);
+	ASSERT_EQ(0, ret);
 	hold_all_setup(_metadata, self);
 }
 
 FIXTURE_TEARDOWN(wait)
 {
 	hold_all_teardown(self);
+	EXPECT_EQ(0, bp_pool_teardown());
 }
 
 /* Give back @n of the holder's buffers in one call. */
