@@ -32,8 +32,12 @@ VM_MEM ?= 512
 VM_APPEND ?=
 RUN_PARAMS ?=
 
+# selftests/Makefile (kselftest style) builds the selftests and names
+# them, in the order they run.
 SELFTEST_SRCS := $(wildcard selftests/*.c)
-SELFTESTS := $(SELFTEST_SRCS:selftests/%.c=$(BUILD)/selftests/%)
+SELFTEST_PROGS = $(eval SELFTEST_PROGS := $$(shell MAKEFLAGS= $(MAKE) -s \
+	--no-print-directory -C selftests print-progs))$(SELFTEST_PROGS)
+SELFTESTS = $(SELFTEST_PROGS:%=$(BUILD)/selftests/%)
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOLS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
@@ -88,7 +92,9 @@ clean:
 deps:
 	$(Q)tools/vm/deps.sh
 
-selftests: $(SELFTESTS)
+selftests:
+	$(MAKE) -C selftests OUTPUT=$(abspath $(BUILD))/selftests \
+		KSFT_INC=$(KSFT_INC) UAPI_INC=$(CURDIR)/uapi
 
 # The core built in userspace: unit tests, ASan/UBSan, TSan stress,
 # bounded fuzzing, model check, microbenchmark (tools/testing/bufpool).
@@ -96,10 +102,6 @@ unit:
 	$(MAKE) -C tools/testing/bufpool unit
 
 tools: $(TOOLS)
-
-$(BUILD)/selftests/%: selftests/%.c $(wildcard selftests/*.h) $(UAPI_HDRS)
-	$(Q)mkdir -p $(@D)
-	$(CC) $(USER_CFLAGS) $(USER_CPPFLAGS) $(USER_LDFLAGS) -o $@ $< $(LDLIBS)
 
 $(BUILD)/tools/%: tools/%.c $(wildcard tools/*.h) $(UAPI_HDRS)
 	$(Q)mkdir -p $(@D)
