@@ -5,22 +5,19 @@
 #
 # Runs the phases of /etc/bufpool-phases (selftests/vm-phases, syntax
 # documented there): per phase insmod bufpool.ko with its parameters, run
-# its programs (/tests/<name>, else /bin/<name>), rmmod bufpool, then scan the phase's dmesg.
-# Its own checks (insmod, rmmod, plain programs, dmesg, taint) form a TAP
-# stream of their own on the console, with the plan printed at the end.
-#
-# Console markers the host parser (tools/vm/vm-parse.awk) keys on, each
-# alone on a line:
+# its programs (/tests/<name>, else /bin/<name>), rmmod bufpool, scan the
+# phase's dmesg.  A program's exit status is its verdict (kselftest: 0
+# pass, 4 skip, anything else fail); its TAP "ok"/"not ok" lines are
+# counted as its tests, and must agree with the status.  Console markers
+# for tools/vm/vm-parse.awk, each alone on a line:
 #   @@BUFPOOL boot uptime=<s> nproc=<n> kernel=<release>
-#   @@BUFPOOL phase <n> <insmod params>
-#   @@BUFPOOL test-begin <phase> <name> <kselftest|plain>
-#   @@BUFPOOL test-end <phase> <name> rc=<exit status>
-#   @@BUFPOOL summary phases=<n> programs=<n> vm_failures=<n>
+#   @@BUFPOOL run <phase> <name>
+#   @@BUFPOOL result <phase> <name> rc=<status> pass=<n> fail=<n> skip=<n>
+#                    secs=<run time>
+#   @@BUFPOOL check ok|FAIL <what>     the init's own checks
 #   @@BUFPOOL done
-# A program's stdout+stderr go to a file while it runs and are copied to
-# the console after it ends, so kernel messages cannot split its lines.
-#
-# No "set -e": a failing step is reported and the run goes on.
+# A program's output goes to a file while it runs and is copied to the
+# console after it ends, so kernel messages cannot split its lines.
 # shellcheck shell=dash disable=SC3043 # busybox ash has "local"
 set -u
 set -f	# no globbing: "*" in the phase file is ours
@@ -29,11 +26,9 @@ PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
 M='@@BUFPOOL'
 KO=/lib/modules/bufpool.ko
-PHASES=/etc/bufpool-phases
 DMESG_RE='BUG:|WARNING:|Oops|general protection|possible .* locking|circular locking|KASAN|UBSAN|kmemleak|RCU|rcu_.* stall|rcu: INFO|scheduling while atomic|Call Trace|blocked for more than|soft lockup|hard LOCKUP|Kernel panic'
 # Taint flags that mean trouble: B bad page (32), D died (128),
-# W warning (512), L soft lockup (16384).  O and E (out-of-tree,
-# unsigned module) are expected.
+# W warning (512), L soft lockup (16384).  O and E are expected.
 TAINT_BAD=$((32 | 128 | 512 | 16384))
 
 /bin/busybox --install -s /bin
@@ -46,146 +41,114 @@ mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 [ -d /sys/kernel/tracing ] &&
 	mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
-# Booted with "quiet"; from here on, show every kernel message on the
-# console too (the log then holds a WARN even if the VM hangs after it).
+# Booted "quiet": from here on every kernel message reaches the console
+# too (the log then holds a WARN even if the VM hangs after it).
 echo 8 > /proc/sys/kernel/printk
 
-n=0		# the init's own TAP test number
-fails=0
 phase=0
-programs=0
 tmo=300		# per-program timeout, seconds (@timeout in the phase file)
 
-tap_ok()
+# check <status> <what>: one of the init's own checks, 0 passes
+check()
 {
-	n=$((n + 1))
-	echo "ok $n $*"
-}
-
-tap_fail()
-{
-	n=$((n + 1))
-	fails=$((fails + 1))
-	echo "not ok $n $*"
-}
-
-# scan_dmesg <where>: read and clear the kernel log; each line that matches
-# DMESG_RE is a failure.
-scan_dmesg()
-{
-	dmesg -c > /tmp/dmesg.part
-	cat /tmp/dmesg.part >> /tmp/dmesg.all
-	grep -E "$DMESG_RE" /tmp/dmesg.part > /tmp/dmesg.hits
-	while IFS= read -r line; do
-		tap_fail "$1: dmesg: $line"
-	done < /tmp/dmesg.hits
-}
-
-module_loaded()
-{
-	grep -q '^bufpool ' /proc/modules
-}
-
-# run_program <name>: run /tests/<name>; a "=name" is a plain program
-# whose exit status becomes a result of the init's TAP stream.
-run_program()
-{
-	local name=$1 kind=kselftest rc path
-
-	case "$name" in
-	=*)
-		name=${name#=}
-		kind=plain
-		;;
-	esac
-	programs=$((programs + 1))
-	echo "$M test-begin $phase $name $kind"
-	path=/tests/$name
-	[ -x "$path" ] || path=/bin/$name
-	(cd /tmp && timeout -s KILL "$tmo" "$path") > /tmp/out 2>&1
-	rc=$?
-	cat /tmp/out
-	echo "$M test-end $phase $name rc=$rc"
-	if [ "$kind" = plain ]; then
-		if [ "$rc" -eq 0 ]; then
-			tap_ok "phase $phase: $name"
-		else
-			tap_fail "phase $phase: $name exited with $rc"
-		fi
+	if [ "$1" -eq 0 ]; then
+		echo "$M check ok $2"
+	else
+		echo "$M check FAIL $2"
 	fi
 }
 
-expand_programs()
+# scan_dmesg <where>: read and clear the kernel log; each match is a failure
+scan_dmesg()
 {
-	local p
-
-	for p in "$@"; do
-		if [ "$p" = '*' ]; then
-			cat /etc/bufpool-kselftests
-		else
-			echo "$p"
-		fi
+	dmesg -c > /tmp/dmesg.part
+	grep -E "$DMESG_RE" /tmp/dmesg.part | while IFS= read -r line; do
+		check 1 "$1: dmesg: $line"
 	done
+}
+
+run_program()
+{
+	local name=${1#=} path pass fail skip rc t0 t1
+
+	path=/tests/$name
+	[ -x "$path" ] || path=/bin/$name
+	if [ ! -x "$path" ]; then
+		check 1 "phase $phase: $name: no such program"
+		return
+	fi
+	echo "$M run $phase $name"
+	read -r t0 _ < /proc/uptime
+	(cd /tmp && timeout -s KILL "$tmo" "$path") < /dev/null > /tmp/out 2>&1
+	rc=$?
+	read -r t1 _ < /proc/uptime
+	cat /tmp/out
+	skip=$(grep -cE '^ok .*# *SKIP' /tmp/out)
+	pass=$(($(grep -c '^ok ' /tmp/out) - skip))
+	fail=$(grep -c '^not ok ' /tmp/out)
+	case $rc in
+	0|4)
+		if [ "$fail" -gt 0 ]; then
+			echo "# $name: exit status $rc after $fail failed tests"
+			fail=$((fail + 1))
+		elif [ $((pass + skip)) -eq 0 ]; then
+			# no TAP: the status is the one result
+			[ "$rc" -eq 0 ] && pass=1 || skip=1
+		fi
+		;;
+	137)
+		echo "# $name: killed after ${tmo}s"
+		fail=$((fail + 1))
+		;;
+	*)
+		[ "$fail" -eq 0 ] && fail=1
+		;;
+	esac
+	echo "$M result $phase $name rc=$rc pass=$pass fail=$fail skip=$skip secs=$(awk "BEGIN { print $t1 - $t0 }")"
 }
 
 run_phase()
 {
-	local params=$1 progs=$2 expect_fail=0 p
+	local params=$1 progs=$2 refuse=0 p rc
 
 	phase=$((phase + 1))
 	case "$params" in
-	!*)
-		expect_fail=1
-		params=${params#!}
-		;;
+	!*) refuse=1; params=${params#!} ;;
 	esac
 	# shellcheck disable=SC2086 # params are words by design
 	set -- $params
 	[ "$*" = - ] && set --
-	params="$*"
-	echo "$M phase $phase ${params:--}"
-
-	if insmod "$KO" "$@" > /tmp/insmod.out 2>&1; then
-		if [ $expect_fail -eq 1 ]; then
-			tap_fail "phase $phase: insmod bufpool${params:+ $params} succeeded, expected to fail"
-			progs=
+	params="insmod bufpool${*:+ $*}"
+	echo "# phase $phase: $params:$progs"
+	insmod "$KO" "$@" > /tmp/insmod.out 2>&1
+	rc=$?
+	cat /tmp/insmod.out
+	if [ $refuse -eq 1 ]; then
+		check $((rc == 0)) "phase $phase: $params refused"
+		if [ $rc -eq 0 ]; then
+			rmmod bufpool
 		else
-			tap_ok "phase $phase: insmod bufpool${params:+ $params}"
+			dmesg | grep -q 'bufpool: refusing to load: '
+			check $? "phase $phase: the kernel log says why"
 		fi
 	else
-		cat /tmp/insmod.out
-		if [ $expect_fail -eq 1 ]; then
-			tap_ok "phase $phase: insmod bufpool${params:+ $params} refused as expected"
-			# ... with the reason in the kernel log
-			if dmesg | grep -q 'bufpool: refusing to load: '; then
-				tap_ok "phase $phase: the kernel log says why"
-			else
-				tap_fail "phase $phase: no 'refusing to load' reason in the kernel log"
-			fi
-		else
-			tap_fail "phase $phase: insmod bufpool${params:+ $params}"
-		fi
-		scan_dmesg "phase $phase"
-		return
+		check $rc "phase $phase: $params"
 	fi
-
-	[ -c /dev/bufpool ] || echo "# phase $phase: no /dev/bufpool"
-	for p in $(expand_programs $progs); do
-		run_program "$p"
-	done
-
-	if rmmod bufpool > /tmp/rmmod.out 2>&1; then
-		tap_ok "phase $phase: rmmod bufpool"
-	else
-		cat /tmp/rmmod.out
-		tap_fail "phase $phase: rmmod bufpool"
-		# Try again so that the next phase can load it.
-		sleep 2
-		rmmod bufpool 2>/dev/null
-		if module_loaded; then
-			echo "# phase $phase: bufpool still loaded"
-			cat /proc/modules
-		fi
+	if [ $refuse -eq 0 ] && [ $rc -eq 0 ]; then
+		for p in $progs; do
+			if [ "$p" = '*' ]; then
+				while read -r p; do
+					run_program "$p"
+				done < /etc/bufpool-kselftests
+			else
+				run_program "$p"
+			fi
+		done
+		rmmod bufpool
+		rc=$?
+		check $rc "phase $phase: rmmod bufpool"
+		# try again, so that the next phase can load it
+		[ $rc -eq 0 ] || { sleep 2; rmmod bufpool; }
 	fi
 	scan_dmesg "phase $phase"
 }
@@ -194,7 +157,6 @@ run_phase()
 dmesg -c > /tmp/dmesg.boot
 read -r up _ < /proc/uptime
 echo "$M boot uptime=$up nproc=$(nproc) kernel=$(uname -r)"
-echo "TAP version 13"
 echo "# bufpool VM: $(nproc) CPUs, $(uname -r), cmdline: $(cat /proc/cmdline)"
 
 kmemleak=/sys/kernel/debug/kmemleak
@@ -205,24 +167,16 @@ else
 fi
 
 while IFS= read -r line || [ -n "$line" ]; do
-	line=${line%%#*}
-	# trim
-	set -- $line
+	# shellcheck disable=SC2086 # trim
+	set -- ${line%%#*}
 	line="$*"
-	[ -z "$line" ] && continue
 	case "$line" in
-	@timeout\ *)
-		tmo=${line#@timeout }
-		continue
-		;;
-	*:*)
-		run_phase "${line%%:*}" "${line#*:}"
-		;;
-	*)
-		tap_fail "phase file: bad line: $line"
-		;;
+	'')		;;
+	@timeout\ *)	tmo=${line#@timeout } ;;
+	*:*)		run_phase "${line%%:*}" "${line#*:}" ;;
+	*)		check 1 "phase file: bad line: $line" ;;
 	esac
-done < $PHASES
+done < /etc/bufpool-phases
 
 if [ -n "$kmemleak" ]; then
 	# kmemleak reports an object only once it is 5 s old, after two scans.
@@ -230,24 +184,14 @@ if [ -n "$kmemleak" ]; then
 	echo scan > $kmemleak
 	echo scan > $kmemleak
 	cat $kmemleak > /tmp/kmemleak
-	if [ -s /tmp/kmemleak ]; then
-		cat /tmp/kmemleak
-		tap_fail "kmemleak: $(grep -c 'unreferenced object' /tmp/kmemleak) unreferenced objects"
-	else
-		tap_ok "kmemleak: no leaks"
-	fi
+	cat /tmp/kmemleak
+	[ ! -s /tmp/kmemleak ]
+	check $? "kmemleak: $(grep -c 'unreferenced object' /tmp/kmemleak) unreferenced objects"
 fi
 
 scan_dmesg "end"
 taint=$(cat /proc/sys/kernel/tainted)
-if [ $((taint & TAINT_BAD)) -ne 0 ]; then
-	tap_fail "kernel taint $taint"
-else
-	tap_ok "kernel taint $taint (no B/D/W/L)"
-fi
-
-echo "1..$n"
-echo "$M summary phases=$phase programs=$programs vm_failures=$fails"
+check $((taint & TAINT_BAD)) "kernel taint $taint (B/D/W/L are failures)"
 echo "$M done"
 sync
 # Without CONFIG_PM (a tinyconfig debug kernel) "poweroff -f" only halts
