@@ -7,6 +7,9 @@
  * MODE itself, and checks as unprivileged users that a member of the group
  * may open it and use it, and a non-member gets EACCES.  The group name is
  * looked up in /etc/group if there is one, else it stands for gid 4242.
+ * Where udev runs, the node has the mode of its rules, not the module's:
+ * default_is_root_only SKIPs there.  The node gets back the owner and mode
+ * it had.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -125,6 +128,7 @@ FIXTURE(perm) {
 
 FIXTURE_SETUP(perm)
 {
+	ASSERT_EQ(0, bp_dev_save());
 	ASSERT_TRUE(bp_others_can_reach(BP_DEV)) TH_LOG("%s: %s", BP_DEV,
 							BP_REACH_MSG);
 }
@@ -139,6 +143,8 @@ TEST_F(perm, default_is_root_only)
 	gid_t g = BP_GID;
 	struct stat s;
 
+	if (!access("/run/udev/control", F_OK))
+		SKIP(return, "udev runs here: %s has the mode of its rules", BP_DEV);
 	ASSERT_EQ(0, stat(BP_DEV, &s));
 	EXPECT_TRUE(S_ISCHR(s.st_mode));
 	EXPECT_EQ(0600U, s.st_mode & 07777);

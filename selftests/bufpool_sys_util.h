@@ -302,16 +302,40 @@ static inline bool bp_others_can_reach(const char *path)
 
 #define BP_REACH_MSG "a directory on the way to it is not searchable by others: the VM's / must be 0755"
 
+/*
+ * The device node's owner and mode before a test changed them (udev may
+ * have set a group and mode on a real machine), for bp_dev_close_down().
+ */
+static struct stat bp_dev_saved;
+static bool bp_dev_was_saved;
+
+static inline int bp_dev_save(void)
+{
+	if (stat(BP_DEV, &bp_dev_saved))
+		return -errno;
+	bp_dev_was_saved = true;
+	return 0;
+}
+
 /* Open the device node to everyone (0666) for a test; 0 or -errno. */
 static inline int bp_dev_open_up(void)
 {
+	if (!bp_dev_was_saved && bp_dev_save())
+		return -errno;
 	return chmod(BP_DEV, 0666) ? -errno : 0;
 }
 
-/* Back to what the module creates: root:root 0600. */
+/*
+ * Back to what bp_dev_save() found, else to what the module creates:
+ * root:root 0600.
+ */
 static inline int bp_dev_close_down(void)
 {
-	if (chown(BP_DEV, 0, 0) || chmod(BP_DEV, 0600))
+	uid_t uid = bp_dev_was_saved ? bp_dev_saved.st_uid : 0;
+	gid_t gid = bp_dev_was_saved ? bp_dev_saved.st_gid : 0;
+	mode_t mode = bp_dev_was_saved ? bp_dev_saved.st_mode & 07777 : 0600;
+
+	if (chown(BP_DEV, uid, gid) || chmod(BP_DEV, mode))
 		return -errno;
 	return 0;
 }
