@@ -66,7 +66,7 @@ static int bufpool_open(struct inode *inode, struct file *file)
 	bf = kzalloc(sizeof(*bf), GFP_KERNEL);
 	if (!bf)
 		return -ENOMEM;
-	bf->user = bufpool_user_get(file->f_cred->euid);
+	bf->user = bufpool_user_get(file->f_cred);
 	if (!bf->user) {
 		kfree(bf);
 		return -ENOMEM;

@@ -6,15 +6,14 @@
 #ifndef _BUFPOOL_DEV_H
 #define _BUFPOOL_DEV_H
 
-#include <linux/uidgid.h>
-
 struct attribute_group;
 struct bufpool;
 struct bufpool_account;
 struct bufpool_user;
+struct cred;
 
-/* bufpool_users.c: one quota account per effective uid */
-struct bufpool_user *bufpool_user_get(kuid_t uid);
+/* bufpool_users.c: one quota account per user (see there who that is) */
+struct bufpool_user *bufpool_user_get(const struct cred *cred);
 struct bufpool_account *bufpool_user_account(struct bufpool_user *u);
 void bufpool_user_put(struct bufpool_user *u);
 

@@ -32,7 +32,10 @@
  *               class may ever hold under the current limit); also what a
  *               queued request collects when a lowered limit makes it so
  *  -EDQUOT      the user's buffers (held, granted and requested, over all
- *               of the user's open files) would exceed the per-user quota
+ *               of the user's open files) would exceed the per-user quota.
+ *               The user: the euid, or for a process in a user namespace
+ *               the creator of the outermost one (a namespace root created
+ *               is a user of its own)
  *  -ETIMEDOUT   blocking fd: timeout_ns elapsed, request withdrawn
  *  -EINTR       blocking fd: a signal arrived, request withdrawn (the call
  *               is restarted instead when the handler has SA_RESTART)
