@@ -44,6 +44,8 @@ enum bufpool_buf_state {
  * @state: enum bufpool_buf_state
  * @marked: scratch flag for duplicate detection in bufpool_release()
  * @dirty: may hold data: zeroed before it is cached again
+ * @critical: held by @owner from a CRITICAL request (counted in its
+ *	nr_critical)
  */
 struct bufpool_buf {
 	struct list_head node;
@@ -53,6 +55,7 @@ struct bufpool_buf {
 	u8 state;
 	bool marked;
 	bool dirty;
+	bool critical;
 };
 
 /**
@@ -71,7 +74,7 @@ enum bufpool_wait_state {
 	BUFPOOL_WAIT_IDLE,	/* no request */
 	BUFPOOL_WAIT_QUEUED,	/* on pool->queue[class] */
 	BUFPOOL_WAIT_GRANTED,	/* buffers on ->granted, to be collected */
-	BUFPOOL_WAIT_FAILED,	/* can no longer be served: -ENOSPC to collect */
+	BUFPOOL_WAIT_FAILED,	/* can no longer be served: ->error to collect */
 	BUFPOOL_WAIT_OFFERED,	/* offer/all policies: woken to try again */
 };
 
@@ -106,6 +109,8 @@ typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
  * @class: enum bufpool_class of the request
  * @count: buffers requested
  * @state: enum bufpool_wait_state; read locklessly by bufpool_ready()
+ * @error: in FAILED, what collecting the request returns (-ENOSPC or
+ *	-EDEADLK, see bufpool_alloc())
  * @queued_at: when the request was queued (ns, monotonic), for tracing
  */
 struct bufpool_waiter {
@@ -116,19 +121,25 @@ struct bufpool_waiter {
 	unsigned int class;
 	unsigned int count;
 	unsigned int state;
+	int error;
 	u64 queued_at;
 };
 
 /**
  * struct bufpool_account - entities that share one quota (e.g. a user)
  * @charged: buffers its entities hold, were granted or have requested
+ * @queued: buffers its entities' queued requests ask for (part of @charged)
  *
  * Owned by the caller; protected by the pool lock.  The pool's quota
  * applies to every account: a request that would take @charged above it
- * fails at once with -EDQUOT and never waits.
+ * fails at once with -EDQUOT and never waits.  What the account holds or
+ * was granted (@charged - @queued) also decides, under a quota, whether a
+ * request could ever be served without the account giving buffers back
+ * first (-EDEADLK).
  */
 struct bufpool_account {
 	unsigned int charged;
+	unsigned int queued;
 };
 
 /**
@@ -136,20 +147,26 @@ struct bufpool_account {
  * @pool: the pool it draws from
  * @held: buffers it holds (state HELD)
  * @nr_held: number of buffers on @held
+ * @nr_critical: how many of them came from CRITICAL requests
  * @waiter: its request, if any: an entity has at most one
  * @account: the quota it is charged to, or NULL
  * @id: number of the entity in its pool, in trace events
  * @tracks_dirty: the owner marks the buffers it writes with
  *	bufpool_buf_mark_dirty(); otherwise every buffer it held is zeroed
  *	when it comes back.  False after bufpool_entity_init().
+ * @critical_exempt: may ask for CRITICAL buffers without holding others
+ *	(see bufpool_alloc()).  False after bufpool_entity_init(); set by
+ *	the owner before the first request, e.g. for a privileged opener.
  */
 struct bufpool_entity {
 	struct bufpool *pool;
 	u64 id;
 	struct bufpool_account *account;
 	bool tracks_dirty;
+	bool critical_exempt;
 	struct list_head held;
 	unsigned int nr_held;
+	unsigned int nr_critical;
 	struct bufpool_waiter waiter;
 };
 

@@ -31,6 +31,18 @@
  *  - an entity may belong to an account (a user): the buffers an account's
  *    entities hold, were granted or requested are capped by the quota, and
  *    a request beyond it fails at once, never waiting behind others;
+ *  - admission: a request that could not be served even if every other
+ *    side gave everything back (what its side holds + count + headroom >
+ *    limit) fails at once with -EDEADLK, as does a queue head that becomes
+ *    so: a queued request never waits for its own side's buffers, so it
+ *    holds the requests behind it up only until other sides give buffers
+ *    back.  The side is the entity, or its whole account while the pool
+ *    has a quota (accounts are then meant to be isolated from each other).
+ *    One whose count alone is too large for its class fails with -ENOSPC;
+ *  - the reserve is for entities that already hold buffers: a CRITICAL
+ *    request of n buffers needs the entity to hold at least n more
+ *    non-critical buffers than critical ones (its request buffers), unless
+ *    its owner made it exempt (-EPERM otherwise);
  *  - the limit, reserve and headrooms may change at run time: a larger
  *    budget is granted at once, a smaller one stops grants until usage falls
  *    under it and takes nothing from holders, and a queued request that no
@@ -306,13 +318,78 @@ static void bufpool_unaccount_locked(struct bufpool_entity *e,
 		e->account->charged -= count;
 }
 
-static void bufpool_dequeue_locked(struct bufpool *pool,
+/* Take @w off its queue; its state is the caller's to set. */
+static void bufpool_unqueue_locked(struct bufpool *pool,
 				   struct bufpool_waiter *w)
 {
+	struct bufpool_account *account = waiter_entity(w)->account;
+
 	lockdep_assert_held(&pool->lock);
 	list_del_init(&w->node);
 	pool->nr_queued[w->class]--;
+	if (account)
+		account->queued -= w->count;
+}
+
+static void bufpool_dequeue_locked(struct bufpool *pool,
+				   struct bufpool_waiter *w)
+{
+	bufpool_unqueue_locked(pool, w);
 	WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+}
+
+/*
+ * Buffers the side of @e holds or was granted: while the pool has a quota,
+ * its account's, over all the account's entities; otherwise its own.
+ */
+static unsigned int bufpool_side_held(const struct bufpool_entity *e)
+{
+	lockdep_assert_held(&e->pool->lock);
+	if (e->account && e->pool->quota)
+		return e->account->charged - e->account->queued;
+	return e->nr_held;
+}
+
+/*
+ * Could a request of @e be served if every other side gave back all it
+ * holds?  -ENOSPC: not even from an empty pool; -EDEADLK: only once @e's
+ * own side gives buffers back, which it cannot do while it waits (and
+ * everyone queued behind it would wait on it); 0: yes.
+ */
+static int bufpool_hopeless(const struct bufpool_entity *e,
+			    unsigned int class, unsigned int count)
+{
+	const struct bufpool *pool = e->pool;
+
+	if (count + pool->headroom[class] > pool->limit)
+		return -ENOSPC;
+	if (bufpool_side_held(e) + count + pool->headroom[class] > pool->limit)
+		return -EDEADLK;
+	return 0;
+}
+
+/* Fail a queued request: its waiter is woken and collects @err. */
+static void bufpool_fail_locked(struct bufpool *pool, struct bufpool_waiter *w,
+				int err)
+{
+	lockdep_assert_held(&pool->lock);
+	bufpool_dequeue_locked(pool, w);
+	bufpool_unaccount_locked(waiter_entity(w), w->count);
+	w->error = err;
+	WRITE_ONCE(w->state, BUFPOOL_WAIT_FAILED);
+	pool->wakeups++;
+	w->wake(w);
+}
+
+/* Fail @w, queued, if it is hopeless; true if it did. */
+static bool bufpool_fail_if_hopeless_locked(struct bufpool *pool,
+					    struct bufpool_waiter *w)
+{
+	int err = bufpool_hopeless(waiter_entity(w), w->class, w->count);
+
+	if (err)
+		bufpool_fail_locked(pool, w, err);
+	return err;
 }
 
 /*
@@ -362,16 +439,19 @@ static void bufpool_grant_locked(struct bufpool *pool)
 		while ((w = list_first_entry_or_null(&pool->queue[c],
 						     struct bufpool_waiter,
 						     node))) {
-			if (!bufpool_budget_ok(pool, c, w->count))
+			if (!bufpool_budget_ok(pool, c, w->count)) {
+				/* a head that only its own side could unblock */
+				if (bufpool_fail_if_hopeless_locked(pool, w))
+					continue;
 				return;
+			}
 			if (!bufpool_take_locked(pool, c, w->count, &w->granted))
 				return;
 			list_for_each_entry(buf, &w->granted, node) {
 				buf->owner = waiter_entity(w);
 				buf->state = BUFPOOL_BUF_GRANTED;
 			}
-			list_del_init(&w->node);
-			pool->nr_queued[c]--;
+			bufpool_unqueue_locked(pool, w);
 			WRITE_ONCE(w->state, BUFPOOL_WAIT_GRANTED);
 			pool->grants_waited++;
 			pool->wakeups++;
@@ -382,11 +462,15 @@ static void bufpool_grant_locked(struct bufpool *pool)
 	}
 }
 
-/* Move freshly taken or granted buffers to @e's held list, report them. */
+/*
+ * Move freshly taken or granted buffers of a @class request to @e's held
+ * list, report them.
+ */
 static void bufpool_hold_locked(struct bufpool_entity *e,
 				struct list_head *bufs, unsigned int count,
-				struct bufpool_buf **out)
+				unsigned int class, struct bufpool_buf **out)
 {
+	bool critical = class == BUFPOOL_CLASS_CRITICAL;
 	struct bufpool_buf *buf;
 	unsigned int i = 0;
 
@@ -394,13 +478,33 @@ static void bufpool_hold_locked(struct bufpool_entity *e,
 	list_for_each_entry(buf, bufs, node) {
 		buf->owner = e;
 		buf->state = BUFPOOL_BUF_HELD;
+		buf->critical = critical;
 		if (!e->tracks_dirty)
 			buf->dirty = true;
 		out[i++] = buf;
 	}
 	list_splice_tail_init(bufs, &e->held);
 	e->nr_held += count;
+	if (critical)
+		e->nr_critical += count;
 	e->pool->allocations++;
+}
+
+/*
+ * May @e ask for @count CRITICAL buffers?  Only to go with non-critical
+ * buffers it holds: afterwards it must hold no more critical buffers than
+ * non-critical ones, unless it is exempt.
+ */
+static bool bufpool_may_use_reserve(const struct bufpool_entity *e,
+				    unsigned int count)
+{
+	unsigned int others;
+
+	lockdep_assert_held(&e->pool->lock);
+	if (e->critical_exempt)
+		return true;
+	others = e->nr_held > e->nr_critical ? e->nr_held - e->nr_critical : 0;
+	return others >= e->nr_critical + count;
 }
 
 static int bufpool_new_request_locked(struct bufpool_entity *e,
@@ -412,9 +516,14 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 	struct bufpool_waiter *w = &e->waiter;
 	LIST_HEAD(got);
 
+	int ret;
+
 	lockdep_assert_held(&pool->lock);
-	if (count + pool->headroom[class] > pool->limit)
-		return -ENOSPC;
+	if (class == BUFPOOL_CLASS_CRITICAL && !bufpool_may_use_reserve(e, count))
+		return -EPERM;
+	ret = bufpool_hopeless(e, class, count);
+	if (ret)
+		return ret;
 	if (e->account && pool->quota &&
 	    e->account->charged + count > pool->quota)
 		return -EDQUOT;
@@ -423,17 +532,27 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 	     !bufpool_queued_ahead(pool, class)) &&
 	    bufpool_budget_ok(pool, class, count) &&
 	    bufpool_take_locked(pool, class, count, &got)) {
-		bufpool_hold_locked(e, &got, count, bufs);
+		bufpool_hold_locked(e, &got, count, class, bufs);
 		if (e->account)
 			e->account->charged += count;
 		trace_bufpool_alloc(e->id, class, count, 0);
+		/*
+		 * The side of @e now holds more: a queue head of the same
+		 * side (of a less critical class) may have become hopeless.
+		 */
+		if (e->account && pool->quota &&
+		    pool->policy == BUFPOOL_POLICY_HANDOFF &&
+		    bufpool_total_queued(pool))
+			bufpool_grant_locked(pool);
 		return 0;
 	}
 	if (flags & BUFPOOL_ALLOC_NOQUEUE)
 		return -EAGAIN;
 
-	if (e->account)
+	if (e->account) {
 		e->account->charged += count;
+		e->account->queued += count;
+	}
 	w->class = class;
 	w->count = count;
 	w->queued_at = ktime_get_ns();
@@ -456,15 +575,18 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
  * If the buffers cannot be had now the request is queued and the entity's
  * waiter is woken once they are granted; calling again with the same
  * @class and @count then collects them.  An entity has at most one
- * request: a different one while it is queued or granted is refused.  A
- * queued request that a lowered limit makes impossible fails: the waiter
- * is woken and the next call returns -ENOSPC.
+ * request: a different one while it is queued, granted or failed is
+ * refused.  A queued request that a tunable change (or, at the head of its
+ * queue, its side's growing holdings) makes hopeless fails: the waiter is
+ * woken and the call with the same @class and @count collects the error.
  *
  * Return: 0 with @bufs filled; -EAGAIN if queued (or, with
  * BUFPOOL_ALLOC_NOQUEUE, not served and not queued); -EBUSY if a different
- * request is pending; -ENOSPC if the request can never be served under the
- * current limit; -EDQUOT if it would take @e's account above the quota;
- * -EINVAL for a bad class, count or flag.
+ * request is pending; -EPERM for CRITICAL buffers @e may not take (see
+ * bufpool_may_use_reserve()); -ENOSPC if the request can never be served
+ * under the current limit; -EDEADLK if only @e's own side giving buffers
+ * back could make room for it; -EDQUOT if it would take @e's account above
+ * the quota; -EINVAL for a bad class, count or flag.
  */
 int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 		  unsigned int count, unsigned int flags,
@@ -485,7 +607,7 @@ int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 			ret = -EBUSY;
 			break;
 		}
-		bufpool_hold_locked(e, &w->granted, count, bufs);
+		bufpool_hold_locked(e, &w->granted, count, class, bufs);
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		ret = 0;
 		break;
@@ -494,8 +616,13 @@ int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 								  -EBUSY;
 		break;
 	case BUFPOOL_WAIT_FAILED:
+		/* only the request that failed collects its failure */
+		if (w->class != class || w->count != count) {
+			ret = -EBUSY;
+			break;
+		}
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
-		ret = -ENOSPC;
+		ret = w->error;
 		break;
 	case BUFPOOL_WAIT_OFFERED:
 		pool->nr_offered--;
@@ -642,6 +769,10 @@ static void bufpool_detach_locked(struct bufpool_entity *e,
 	buf->state = BUFPOOL_BUF_RETURNING;
 	buf->owner = NULL;
 	buf->marked = false;
+	if (buf->critical) {
+		buf->critical = false;
+		e->nr_critical--;
+	}
 	list_move_tail(&buf->node, out);
 	e->nr_held--;
 	bufpool_unaccount_locked(e, 1);
@@ -768,8 +899,10 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->pool = pool;
 	e->account = NULL;
 	e->tracks_dirty = false;
+	e->critical_exempt = false;
 	INIT_LIST_HEAD(&e->held);
 	e->nr_held = 0;
+	e->nr_critical = 0;
 	INIT_LIST_HEAD(&e->waiter.node);
 	INIT_LIST_HEAD(&e->waiter.granted);
 	e->waiter.wake = wake;
@@ -777,6 +910,7 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->waiter.class = 0;
 	e->waiter.count = 0;
 	e->waiter.state = BUFPOOL_WAIT_IDLE;
+	e->waiter.error = 0;
 	e->waiter.queued_at = 0;
 
 	spin_lock(&pool->lock);
@@ -914,24 +1048,20 @@ void bufpool_get_tunables(struct bufpool *pool, struct bufpool_tunables *t)
 }
 EXPORT_SYMBOL_GPL(bufpool_get_tunables);
 
-/* Wake, with -ENOSPC to collect, the queued requests that can never fit. */
+/*
+ * After a change of tunables: fail every queued request that can no
+ * longer be served (-ENOSPC), or not without its own side giving buffers
+ * back first (-EDEADLK).
+ */
 static void bufpool_fail_hopeless_locked(struct bufpool *pool)
 {
 	struct bufpool_waiter *w, *tmp;
 	unsigned int c;
 
 	lockdep_assert_held(&pool->lock);
-	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
-		list_for_each_entry_safe(w, tmp, &pool->queue[c], node) {
-			if (w->count + pool->headroom[c] <= pool->limit)
-				continue;
-			bufpool_dequeue_locked(pool, w);
-			bufpool_unaccount_locked(waiter_entity(w), w->count);
-			WRITE_ONCE(w->state, BUFPOOL_WAIT_FAILED);
-			pool->wakeups++;
-			w->wake(w);
-		}
-	}
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++)
+		list_for_each_entry_safe(w, tmp, &pool->queue[c], node)
+			bufpool_fail_if_hopeless_locked(pool, w);
 }
 
 /* Give back cached memory while the pool owns more than its limit. */

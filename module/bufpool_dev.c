@@ -18,6 +18,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/capability.h>
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -28,6 +29,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/user_namespace.h>
 #include <linux/wait.h>
 
 #include "bufpool.h"
@@ -77,6 +79,12 @@ static int bufpool_open(struct inode *inode, struct file *file)
 			    bf);
 	/* userspace writes only through mappings: faults mark the buffers */
 	bf->entity.tracks_dirty = true;
+	/*
+	 * The reserve is for holders of request buffers; an opener with
+	 * CAP_SYS_RESOURCE (in the initial namespace) may use it freely.
+	 */
+	bf->entity.critical_exempt = file_ns_capable(file, &init_user_ns,
+						     CAP_SYS_RESOURCE);
 	bufpool_entity_set_account(&bf->entity, bufpool_user_account(bf->user));
 	file->private_data = bf;
 	return stream_open(inode, file);

@@ -101,13 +101,14 @@ TEST_F(alloc, class_thresholds)
 	/* LOW stops leaving 2 * reserve free */
 	n = take_ones(low_fd, BP_LOW, self->ids, limit);
 	EXPECT_EQ(low, n);
-	EXPECT_EQ(-EAGAIN, bp_try(low_fd, BP_LOW, 1, id));
+	/* (its own buffers are what is in the way: EDEADLK) */
+	EXPECT_EQ(-EDEADLK, bp_try(low_fd, BP_LOW, 1, id));
 
 	/* NORMAL goes on to limit - reserve */
 	n += take_ones(self->fd, BP_NORM, self->ids + n, limit - n);
 	EXPECT_EQ(limit - r, n);
 	EXPECT_EQ(-EAGAIN, bp_try(self->fd, BP_NORM, 1, id));
-	EXPECT_EQ(-EAGAIN, bp_try(low_fd, BP_LOW, 1, id));
+	EXPECT_EQ(-EDEADLK, bp_try(low_fd, BP_LOW, 1, id));
 	ASSERT_EQ(0, bp_stats(self->fd, &st));
 	EXPECT_EQ(r, st.free);
 
@@ -139,7 +140,7 @@ TEST_F(alloc, normal_then_critical)
 	EXPECT_EQ(limit - r, n);
 	/* LOW gets nothing once NORMAL has eaten everything it may */
 	if (r)
-		EXPECT_EQ(-EAGAIN, bp_try(self->fd, BP_LOW, 1, id));
+		EXPECT_EQ(-EDEADLK, bp_try(self->fd, BP_LOW, 1, id));
 	/* the same fd may then take the reserve as CRITICAL */
 	n += take_ones(self->fd, BP_CRIT, self->ids + n, limit - n);
 	EXPECT_EQ(limit, n);
@@ -422,8 +423,9 @@ TEST_F(alloc, defaults)
 		ASSERT_EQ(0, bp_try(fd, BP_NORM, k, all + n));
 		n += k;
 	}
-	EXPECT_EQ(-EAGAIN, bp_try(fd, BP_NORM, 1, ids));
-	EXPECT_EQ(-EAGAIN, bp_try(fd, BP_LOW, 1, ids));
+	/* fd's own buffers are what is in the way */
+	EXPECT_EQ(-EDEADLK, bp_try(fd, BP_NORM, 1, ids));
+	EXPECT_EQ(-EDEADLK, bp_try(fd, BP_LOW, 1, ids));
 	crit = bp_open(0);
 	ASSERT_LE(0, crit);
 	EXPECT_EQ(-EAGAIN, bp_try(crit, BP_CRIT, 5, ids));
@@ -442,7 +444,7 @@ TEST_F(alloc, defaults)
 		ASSERT_EQ(0, bp_try(fd, BP_LOW, k, all + n));
 		n += k;
 	}
-	EXPECT_EQ(-EAGAIN, bp_try(fd, BP_LOW, 1, ids));
+	EXPECT_EQ(-EDEADLK, bp_try(fd, BP_LOW, 1, ids));
 	EXPECT_EQ(0, bp_release_all(fd, all, 248));
 	ASSERT_EQ(0, bp_stats(fd, &st));
 	EXPECT_EQ(0ULL, st.in_use);

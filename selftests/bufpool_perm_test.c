@@ -111,7 +111,7 @@ static int open_as(uid_t uid, gid_t gid, size_t ngroups, const gid_t *groups,
 		fd = bp_open(0);
 		if (fd < 0)
 			_exit(errno);
-		if (use_it && (bp_try(fd, BP_CRIT, 1, id) ||
+		if (use_it && (bp_try(fd, BP_NORM, 1, id) ||
 			       bp_release(fd, id, 1)))
 			_exit(201);
 		/* a group member is still no administrator */

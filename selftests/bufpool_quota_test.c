@@ -84,9 +84,10 @@ FIXTURE_TEARDOWN(quota)
 }
 
 /*
- * A child as HOG_UID holding @n CRITICAL buffers until the fixture closes
- * hog_pipe.  The quota is lifted while it takes them: a lower quota never
- * takes anything from a holder.
+ * A child as HOG_UID holding @n buffers until the fixture closes hog_pipe:
+ * NORMAL ones, then CRITICAL ones (at most as many: an unprivileged fd may
+ * only use the reserve for buffers it holds).  The quota is lifted while
+ * it takes them: a lower quota never takes anything from a holder.
  */
 static int start_hog(FIXTURE_DATA(quota) * self, unsigned int n)
 {
@@ -102,7 +103,7 @@ static int start_hog(FIXTURE_DATA(quota) * self, unsigned int n)
 		return -errno;
 	if (pid == 0) {
 		__u32 *ids = calloc(n, sizeof(*ids));
-		unsigned int got = 0, k;
+		unsigned int got = 0, k, norm = bp_class_max(&self->st, BP_NORM);
 		int fd;
 
 		close(ready[0]);
@@ -113,7 +114,10 @@ static int start_hog(FIXTURE_DATA(quota) * self, unsigned int n)
 		while (fd >= 0 && got < n) {
 			k = n - got > BUFPOOL_ALLOC_MAX ? BUFPOOL_ALLOC_MAX :
 							  n - got;
-			if (bp_try(fd, BP_CRIT, k, ids + got))
+			if (got < norm && k > norm - got)
+				k = norm - got;
+			if (bp_try(fd, got < norm ? BP_NORM : BP_CRIT, k,
+				   ids + got))
 				_exit(2);
 			got += k;
 		}
@@ -274,11 +278,11 @@ TEST_F(quota, each_uid_has_its_own)
 		b = bp_open(0);
 		if (a < 0 || b < 0)
 			_exit(2);
-		if (bp_try(a, BP_CRIT, q - 1, ids) || bp_try(b, BP_CRIT, 1, one))
+		if (bp_try(a, BP_NORM, q - 1, ids) || bp_try(b, BP_NORM, 1, one))
 			_exit(3);
-		if (bp_try(b, BP_CRIT, 1, one) != -EDQUOT)
+		if (bp_try(b, BP_NORM, 1, one) != -EDQUOT)
 			_exit(4);
-		if (bp_try(bp_open(0), BP_CRIT, 1, one) != -EDQUOT)
+		if (bp_try(bp_open(0), BP_NORM, 1, one) != -EDQUOT)
 			_exit(5);
 		_exit(0);
 	}
@@ -293,9 +297,9 @@ TEST_F(quota, each_uid_has_its_own)
 		if (bp_become(BP_UID2, BP_GID2, 0, NULL))
 			_exit(1);
 		a = bp_open(0);
-		if (a < 0 || bp_try(a, BP_CRIT, q, ids))
+		if (a < 0 || bp_try(a, BP_NORM, q, ids))
 			_exit(2);
-		_exit(bp_try(a, BP_CRIT, 1, one) == -EDQUOT ? 0 : 3);
+		_exit(bp_try(a, BP_NORM, 1, one) == -EDQUOT ? 0 : 3);
 	}
 	EXPECT_EQ(0, bp_reap(pid));
 

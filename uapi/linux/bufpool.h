@@ -27,10 +27,19 @@
  *  -EAGAIN      O_NONBLOCK fd: the request is queued (poll for EPOLLIN and
  *               call ALLOC again with the same class and count to collect);
  *               with BUFPOOL_ALLOC_NOQUEUE: no buffer now, nothing queued
- *  -EBUSY       this fd already has a different request queued
- *  -ENOSPC      the request can never be served (count above what the
- *               class may ever hold under the current limit); also what a
- *               queued request collects when a lowered limit makes it so
+ *  -EBUSY       this fd already has a different request queued, granted,
+ *               or failed: a failure is collected only by an ALLOC with
+ *               the same class and count (or forgotten by CANCEL)
+ *  -ENOSPC      the request can never be served: count + the class's
+ *               headroom > limit (with or without NOQUEUE); also what a
+ *               queued request collects when a tunable change makes it so
+ *  -EDEADLK     the request could only be served once its own side gave
+ *               buffers back (side: this fd; with a user quota set, all of
+ *               the user's files): held + count + headroom > limit.  Never
+ *               queued; also what a queued request collects once it is so
+ *  -EPERM       CRITICAL, but this fd would then hold more buffers taken
+ *               as CRITICAL than other buffers, and it was not opened with
+ *               CAP_SYS_RESOURCE
  *  -EDQUOT      the user's buffers (held, granted and requested, over all
  *               of the user's open files) would exceed the per-user quota.
  *               The user: the euid, or for a process in a user namespace
@@ -69,7 +78,9 @@
  * Criticality classes, most critical first.  A class may only be served
  * while at least its headroom of buffers stays free after the allocation:
  *  CRITICAL  headroom 0: may take the very last buffer (a response that
- *            lets a server drain its queue)
+ *            lets a server drain its queue); only for as many buffers as
+ *            the fd holds from other classes, unless it was opened with
+ *            CAP_SYS_RESOURCE (-EPERM)
  *  NORMAL    headroom = reserve: never touches the reserve
  *  LOW       headroom = 2 * reserve: leaves more behind for the others
  * Queued requests are served strictly by class, then FIFO in the class; a

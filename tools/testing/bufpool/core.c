@@ -137,8 +137,14 @@ static void bp_check_wakeup(struct bp_checker *ck)
 					     struct bufpool_waiter, node);
 		if (!w)
 			continue;
-		if (!bufpool_budget_ok(pool, c, w->count))
+		if (!bufpool_budget_ok(pool, c, w->count)) {
+			/* ... unless only its own side could give them back */
+			if (pool->policy == BUFPOOL_POLICY_HANDOFF &&
+			    bufpool_hopeless(waiter_entity(w), c, w->count))
+				bp_fail(ck, "%s head wants %u that only its own side's buffers could serve: it holds up the queue",
+					bp_class_name(c), w->count);
 			return;	/* blocked by the budget: a release serves it */
+		}
 		if (bufpool_cache_usable(pool, c) >= w->count)
 			bp_fail(ck, "lost wake-up: %s head wants %u, fits the budget (in_use %u limit %u) and the cache (%u usable)",
 				bp_class_name(c), w->count, pool->in_use,
@@ -174,7 +180,7 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 	unsigned int held = 0, granted = 0, returning = 0, live = 0;
 	struct bufpool_waiter *w;
 	struct bufpool_buf *buf;
-	unsigned int i, c, n;
+	unsigned int i, j, c, n, crit;
 	u32 id;
 
 	if (!mine)
@@ -203,16 +209,21 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 		if (e->pool != pool)
 			bp_fail(&ck, "entity %u: wrong pool", i);
 		n = 0;
+		crit = 0;
 		list_for_each_entry(buf, &e->held, node) {
 			bp_visit(&ck, buf, "held");
 			if (buf->state != BUFPOOL_BUF_HELD || buf->owner != e)
 				bp_fail(&ck, "entity %u: held buffer %u in state %u owner %p",
 					i, buf->id, buf->state, buf->owner);
+			crit += buf->critical;
 			n++;
 		}
 		if (n != e->nr_held)
 			bp_fail(&ck, "entity %u: %u buffers held, nr_held %u",
 				i, n, e->nr_held);
+		if (crit != e->nr_critical)
+			bp_fail(&ck, "entity %u: %u critical buffers held, nr_critical %u",
+				i, crit, e->nr_critical);
 		held += n;
 
 		n = 0;
@@ -225,6 +236,30 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 			n++;
 		}
 		granted += n;
+
+		/* an account's counters: the sums over its entities */
+		if (e->account) {
+			unsigned int ch = 0, qd = 0;
+
+			for (j = 0; j < nr_ents; j++) {
+				struct bufpool_entity *o = ents[j];
+
+				if (o->account != e->account)
+					continue;
+				ch += o->nr_held;
+				if (o->waiter.state == BUFPOOL_WAIT_QUEUED)
+					qd += o->waiter.count;
+				if (o->waiter.state == BUFPOOL_WAIT_QUEUED ||
+				    o->waiter.state == BUFPOOL_WAIT_GRANTED)
+					ch += o->waiter.count;
+			}
+			if (e->account->queued != qd ||
+			    ((flags & BP_CHECK_QUIESCENT) &&
+			     e->account->charged != ch))
+				bp_fail(&ck, "entity %u: account charged %u queued %u, entities %u / %u",
+					i, e->account->charged,
+					e->account->queued, ch, qd);
+		}
 
 		switch (w->state) {
 		case BUFPOOL_WAIT_IDLE:

@@ -170,7 +170,8 @@ static void op_alloc(struct fent *f, unsigned int p, bool collect)
 			BUG_IF(flags, "NOQUEUE request queued");
 			f->seq = ++F.seq;
 		} else {
-			BUG_IF(ret != -EAGAIN && ret != -ENOSPC, "alloc: %d", ret);
+			BUG_IF(ret != -EAGAIN && ret != -ENOSPC &&
+			       ret != -EDEADLK && ret != -EPERM, "alloc: %d", ret);
 			BUG_IF(w->state != BUFPOOL_WAIT_IDLE, "failed alloc left state %u",
 			       w->state);
 			BUG_IF(s0.in_use != s1.in_use || s0.allocations != s1.allocations,
@@ -178,6 +179,18 @@ static void op_alloc(struct fent *f, unsigned int p, bool collect)
 			if (ret == -ENOSPC)
 				BUG_IF(count + s0.headroom[class] <= s0.limit,
 				       "-ENOSPC for a request that fits the limit");
+			/* no account: its side is the entity */
+			if (ret == -EDEADLK)
+				BUG_IF(f->e.nr_held + count + s0.headroom[class] <=
+				       s0.limit,
+				       "-EDEADLK for a request its holdings let fit");
+			if (ret == -EPERM)
+				BUG_IF(class != BUFPOOL_CLASS_CRITICAL ||
+				       f->e.critical_exempt ||
+				       f->e.nr_held >= 2 * f->e.nr_critical + count,
+				       "-EPERM for a CRITICAL request the rule allows");
+			if (ret == -EAGAIN && !flags)
+				BUG_IF(1, "-EAGAIN without queueing");
 		}
 		break;
 	case BUFPOOL_WAIT_QUEUED:
@@ -193,7 +206,13 @@ static void op_alloc(struct fent *f, unsigned int p, bool collect)
 		}
 		break;
 	case BUFPOOL_WAIT_FAILED:
-		BUG_IF(ret != -ENOSPC, "failed request collected: %d", ret);
+		/* only the request that failed collects the failure */
+		if (class == wc && count == wn)
+			BUG_IF(ret != -ENOSPC && ret != -EDEADLK,
+			       "failed request collected: %d", ret);
+		else
+			BUG_IF(ret != -EBUSY, "another request than the failed one: %d",
+			       ret);
 		break;
 	}
 }
@@ -285,8 +304,10 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	F.pool = bufpool_create(&cfg);
 	BUG_IF(IS_ERR(F.pool), "create");
 	F.mem = bp_pool_mem(F.pool);
-	for (i = 0; i < NE; i++)
+	for (i = 0; i < NE; i++) {
 		bufpool_entity_init(F.pool, &F.f[i].e, f_wake, &F.f[i]);
+		F.f[i].e.critical_exempt = i < 2;
+	}
 	check_all("create");
 
 	while (pos + 1 < size) {
@@ -326,6 +347,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		case 8:
 			bufpool_entity_destroy(&f->e);
 			bufpool_entity_init(F.pool, &f->e, f_wake, f);
+			f->e.critical_exempt = f - F.f < 2;
 			break;
 		case 9:
 			bp_mem_fail_nowait(F.mem, p & 1);

@@ -31,6 +31,8 @@
  * Options: -s seed|ops -n entities -l limit -r reserve -d depth
  *          -t (seed: waits may time out and cancel)
  *          -m (the page allocator may fail; the retry may run)
+ *          -q quota (entities 0 and 1 share one account, the others a
+ *             second one; the pool's quota is @quota)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -66,15 +68,16 @@ struct ment {
 
 static struct {
 	char scenario;		/* 's'eed or 'o'ps */
-	unsigned int n, limit, reserve, depth;
+	unsigned int n, limit, reserve, depth, quota;
 	bool timeouts, memfail;
-} cfg = { 's', 2, 2, 1, 12, false, false };
+} cfg = { 's', 2, 2, 1, 12, 0, false, false };
 
 /* the world being replayed */
 static struct {
 	struct bufpool *pool;
 	struct bufpool_mem *mem;
 	struct ment m[MAX_E];
+	struct bufpool_account acct[2];	/* with -q */
 	int srv;			/* session on the server, or -1 */
 	u8 srvq[MAX_E], nsrvq;		/* FIFO of sessions waiting for it */
 	bool failing;
@@ -93,7 +96,8 @@ static void die(const char *msg, const u8 *seq, unsigned int len);
 static void world_init(void)
 {
 	struct bufpool_config c = { .limit = cfg.limit,
-				    .reserve = cfg.reserve, .bufsize = 64 };
+				    .reserve = cfg.reserve, .bufsize = 64,
+				    .quota = cfg.quota };
 	unsigned int i;
 
 	memset(&W, 0, sizeof(W));
@@ -104,8 +108,14 @@ static void world_init(void)
 	}
 	W.mem = bp_pool_mem(W.pool);
 	W.srv = -1;
-	for (i = 0; i < cfg.n; i++)
+	for (i = 0; i < cfg.n; i++) {
 		bufpool_entity_init(W.pool, &W.m[i].e, m_wake, &W.m[i]);
+		/* seed: sessions follow the CRITICAL rule; ops: one is exempt */
+		W.m[i].e.critical_exempt = cfg.scenario == 'o' && !i;
+		if (cfg.quota)
+			bufpool_entity_set_account(&W.m[i].e,
+						   &W.acct[i > 1]);
+	}
 }
 
 static void world_fini(void)
@@ -199,7 +209,7 @@ static const char *apply(u8 a)
 			m->phase = m->phase == S_WAIT_REQ ? S_HAVE_REQ :
 							    S_HAVE_BOTH;
 		}
-		if (ret && ret != -ENOSPC)
+		if (ret && ret != -ENOSPC && ret != -EDEADLK)
 			return "collect after the wake-up failed";
 		m->woken = 0;
 		break;
@@ -238,7 +248,8 @@ static const char *apply(u8 a)
 	case A_ALLOC ... A_ALLOC + 5:
 		i = k - A_ALLOC;
 		ret = alloc(m, i % 3, 1 + i / 3);
-		if (ret && ret != -EAGAIN && ret != -ENOSPC)
+		if (ret && ret != -EAGAIN && ret != -ENOSPC &&
+		    ret != -EDEADLK && ret != -EPERM && ret != -EDQUOT)
 			return "alloc failed";
 		break;
 	case A_RELEASE:
@@ -253,6 +264,9 @@ static const char *apply(u8 a)
 	case A_DESTROY:
 		bufpool_entity_destroy(&m->e);
 		bufpool_entity_init(W.pool, &m->e, m_wake, m);
+		m->e.critical_exempt = cfg.scenario == 'o' && m == W.m;
+		if (cfg.quota)
+			bufpool_entity_set_account(&m->e, &W.acct[m - W.m > 1]);
 		m->woken = 0;
 		break;
 	case A_MEMFAIL:
@@ -348,7 +362,7 @@ static unsigned int world_key(u8 *key)
 	for (i = 0; i < cfg.n; i++) {
 		struct bufpool_waiter *w = &W.m[i].e.waiter;
 
-		key[n++] = W.m[i].e.nr_held;
+		key[n++] = W.m[i].e.nr_held | W.m[i].e.nr_critical << 4;
 		key[n++] = w->state | w->class << 3 | w->count << 5;
 		key[n++] = W.m[i].phase | W.m[i].woken << 4;
 	}
@@ -466,13 +480,14 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:l:r:d:tm")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tm")) != -1) {
 		switch (opt) {
 		case 's': cfg.scenario = optarg[0]; break;
 		case 'n': cfg.n = atoi(optarg); break;
 		case 'l': cfg.limit = atoi(optarg); break;
 		case 'r': cfg.reserve = atoi(optarg); break;
 		case 'd': cfg.depth = atoi(optarg); break;
+		case 'q': cfg.quota = atoi(optarg); break;
 		case 't': cfg.timeouts = true; break;
 		case 'm': cfg.memfail = true; break;
 		default:
@@ -557,9 +572,9 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
-	printf("mc: %s n=%u limit=%u reserve=%u%s%s: %u states, %zu transitions, depth %u%s, %llu replays, %.2f s\n",
+	printf("mc: %s n=%u limit=%u reserve=%u quota=%u%s%s: %u states, %zu transitions, depth %u%s, %llu replays, %.2f s\n",
 	       cfg.scenario == 's' ? "seed002" : "ops", cfg.n, cfg.limit,
-	       cfg.reserve, cfg.timeouts ? " +timeouts" : "",
+	       cfg.reserve, cfg.quota, cfg.timeouts ? " +timeouts" : "",
 	       cfg.memfail ? " +page-failures" : "", nr_nodes, nr_edges, maxd,
 	       truncated ? " (bounded)" : "", replays,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);

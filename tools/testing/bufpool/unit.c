@@ -99,6 +99,8 @@ static void setup(unsigned int limit, unsigned int reserve)
 	T.mem = bp_pool_mem(T.pool);
 	for (i = 0; i < NR_ENTS; i++) {
 		bufpool_entity_init(T.pool, &T.t[i].e, t_wake, &T.t[i]);
+		/* most tests are about the classes, not who may use them */
+		T.t[i].e.critical_exempt = true;
 		T.t[i].live = true;
 	}
 	CHECK();
@@ -581,7 +583,154 @@ static void test_enospc_ebusy(void)
 	EXPECT_EQ(T.t[1].wakes, 1);
 	EXPECT_EQ(A(1, NORM, 1), -EBUSY);	/* granted: collect as asked */
 	EXPECT_EQ(A(1, NORM, 2), 0);
-	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);	/* a new one */
+	/* a new one, which only 1's own buffers coming back could serve */
+	EXPECT_EQ(A(1, NORM, 2), -EDEADLK);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	teardown();
+}
+
+/*
+ * Admission: a request that could not be served even if every other side
+ * gave everything back fails at once (-EDEADLK), at the head of its queue
+ * too; its side is its account when it has one.
+ */
+static void test_edeadlk(void)
+{
+	struct bufpool_account acct = { 0 };
+	struct bufpool_tunables t;
+	const char *why;
+
+	setup(10, 2);			/* headroom 0 / 2 / 4 */
+	T.t[0].e.critical_exempt = false;
+	EXPECT_EQ(A(0, NORM, 6), 0);
+	EXPECT_EQ(A(0, NORM, 3), -EDEADLK);	/* 6 + 3 + 2 > 10 */
+	EXPECT_EQ(A_noq(0, NORM, 3), -EDEADLK);
+	EXPECT_EQ(A(0, CRIT, 5), -EDEADLK);	/* critical: 6 + 5 > 10 */
+	EXPECT_EQ(queued(NORM) + queued(CRIT), 0);
+	EXPECT_EQ(A(1, NORM, 1), 0);		/* others are not held up */
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	CHECK();
+	teardown();
+
+	/*
+	 * Entities 0 and 1 share an account, 2 and 3 have none.  Without a
+	 * quota each entity is its own side: 1 may wait for 0's buffers.
+	 */
+	setup(10, 2);
+	bufpool_entity_set_account(&T.t[0].e, &acct);
+	bufpool_entity_set_account(&T.t[1].e, &acct);
+	T.t[0].e.critical_exempt = false;
+	EXPECT_EQ(A(0, NORM, 6), 0);
+	EXPECT_EQ(A(1, NORM, 3), -EAGAIN);
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT_EQ(R(0, 1), 0);			/* 5 + 3 + 2 <= 10 */
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(A(1, NORM, 3), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);		/* 6 held again */
+	T.t[1].wakes = 0;
+	/* with a quota the account is the side */
+	bufpool_get_tunables(T.pool, &t);
+	t.quota = 10;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT_EQ(A(1, NORM, 3), -EDEADLK);	/* the account holds 6 */
+	EXPECT_EQ(acct.charged, 6);
+	EXPECT_EQ(R(0, 2), 0);			/* account holds 4 */
+	EXPECT_EQ(A(2, NORM, 2), 0);		/* in_use 6 */
+	EXPECT_EQ(A(1, NORM, 3), -EAGAIN);	/* 4 + 3 + 2 <= 10: waits */
+	EXPECT_EQ(A(3, NORM, 1), -EAGAIN);	/* FIFO: behind it */
+	CHECK();
+	EXPECT_EQ(acct.queued, 3);
+	EXPECT_EQ(A(0, CRIT, 1), 0);		/* account holds 5: still fine */
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT_EQ(A(0, CRIT, 1), 0);		/* 6 + 3 + 2 > 10: head fails */
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(T.t[1].wake_state, BUFPOOL_WAIT_FAILED);
+	EXPECT_EQ(acct.queued, 0);
+	CHECK();
+	EXPECT_EQ(A(1, NORM, 1), -EBUSY);	/* not the request that failed */
+	EXPECT_EQ(A(1, NORM, 3), -EDEADLK);
+	EXPECT_EQ(R(2, 0), 0);			/* in_use 6: 3 behind is served */
+	EXPECT_EQ(T.t[3].wakes, 1);
+	EXPECT_EQ(A(3, NORM, 1), 0);
+	CHECK();
+
+	/* a lower limit: -EDEADLK for a queued request only its side blocks */
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);	/* in_use 7: 7 + 2 + 2 > 10 */
+	bufpool_get_tunables(T.pool, &t);
+	t.limit = 9;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT_EQ(T.t[1].wakes, 2);		/* 6 + 2 + 2 > 9 */
+	EXPECT_EQ(A(1, NORM, 2), -EDEADLK);
+	CHECK();
+	teardown();
+}
+
+/* CRITICAL only goes with held non-critical buffers, unless exempt. */
+static void test_critical_rule(void)
+{
+	setup(8, 2);
+	T.t[0].e.critical_exempt = false;
+	T.t[1].e.critical_exempt = false;
+	EXPECT_EQ(A(0, CRIT, 1), -EPERM);	/* holds nothing */
+	EXPECT_EQ(A_noq(0, CRIT, 1), -EPERM);
+	EXPECT_EQ(queued(CRIT), 0);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	EXPECT_EQ(A(0, CRIT, 3), -EPERM);	/* more than it holds */
+	EXPECT_EQ(A(0, CRIT, 1), 0);
+	EXPECT_EQ(A(0, CRIT, 1), 0);
+	EXPECT_EQ(T.t[0].e.nr_critical, 2);
+	EXPECT_EQ(A(0, CRIT, 1), -EPERM);	/* 2 critical for 2 others */
+	CHECK();
+	/* releasing a critical one gives the right back */
+	EXPECT_EQ(bufpool_release(&T.t[0].e, &T.t[0].bufs[0]->id, 1), 0);
+	EXPECT_EQ(T.t[0].e.nr_critical, 1);
+	EXPECT_EQ(A(0, CRIT, 1), 0);
+	CHECK();
+	/* queued: counted once collected */
+	EXPECT_EQ(A(1, NORM, 1), 0);		/* in_use 6 */
+	EXPECT_EQ(A(2, CRIT, 3), 0);		/* exempt: full */
+	EXPECT_EQ(A(1, CRIT, 1), -EAGAIN);
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(A(1, CRIT, 1), 0);		/* collected */
+	EXPECT_EQ(T.t[1].e.nr_critical, 1);
+	EXPECT_EQ(A(1, CRIT, 1), -EPERM);
+	CHECK();
+	teardown();
+}
+
+/* Only the request that failed collects its failure. */
+static void test_failed_collect(void)
+{
+	struct bufpool_tunables t;
+	const char *why;
+
+	setup(6, 1);			/* headroom 0 / 1 / 2 */
+	EXPECT_EQ(A(0, NORM, 5), 0);
+	EXPECT_EQ(A(1, LOW, 3), -EAGAIN);
+	bufpool_get_tunables(T.pool, &t);
+	t.limit = 4;
+	bufpool_default_headroom(&t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT_EQ(T.t[1].wakes, 1);		/* 3 + 2 > 4 */
+	EXPECT_EQ(A(1, CRIT, 1), -EBUSY);	/* another request */
+	EXPECT_EQ(A(1, LOW, 2), -EBUSY);
+	EXPECT_EQ(A(1, LOW, 3), -ENOSPC);	/* collected */
+	EXPECT_EQ(A(1, LOW, 3), -ENOSPC);	/* (a new request now) */
+	CHECK();
+	/* CANCEL forgets a failure */
+	t.limit = 6;
+	bufpool_default_headroom(&t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT_EQ(A(1, LOW, 3), -EAGAIN);
+	t.limit = 4;
+	bufpool_default_headroom(&t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT_EQ(bufpool_cancel(&T.t[1].e), 0);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(A(1, CRIT, 1), 0);
+	CHECK();
 	teardown();
 }
 
@@ -777,6 +926,9 @@ static const struct test tests[] = {
 	{ "entity_destroy", test_destroy },
 	{ "release_errors", test_release_errors },
 	{ "enospc_ebusy", test_enospc_ebusy },
+	{ "edeadlk", test_edeadlk },
+	{ "critical_rule", test_critical_rule },
+	{ "failed_collect", test_failed_collect },
 	{ "mem_failure_retry", test_mem_retry },
 	{ "seed002_reserve", test_seed002 },
 	{ "runtime_tunables", test_tunables },
