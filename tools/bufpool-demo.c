@@ -4,12 +4,14 @@
  *
  * A "loader" process takes every buffer a NORMAL request may have, so the
  * reserve is all that is left.  Three "clients" then ask for a NORMAL
- * buffer and queue, in order; a "responder" asks for a CRITICAL buffer and
- * is served at once from the reserve.  The loader gives its buffers back
- * one at a time: each one is handed to the next client in line, which
- * wakes up holding a buffer (the pool picks which one: ids need not
- * match).  Everyone gives everything back and the STATS
- * counters are printed: one wake-up per grant, none spurious.
+ * buffer and queue, in order; the loader, which holds request buffers,
+ * then asks for a CRITICAL (response) buffer and is served at once from
+ * the reserve (only an fd that holds buffers may ask for CRITICAL ones).
+ * The loader gives its buffers back one at a time: each one is handed to
+ * the next client in line, which wakes up holding a buffer (the pool
+ * picks which one: ids need not match).  Everyone gives everything back
+ * and the STATS counters are printed: one wake-up per grant, none
+ * spurious.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -138,7 +140,7 @@ int main(void)
 	struct bufpool_stats st;
 	unsigned int normal, got = 0, k;
 	__u32 *ids, crit;
-	int loader, responder, done[2], bye[2], i, c, ret;
+	int loader, done[2], bye[2], i, c, ret;
 	pid_t kids[NR_CLIENTS];
 	char x;
 
@@ -192,17 +194,18 @@ int main(void)
 	    NR_CLIENTS);
 
 	if (st.reserve) {
-		responder = xopen();
-		ret = alloc(responder, BUFPOOL_CLASS_CRITICAL, 1,
+		ret = alloc(loader, BUFPOOL_CLASS_CRITICAL, 1,
 			    BUFPOOL_ALLOC_NOQUEUE, &crit);
-		if (ret)
-			say("responder", "CRITICAL request failed: %s",
+		if (ret) {
+			say("loader", "CRITICAL request failed: %s",
 			    strerror(-ret));
-		else
-			say("responder", "CRITICAL: served at once from the reserve, buffer #%u",
-			    crit);
-		close(responder);
-		say("responder", "closed its fd: buffer #%u is back", crit);
+			return 1;
+		}
+		say("loader",
+		    "CRITICAL (its response buffer): served at once from the reserve, buffer #%u",
+		    crit);
+		release(loader, &crit, 1);
+		say("loader", "gave buffer #%u back to the reserve", crit);
 	}
 
 	for (i = 0; i < NR_CLIENTS; i++) {
