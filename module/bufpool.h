@@ -76,7 +76,18 @@ enum bufpool_wait_state {
 	BUFPOOL_WAIT_GRANTED,	/* buffers on ->granted, to be collected */
 	BUFPOOL_WAIT_FAILED,	/* can no longer be served: ->error to collect */
 	BUFPOOL_WAIT_OFFERED,	/* offer/all policies: woken to try again */
+	BUFPOOL_WAIT_EXPIRED,	/* deadline passed while queued: -ETIMEDOUT */
 };
+
+/* A request without a deadline; deadlines are ns of CLOCK_MONOTONIC. */
+#define BUFPOOL_NO_DEADLINE	U64_MAX
+
+/*
+ * Under the offer and all policies, a waiter woken to try again that has
+ * not tried within this long loses its offer (a spurious wake-up), so
+ * that one that never comes back cannot hold the queue up.
+ */
+#define BUFPOOL_OFFER_TTL_NS	(100ULL * 1000 * 1000)
 
 /**
  * enum bufpool_policy - what the pool does when buffers come back
@@ -111,7 +122,14 @@ typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
  * @state: enum bufpool_wait_state; read locklessly by bufpool_ready()
  * @error: in FAILED, what collecting the request returns (-ENOSPC or
  *	-EDEADLK, see bufpool_alloc())
+ * @seq: number of the entity's latest queued request; read locklessly
+ *	by bufpool_waiting()
+ * @cancelled: @seq of the latest request bufpool_cancel() withdrew
  * @queued_at: when the request was queued (ns, monotonic), for tracing
+ * @deadline: when the queued request is withdrawn (ns, CLOCK_MONOTONIC),
+ *	or BUFPOOL_NO_DEADLINE
+ * @offered_at: when an OFFERED waiter was woken (it is then on the
+ *	pool's list of offers, by @node)
  */
 struct bufpool_waiter {
 	struct list_head node;
@@ -122,7 +140,23 @@ struct bufpool_waiter {
 	unsigned int count;
 	unsigned int state;
 	int error;
+	u32 seq;
+	u32 cancelled;
 	u64 queued_at;
+	u64 deadline;
+	u64 offered_at;
+};
+
+/**
+ * struct bufpool_ticket - what a sleeper knows of the request it waits for
+ * @seq: the request's number (bufpool_waiter.seq when it was queued)
+ * @deadline: when it is withdrawn, or BUFPOOL_NO_DEADLINE
+ *
+ * Filled by bufpool_alloc_until() when it leaves the request queued.
+ */
+struct bufpool_ticket {
+	u32 seq;
+	u64 deadline;
 };
 
 /**
@@ -218,6 +252,14 @@ void bufpool_entity_destroy(struct bufpool_entity *e);
 int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 		  unsigned int count, unsigned int flags,
 		  struct bufpool_buf **bufs);
+int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
+			unsigned int count, unsigned int flags, u64 deadline,
+			struct bufpool_buf **bufs, struct bufpool_ticket *t);
+bool bufpool_waiting(const struct bufpool_entity *e,
+		     const struct bufpool_ticket *t);
+int bufpool_wait_done(struct bufpool_entity *e, const struct bufpool_ticket *t,
+		      int why, struct bufpool_buf **bufs);
+u64 bufpool_expire(struct bufpool_entity *e);
 bool bufpool_ready(const struct bufpool_entity *e);
 bool bufpool_queued(const struct bufpool_entity *e);
 int bufpool_cancel(struct bufpool_entity *e);

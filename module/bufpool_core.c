@@ -27,7 +27,13 @@
  *    to try again instead of granting, as HAProxy does: "offer" wakes as
  *    many as there are free buffers, "all" wakes every one.  Under them a
  *    new request may overtake queued ones, and a waiter that was woken but
- *    fails its retry counts as a spurious wake-up;
+ *    fails its retry counts as a spurious wake-up.  A woken waiter that
+ *    has not tried again within BUFPOOL_OFFER_TTL_NS loses its offer (a
+ *    spurious wake-up too): one that never comes back cannot hold others;
+ *  - a queued request may have a deadline: it is withdrawn when it passes,
+ *    whether or not anyone sleeps on it (bufpool_expire()), and a sleeper
+ *    recognises its own request by its number (bufpool_waiting()), so it
+ *    can leave on a signal and come back to the same place;
  *  - an entity may belong to an account (a user): the buffers an account's
  *    entities hold, were granted or requested are capped by the quota, and
  *    a request beyond it fails at once, never waiting behind others;
@@ -58,6 +64,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
+#include <linux/workqueue.h>
 
 #include "bufpool.h"
 #include "bufpool_mem.h"
@@ -74,6 +81,8 @@
  * @quota: most buffers an account may be charged, 0 for none
  * @policy: enum bufpool_policy
  * @nr_offered: waiters woken by offer/all that have not tried again yet
+ * @offered: those waiters, oldest offer first
+ * @offer_expiry: withdraws offers not taken up in time
  * @in_use: buffers held, granted or being returned
  * @nr_alloc: buffers the pool owns (in use + cached)
  * @nr_cached: buffers on @cache
@@ -101,6 +110,8 @@ struct bufpool {
 	unsigned int quota;
 	unsigned int policy;
 	unsigned int nr_offered;
+	struct list_head offered;
+	struct delayed_work offer_expiry;
 	unsigned int in_use;
 	unsigned int nr_alloc;
 	unsigned int nr_cached;
@@ -338,6 +349,51 @@ static void bufpool_dequeue_locked(struct bufpool *pool,
 	WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 }
 
+/* @w's offer ends: it was taken up, withdrawn or has lapsed. */
+static void bufpool_unoffer_locked(struct bufpool *pool,
+				   struct bufpool_waiter *w)
+{
+	lockdep_assert_held(&pool->lock);
+	list_del_init(&w->node);
+	pool->nr_offered--;
+	WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+}
+
+/*
+ * Offers older than BUFPOOL_OFFER_TTL_NS lapse: their waiters were woken
+ * and did not try again in time, a spurious wake-up.  If they try later,
+ * theirs is a new request.
+ */
+static void bufpool_expire_offers_locked(struct bufpool *pool, u64 now)
+{
+	struct bufpool_waiter *w, *tmp;
+
+	lockdep_assert_held(&pool->lock);
+	list_for_each_entry_safe(w, tmp, &pool->offered, node) {
+		if (now - w->offered_at < BUFPOOL_OFFER_TTL_NS)
+			break;
+		bufpool_unoffer_locked(pool, w);
+		pool->spurious++;
+	}
+}
+
+/* Run the offer expiry when the oldest offer lapses. */
+static void bufpool_arm_offer_expiry_locked(struct bufpool *pool, u64 now)
+{
+	struct bufpool_waiter *w;
+	u64 left;
+
+	lockdep_assert_held(&pool->lock);
+	w = list_first_entry_or_null(&pool->offered, struct bufpool_waiter,
+				     node);
+	if (!w)
+		return;
+	left = w->offered_at + BUFPOOL_OFFER_TTL_NS - now;
+	/* a jiffy more: never before the offer lapses */
+	mod_delayed_work(system_wq, &pool->offer_expiry,
+			 nsecs_to_jiffies(left) + 1);
+}
+
 /*
  * Buffers the side of @e holds or was granted: while the pool has a quota,
  * its account's, over all the account's entities; otherwise its own.
@@ -395,28 +451,34 @@ static bool bufpool_fail_if_hopeless_locked(struct bufpool *pool,
 /*
  * The offer and all policies: dequeue waiters, most critical class first,
  * and wake them to try again; offer wakes no more than there are free
- * buffers not already offered.
+ * buffers not already offered.  Lapsed offers are withdrawn first.
  */
 static void bufpool_offer_locked(struct bufpool *pool)
 {
 	unsigned int c, free = pool->limit > pool->in_use ?
 			       pool->limit - pool->in_use : 0;
 	struct bufpool_waiter *w, *tmp;
+	u64 now = ktime_get_ns();
 
 	lockdep_assert_held(&pool->lock);
+	bufpool_expire_offers_locked(pool, now);
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
 		list_for_each_entry_safe(w, tmp, &pool->queue[c], node) {
 			if (pool->policy == BUFPOOL_POLICY_OFFER &&
 			    pool->nr_offered >= free)
-				return;
+				goto arm;
 			bufpool_dequeue_locked(pool, w);
 			bufpool_unaccount_locked(waiter_entity(w), w->count);
 			WRITE_ONCE(w->state, BUFPOOL_WAIT_OFFERED);
+			w->offered_at = now;
+			list_add_tail(&w->node, &pool->offered);
 			pool->nr_offered++;
 			pool->wakeups++;
 			w->wake(w);
 		}
 	}
+arm:
+	bufpool_arm_offer_expiry_locked(pool, now);
 }
 
 /*
@@ -564,21 +626,74 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 	return -EAGAIN;
 }
 
+static bool bufpool_withdraw_locked(struct bufpool *pool,
+				    struct bufpool_waiter *w);
+
+static bool bufpool_deadline_passed(u64 deadline, u64 now)
+{
+	return deadline != BUFPOOL_NO_DEADLINE && now >= deadline;
+}
+
+/*
+ * A request that is not pending: served at once, queued with @deadline
+ * (under a new number), or, if @deadline has passed, -ETIMEDOUT and
+ * nothing queued.
+ */
+static int bufpool_request_locked(struct bufpool_entity *e, unsigned int class,
+				  unsigned int count, unsigned int flags,
+				  u64 deadline, struct bufpool_buf **bufs)
+{
+	struct bufpool_waiter *w = &e->waiter;
+	bool late = bufpool_deadline_passed(deadline, ktime_get_ns());
+	int ret;
+
+	lockdep_assert_held(&e->pool->lock);
+	ret = bufpool_new_request_locked(e, class, count,
+					 late ? flags | BUFPOOL_ALLOC_NOQUEUE :
+						flags, bufs);
+	if (ret != -EAGAIN || (flags & BUFPOOL_ALLOC_NOQUEUE))
+		return ret;
+	if (late)
+		return -ETIMEDOUT;
+	w->seq++;
+	w->deadline = deadline;
+	return ret;
+}
+
+/*
+ * Withdraw @w's queued request because its deadline passed, and serve
+ * whoever it held up.
+ */
+static void bufpool_time_out_locked(struct bufpool *pool,
+				    struct bufpool_waiter *w)
+{
+	lockdep_assert_held(&pool->lock);
+	bufpool_withdraw_locked(pool, w);
+	bufpool_grant_locked(pool);
+}
+
 /**
- * bufpool_alloc() - get @count buffers of @class for @e, all or none
+ * bufpool_alloc_until() - get @count buffers of @class for @e, all or none
  * @e: the entity
  * @class: enum bufpool_class
  * @count: 1..BUFPOOL_ALLOC_MAX
  * @flags: BUFPOOL_ALLOC_*
+ * @deadline: when a request this call queues is withdrawn (ns of
+ *	CLOCK_MONOTONIC), or BUFPOOL_NO_DEADLINE
  * @bufs: filled with @count buffers on success
+ * @t: if not NULL, describes the request when it is left queued
  *
  * If the buffers cannot be had now the request is queued and the entity's
  * waiter is woken once they are granted; calling again with the same
- * @class and @count then collects them.  An entity has at most one
- * request: a different one while it is queued, granted or failed is
- * refused.  A queued request that a tunable change (or, at the head of its
- * queue, its side's growing holdings) makes hopeless fails: the waiter is
- * woken and the call with the same @class and @count collects the error.
+ * @class and @count then collects them, or finds the request still queued
+ * (in its place: a queued request keeps the deadline it was queued with,
+ * and one queued without a deadline takes @deadline).  An entity has at
+ * most one request: a different one while it is queued, granted or failed
+ * is refused.  A queued request that a tunable change (or, at the head of
+ * its queue, its side's growing holdings) makes hopeless fails: the waiter
+ * is woken and the call with the same @class and @count collects the
+ * error.  One whose deadline passed is withdrawn, and the next call with
+ * the same @class and @count returns -ETIMEDOUT.
  *
  * Return: 0 with @bufs filled; -EAGAIN if queued (or, with
  * BUFPOOL_ALLOC_NOQUEUE, not served and not queued); -EBUSY if a different
@@ -586,14 +701,16 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
  * bufpool_may_use_reserve()); -ENOSPC if the request can never be served
  * under the current limit; -EDEADLK if only @e's own side giving buffers
  * back could make room for it; -EDQUOT if it would take @e's account above
- * the quota; -EINVAL for a bad class, count or flag.
+ * the quota; -ETIMEDOUT if its deadline has passed; -EINVAL for a bad
+ * class, count or flag.
  */
-int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
-		  unsigned int count, unsigned int flags,
-		  struct bufpool_buf **bufs)
+int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
+			unsigned int count, unsigned int flags, u64 deadline,
+			struct bufpool_buf **bufs, struct bufpool_ticket *t)
 {
 	struct bufpool *pool = e->pool;
 	struct bufpool_waiter *w = &e->waiter;
+	bool same;
 	int ret;
 
 	if (class >= BUFPOOL_NR_CLASSES || !count ||
@@ -601,9 +718,10 @@ int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 		return -EINVAL;
 
 	spin_lock(&pool->lock);
+	same = w->class == class && w->count == count;
 	switch (w->state) {
 	case BUFPOOL_WAIT_GRANTED:
-		if (w->class != class || w->count != count) {
+		if (!same) {
 			ret = -EBUSY;
 			break;
 		}
@@ -612,8 +730,18 @@ int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 		ret = 0;
 		break;
 	case BUFPOOL_WAIT_QUEUED:
-		ret = (w->class == class && w->count == count) ? -EAGAIN :
-								  -EBUSY;
+		if (!same) {
+			ret = -EBUSY;
+			break;
+		}
+		if (bufpool_deadline_passed(w->deadline, ktime_get_ns())) {
+			bufpool_time_out_locked(pool, w);
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (w->deadline == BUFPOOL_NO_DEADLINE)
+			w->deadline = deadline;
+		ret = -EAGAIN;
 		break;
 	case BUFPOOL_WAIT_FAILED:
 		/* only the request that failed collects its failure */
@@ -624,21 +752,186 @@ int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		ret = w->error;
 		break;
-	case BUFPOOL_WAIT_OFFERED:
-		pool->nr_offered--;
+	case BUFPOOL_WAIT_EXPIRED:
+		/* like a failure: only the same request collects it */
+		if (!same) {
+			ret = -EBUSY;
+			break;
+		}
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
-		ret = bufpool_new_request_locked(e, class, count, flags, bufs);
-		if (ret == -EAGAIN)
+		ret = -ETIMEDOUT;
+		break;
+	case BUFPOOL_WAIT_OFFERED:
+		/* trying again: the same request keeps its deadline */
+		if (same && w->deadline != BUFPOOL_NO_DEADLINE)
+			deadline = w->deadline;
+		bufpool_unoffer_locked(pool, w);
+		ret = bufpool_request_locked(e, class, count, flags, deadline,
+					     bufs);
+		if (ret)
 			pool->spurious++;
 		break;
 	default:
-		ret = bufpool_new_request_locked(e, class, count, flags, bufs);
+		ret = bufpool_request_locked(e, class, count, flags, deadline,
+					     bufs);
 		break;
+	}
+	if (t && ret == -EAGAIN && w->state == BUFPOOL_WAIT_QUEUED) {
+		t->seq = w->seq;
+		t->deadline = w->deadline;
 	}
 	spin_unlock(&pool->lock);
 	return ret;
 }
+EXPORT_SYMBOL_GPL(bufpool_alloc_until);
+
+/**
+ * bufpool_alloc() - get @count buffers of @class for @e, all or none
+ * @e: the entity
+ * @class: enum bufpool_class
+ * @count: 1..BUFPOOL_ALLOC_MAX
+ * @flags: BUFPOOL_ALLOC_*
+ * @bufs: filled with @count buffers on success
+ *
+ * bufpool_alloc_until() for a request without a deadline.
+ *
+ * Return: as bufpool_alloc_until().
+ */
+int bufpool_alloc(struct bufpool_entity *e, unsigned int class,
+		  unsigned int count, unsigned int flags,
+		  struct bufpool_buf **bufs)
+{
+	return bufpool_alloc_until(e, class, count, flags, BUFPOOL_NO_DEADLINE,
+				   bufs, NULL);
+}
 EXPORT_SYMBOL_GPL(bufpool_alloc);
+
+/**
+ * bufpool_waiting() - is @t's request still queued?
+ * @e: the entity
+ * @t: the request, as bufpool_alloc_until() left it queued
+ *
+ * Lockless, for a sleeper's wake-up condition: false once the request has
+ * been granted, has failed, expired or been offered, collected or
+ * withdrawn by another caller, or replaced by a newer request.  Pairs with
+ * the changes of state, which are all followed by ->wake() or made by a
+ * caller that wakes the other sleepers itself.
+ *
+ * Return: true while @t's request waits in its class queue.
+ */
+bool bufpool_waiting(const struct bufpool_entity *e,
+		     const struct bufpool_ticket *t)
+{
+	return READ_ONCE(e->waiter.state) == BUFPOOL_WAIT_QUEUED &&
+	       READ_ONCE(e->waiter.seq) == t->seq;
+}
+EXPORT_SYMBOL_GPL(bufpool_waiting);
+
+/**
+ * bufpool_wait_done() - a sleeper on @t's request woke up: what now?
+ * @e: the entity
+ * @t: the request it slept on
+ * @why: 0 (woken), -ETIMEDOUT (the deadline came) or the errno of the
+ *	signal that interrupted the sleep (-ERESTARTSYS, ...)
+ * @bufs: filled with the buffers when they are collected
+ *
+ * A grant is collected whatever @why says: a grant that raced with a
+ * signal or the deadline is the caller's, never given away.  A request
+ * still queued after its deadline is withdrawn.  On a signal a request
+ * still queued stays queued, in its place and with its deadline: calling
+ * bufpool_alloc_until() again with the same class and count finds it.
+ *
+ * Return: 0 with @bufs filled; the error of a failed request (-ENOSPC,
+ * -EDEADLK), -ETIMEDOUT (deadline
+ * passed, withdrawn), -ECANCELED (withdrawn by bufpool_cancel()), @why if
+ * it is a signal's errno and the request is not over; -EAGAIN when the
+ * caller should call bufpool_alloc_until() again: the request is still
+ * queued or offered, or was collected by another caller.
+ */
+int bufpool_wait_done(struct bufpool_entity *e, const struct bufpool_ticket *t,
+		      int why, struct bufpool_buf **bufs)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_waiter *w = &e->waiter;
+	int again = why && why != -ETIMEDOUT ? why : -EAGAIN;
+	int ret;
+
+	spin_lock(&pool->lock);
+	if (w->seq != t->seq) {
+		ret = w->cancelled == t->seq ? -ECANCELED : again;
+		goto unlock;
+	}
+	switch (w->state) {
+	case BUFPOOL_WAIT_GRANTED:
+		bufpool_hold_locked(e, &w->granted, w->count, w->class,
+				    bufs);
+		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+		ret = 0;
+		break;
+	case BUFPOOL_WAIT_FAILED:
+		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+		ret = w->error;
+		break;
+	case BUFPOOL_WAIT_EXPIRED:
+		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+		ret = -ETIMEDOUT;
+		break;
+	case BUFPOOL_WAIT_QUEUED:
+		if (bufpool_deadline_passed(w->deadline, ktime_get_ns())) {
+			bufpool_time_out_locked(pool, w);
+			ret = -ETIMEDOUT;
+		} else {
+			ret = again;
+		}
+		break;
+	case BUFPOOL_WAIT_OFFERED:
+		ret = again;
+		break;
+	default:
+		/* collected, cancelled or timed out by another caller */
+		ret = w->cancelled == t->seq ? -ECANCELED : again;
+		break;
+	}
+unlock:
+	spin_unlock(&pool->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(bufpool_wait_done);
+
+/**
+ * bufpool_expire() - withdraw @e's request if its deadline has passed
+ * @e: the entity
+ *
+ * For requests nobody sleeps on (the sleeper was interrupted): a queued
+ * request past its deadline leaves its queue, its waiter is woken, and
+ * the next bufpool_alloc_until() with the same class and count returns
+ * -ETIMEDOUT.  A grant is left to be collected.  Does not sleep.
+ *
+ * Return: 0, or the ns left before the deadline of a queued request.
+ */
+u64 bufpool_expire(struct bufpool_entity *e)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_waiter *w = &e->waiter;
+	u64 now = ktime_get_ns(), left = 0;
+
+	spin_lock(&pool->lock);
+	if (w->state != BUFPOOL_WAIT_QUEUED ||
+	    w->deadline == BUFPOOL_NO_DEADLINE) {
+		/* nothing to watch */
+	} else if (now < w->deadline) {
+		left = w->deadline - now;
+	} else {
+		bufpool_withdraw_locked(pool, w);
+		WRITE_ONCE(w->state, BUFPOOL_WAIT_EXPIRED);
+		/* a timeout, not a wake-up: not counted in @wakeups */
+		w->wake(w);
+		bufpool_grant_locked(pool);
+	}
+	spin_unlock(&pool->lock);
+	return left;
+}
+EXPORT_SYMBOL_GPL(bufpool_expire);
 
 /**
  * bufpool_ready() - is @e's queued request granted, failed or offered?
@@ -647,14 +940,15 @@ EXPORT_SYMBOL_GPL(bufpool_alloc);
  * Lockless; for wait_event() and poll().  Pairs with the grant, which
  * publishes the state before calling ->wake().
  *
- * Return: true if bufpool_alloc() would now return without queueing.
+ * Return: true if bufpool_alloc() with the same class and count would now
+ * return without queueing.
  */
 bool bufpool_ready(const struct bufpool_entity *e)
 {
 	unsigned int state = READ_ONCE(e->waiter.state);
 
 	return state == BUFPOOL_WAIT_GRANTED || state == BUFPOOL_WAIT_FAILED ||
-	       state == BUFPOOL_WAIT_OFFERED;
+	       state == BUFPOOL_WAIT_OFFERED || state == BUFPOOL_WAIT_EXPIRED;
 }
 EXPORT_SYMBOL_GPL(bufpool_ready);
 
@@ -693,11 +987,11 @@ static bool bufpool_withdraw_locked(struct bufpool *pool,
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		return true;
 	case BUFPOOL_WAIT_FAILED:
+	case BUFPOOL_WAIT_EXPIRED:
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		return true;
 	case BUFPOOL_WAIT_OFFERED:
-		pool->nr_offered--;
-		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+		bufpool_unoffer_locked(pool, w);
 		return true;
 	default:
 		return false;
@@ -709,8 +1003,9 @@ static bool bufpool_withdraw_locked(struct bufpool *pool,
  * @e: the entity
  *
  * A queued request leaves its queue; buffers granted but not collected go
- * back to the pool.  Either way the next waiters are served at once, so a
- * grant that raced with a timeout or a signal is passed on, not lost.
+ * back to the pool.  Either way the next waiters are served at once.  A
+ * sleeper on the request (see bufpool_wait_done()) then learns that it
+ * was cancelled: the caller wakes it.
  *
  * Return: 0, or -ENOENT if @e had no request.
  */
@@ -721,8 +1016,10 @@ int bufpool_cancel(struct bufpool_entity *e)
 
 	spin_lock(&pool->lock);
 	withdrawn = bufpool_withdraw_locked(pool, &e->waiter);
-	if (withdrawn)
+	if (withdrawn) {
+		e->waiter.cancelled = e->waiter.seq;
 		bufpool_grant_locked(pool);
+	}
 	spin_unlock(&pool->lock);
 	return withdrawn ? 0 : -ENOENT;
 }
@@ -911,7 +1208,11 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->waiter.count = 0;
 	e->waiter.state = BUFPOOL_WAIT_IDLE;
 	e->waiter.error = 0;
+	e->waiter.seq = 0;
+	e->waiter.cancelled = 0;
 	e->waiter.queued_at = 0;
+	e->waiter.deadline = BUFPOOL_NO_DEADLINE;
+	e->waiter.offered_at = 0;
 
 	spin_lock(&pool->lock);
 	pool->nr_entities++;
@@ -1185,6 +1486,20 @@ size_t bufpool_bufsize(const struct bufpool *pool)
 }
 EXPORT_SYMBOL_GPL(bufpool_bufsize);
 
+static void bufpool_offer_expiry_fn(struct work_struct *work)
+{
+	struct bufpool *pool = container_of(to_delayed_work(work),
+					    struct bufpool, offer_expiry);
+	u64 now = ktime_get_ns();
+
+	spin_lock(&pool->lock);
+	bufpool_expire_offers_locked(pool, now);
+	/* serves or offers to whoever the lapsed offers held up */
+	bufpool_grant_locked(pool);
+	bufpool_arm_offer_expiry_locked(pool, now);
+	spin_unlock(&pool->lock);
+}
+
 static void bufpool_free_cache(struct bufpool *pool)
 {
 	struct bufpool_buf *buf, *tmp;
@@ -1223,6 +1538,8 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 		return ERR_PTR(-ENOMEM);
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->cache);
+	INIT_LIST_HEAD(&pool->offered);
+	INIT_DELAYED_WORK(&pool->offer_expiry, bufpool_offer_expiry_fn);
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++)
 		INIT_LIST_HEAD(&pool->queue[c]);
 	pool->bufsize = PAGE_ALIGN(cfg->bufsize);
@@ -1263,6 +1580,7 @@ EXPORT_SYMBOL_GPL(bufpool_create);
 void bufpool_destroy(struct bufpool *pool)
 {
 	WARN_ON(pool->nr_entities || pool->in_use);
+	cancel_delayed_work_sync(&pool->offer_expiry);
 	bufpool_mem_quiesce(pool->mem);
 	bufpool_free_cache(pool);
 	WARN_ON(pool->nr_alloc);

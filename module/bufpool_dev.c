@@ -21,6 +21,8 @@
 #include <linux/capability.h>
 #include <linux/compat.h>
 #include <linux/fs.h>
+#include <linux/hrtimer.h>
+#include <linux/jiffies.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -31,6 +33,7 @@
 #include <linux/uaccess.h>
 #include <linux/user_namespace.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 
 #include "bufpool.h"
 #include "bufpool_compat.h"
@@ -43,11 +46,14 @@
  * @map_lock: page faults (read) against RELEASE revoking mappings (write)
  * @mapped: the file has been mmap()ed at least once (under @map_lock)
  * @user: the account of the user who opened it
+ * @expire: withdraws, at its deadline, a request whose sleeper left on a
+ *	signal
  */
 struct bufpool_file {
 	struct bufpool_entity entity;
 	struct bufpool_user *user;
 	wait_queue_head_t wq;
+	struct delayed_work expire;
 	struct rw_semaphore map_lock;
 	bool mapped;
 };
@@ -59,6 +65,23 @@ static void bufpool_file_wake(struct bufpool_waiter *w)
 	struct bufpool_file *bf = w->target;
 
 	wake_up_interruptible_poll(&bf->wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Jiffies to wait for @ns to pass: rounded up, never early. */
+static unsigned long bufpool_ns_to_delay(u64 ns)
+{
+	return min_t(u64, nsecs_to_jiffies64(ns) + 1, MAX_JIFFY_OFFSET);
+}
+
+static void bufpool_file_expire(struct work_struct *work)
+{
+	struct bufpool_file *bf = container_of(to_delayed_work(work),
+					       struct bufpool_file, expire);
+	u64 left = bufpool_expire(&bf->entity);
+
+	/* woken early (a long delay is capped): watch the rest */
+	if (left)
+		schedule_delayed_work(&bf->expire, bufpool_ns_to_delay(left));
 }
 
 static int bufpool_open(struct inode *inode, struct file *file)
@@ -74,6 +97,7 @@ static int bufpool_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	}
 	init_waitqueue_head(&bf->wq);
+	INIT_DELAYED_WORK(&bf->expire, bufpool_file_expire);
 	init_rwsem(&bf->map_lock);
 	bufpool_entity_init(bufpool_dev_pool, &bf->entity, bufpool_file_wake,
 			    bf);
@@ -94,6 +118,7 @@ static int bufpool_release_file(struct inode *inode, struct file *file)
 {
 	struct bufpool_file *bf = file->private_data;
 
+	cancel_delayed_work_sync(&bf->expire);
 	bufpool_entity_destroy(&bf->entity);
 	bufpool_user_put(bf->user);
 	kfree(bf);
@@ -145,26 +170,72 @@ static void bufpool_undo_alloc(struct bufpool_entity *e,
 }
 
 /*
- * Sleep until the request of @e leaves its queue (granted, failed, or
- * collected or cancelled by another thread sharing the file), the deadline
- * passes or a signal comes.  Returns 0, -ETIMEDOUT or -ERESTARTSYS.
+ * The deadline of a blocking ALLOC, in ns of CLOCK_MONOTONIC: timeout_ns
+ * from now, or timeout_ns itself with BUFPOOL_ALLOC_ABSTIME.  0, and any
+ * time beyond what ktime_t holds (some 292 years of uptime), mean none:
+ * huge values saturate, they never wrap into an early deadline.
  */
-static int bufpool_wait_grant(struct bufpool_file *bf, u64 timeout_ns)
+static u64 bufpool_alloc_deadline(const struct bufpool_alloc *arg)
 {
-	long left;
+	u64 now;
 
-	if (!timeout_ns)
-		return wait_event_interruptible(bf->wq,
-						!bufpool_queued(&bf->entity));
+	if (!arg->timeout_ns)
+		return BUFPOOL_NO_DEADLINE;
+	if (arg->flags & BUFPOOL_ALLOC_ABSTIME)
+		return arg->timeout_ns < (u64)KTIME_MAX ? arg->timeout_ns :
+							  BUFPOOL_NO_DEADLINE;
+	now = ktime_get_ns();
+	if (arg->timeout_ns >= (u64)KTIME_MAX - now)
+		return BUFPOOL_NO_DEADLINE;
+	return now + arg->timeout_ns;
+}
 
-	left = nsecs_to_jiffies(timeout_ns);
-	left = clamp(left, 1L, MAX_SCHEDULE_TIMEOUT - 1);
-	left = wait_event_interruptible_timeout(bf->wq,
-						!bufpool_queued(&bf->entity),
-						left);
-	if (left > 0)
-		return 0;
-	return left ? left : -ETIMEDOUT;
+/*
+ * Sleep until @t's request leaves its queue (granted, failed, expired,
+ * offered, or collected or cancelled by another thread sharing the file),
+ * its deadline comes (an absolute hrtimer: never early, however often the
+ * sleep is interrupted and resumed) or a signal comes.  Returns 0,
+ * -ETIMEDOUT or -ERESTARTSYS; bufpool_wait_done() says what it means.
+ */
+static int bufpool_wait_grant(struct bufpool_file *bf,
+			      const struct bufpool_ticket *t)
+{
+	ktime_t expires = t->deadline == BUFPOOL_NO_DEADLINE ? KTIME_MAX :
+			  ns_to_ktime(t->deadline);
+	DEFINE_WAIT(wait);
+	int ret = 0;
+
+	for (;;) {
+		prepare_to_wait(&bf->wq, &wait, TASK_INTERRUPTIBLE);
+		if (!bufpool_waiting(&bf->entity, t))
+			break;
+		if (signal_pending(current)) {
+			ret = -ERESTARTSYS;
+			break;
+		}
+		/* KTIME_MAX: no timer, plain schedule() */
+		if (!schedule_hrtimeout_range(&expires, current->timer_slack_ns,
+					      HRTIMER_MODE_ABS)) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	finish_wait(&bf->wq, &wait);
+	return ret;
+}
+
+/*
+ * A sleeper leaves on a signal and its request stays queued: withdraw it
+ * at its deadline if nobody comes back for it.
+ */
+static void bufpool_watch_deadline(struct bufpool_file *bf, u64 deadline)
+{
+	u64 now = ktime_get_ns();
+
+	if (deadline == BUFPOOL_NO_DEADLINE)
+		return;
+	mod_delayed_work(system_wq, &bf->expire,
+			 bufpool_ns_to_delay(deadline > now ? deadline - now : 0));
 }
 
 static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
@@ -172,7 +243,10 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 	struct bufpool_file *bf = file->private_data;
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
 	u32 ids[BUFPOOL_ALLOC_MAX];
+	struct bufpool_ticket t = { .deadline = BUFPOOL_NO_DEADLINE };
 	struct bufpool_alloc arg;
+	bool block;
+	u64 deadline;
 	unsigned int i;
 	int ret;
 
@@ -197,21 +271,27 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 			 arg.count * sizeof(ids[0])))
 		return -EFAULT;
 
+	block = !(file->f_flags & O_NONBLOCK) &&
+		!(arg.flags & BUFPOOL_ALLOC_NOQUEUE);
+	/* once per call: a request already queued keeps its own */
+	deadline = block ? bufpool_alloc_deadline(&arg) : BUFPOOL_NO_DEADLINE;
 	for (;;) {
-		ret = bufpool_alloc(&bf->entity, arg.alloc_class, arg.count,
-				    arg.flags, bufs);
-		if (ret != -EAGAIN || (file->f_flags & O_NONBLOCK) ||
-		    (arg.flags & BUFPOOL_ALLOC_NOQUEUE))
+		ret = bufpool_alloc_until(&bf->entity, arg.alloc_class,
+					  arg.count, arg.flags, deadline, bufs,
+					  &t);
+		if (ret != -EAGAIN || !block)
 			break;
-		ret = bufpool_wait_grant(bf, arg.timeout_ns);
-		if (ret) {
-			/* passes on a grant that raced with the timeout */
-			if (!bufpool_cancel(&bf->entity))
-				wake_up_interruptible(&bf->wq);
-			pr_debug("pid %d: entity %llu gave up waiting: %d\n",
-				 task_pid_nr(current), bf->entity.id, ret);
-			return ret;
-		}
+		ret = bufpool_wait_grant(bf, &t);
+		ret = bufpool_wait_done(&bf->entity, &t, ret, bufs);
+		if (ret != -EAGAIN)
+			break;
+	}
+	if (ret && block) {
+		/* still queued on a signal: restart or ALLOC again resumes it */
+		if (signal_pending(current) && bufpool_waiting(&bf->entity, &t))
+			bufpool_watch_deadline(bf, t.deadline);
+		pr_debug("pid %d: entity %llu stopped waiting: %d\n",
+			 task_pid_nr(current), bf->entity.id, ret);
 	}
 	if (ret)
 		return ret;
@@ -369,7 +449,7 @@ static long bufpool_ioctl_info(struct file *file, void __user *uarg)
 	arg.features = BUFPOOL_FEAT_CLASSES | BUFPOOL_FEAT_ATOMIC_N |
 		       BUFPOOL_FEAT_HANDOFF | BUFPOOL_FEAT_TIMEOUT |
 		       BUFPOOL_FEAT_CANCEL | BUFPOOL_FEAT_MMAP |
-		       BUFPOOL_FEAT_USER_QUOTA;
+		       BUFPOOL_FEAT_USER_QUOTA | BUFPOOL_FEAT_DEADLINE;
 	arg.alloc_max = BUFPOOL_ALLOC_MAX;
 	arg.bufsize = bufpool_bufsize(bufpool_dev_pool);
 	arg.entity_id = bf->entity.id;

@@ -106,7 +106,7 @@ static void note(struct fuzz *f, int op, unsigned int cmd, int ret,
 
 static const int ioctl_errs[] = {
 	ENOTTY, EFAULT, EINVAL, E2BIG, EAGAIN, EBUSY, ENOSPC, EDQUOT,
-	ETIMEDOUT, EINTR, ENOENT, EPERM, EBADF, EDEADLK, 0,
+	ETIMEDOUT, EINTR, ENOENT, EPERM, EBADF, EDEADLK, ECANCELED, 0,
 };
 
 static const int mmap_errs[] = {

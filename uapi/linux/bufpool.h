@@ -29,7 +29,8 @@
  *               with BUFPOOL_ALLOC_NOQUEUE: no buffer now, nothing queued
  *  -EBUSY       this fd already has a different request queued, granted,
  *               or failed: a failure is collected only by an ALLOC with
- *               the same class and count (or forgotten by CANCEL)
+ *               the same class and count (or forgotten by CANCEL); also
+ *               one left queued by -EINTR (CANCEL it first)
  *  -ENOSPC      the request can never be served: count + the class's
  *               headroom > limit (with or without NOQUEUE); also what a
  *               queued request collects when a tunable change makes it so
@@ -45,9 +46,30 @@
  *               The user: the euid, or for a process in a user namespace
  *               the creator of the outermost one (a namespace root created
  *               is a user of its own)
- *  -ETIMEDOUT   blocking fd: timeout_ns elapsed, request withdrawn
- *  -EINTR       blocking fd: a signal arrived, request withdrawn (the call
- *               is restarted instead when the handler has SA_RESTART)
+ *  -ETIMEDOUT   blocking fd: the request's deadline passed, request
+ *               withdrawn (never before the deadline); also what the next
+ *               ALLOC with the same class and count collects when the
+ *               deadline of a request left queued by -EINTR passed
+ *  -ECANCELED   blocking fd: another thread withdrew the request with
+ *               BUFPOOL_IOC_CANCEL while this call waited
+ *  -EINTR       blocking fd: a signal arrived (no SA_RESTART).  The request
+ *               STAYS QUEUED, like O_NONBLOCK's -EAGAIN, in its place and
+ *               with its deadline (and a grant that came meanwhile is kept):
+ *               call ALLOC again with the same class and count to go on
+ *               waiting or collect, or CANCEL it.  With SA_RESTART, and
+ *               across SIGSTOP/SIGCONT, ptrace and the freezer, the call is
+ *               restarted and goes on waiting in place, until the same
+ *               deadline.
+ *
+ * Deadlines (blocking fd): the deadline is computed once, when the call
+ * queues the request, from timeout_ns (relative, or absolute with
+ * BUFPOOL_ALLOC_ABSTIME), on CLOCK_MONOTONIC at hrtimer precision.  It
+ * belongs to the request: a call that finds its request already queued
+ * (a restart, an ALLOC after -EINTR, another thread) waits until that
+ * deadline and ignores its own timeout_ns, unless the request had none
+ * (queued by an O_NONBLOCK call).  A request nobody waits on any more is
+ * withdrawn at its deadline.  timeout_ns 0, or a deadline beyond 2^63 - 1
+ * ns of CLOCK_MONOTONIC, means none (huge values saturate, never wrap).
  *
  * BUFPOOL_IOC_RELEASE (nothing is released unless every id is valid):
  *  -ENOENT      an id is not held by anyone (never allocated, released, or
@@ -96,7 +118,8 @@ enum bufpool_class {
 
 /* ALLOC flags */
 #define BUFPOOL_ALLOC_NOQUEUE		_BITUL(0) /* fail with -EAGAIN, never queue */
-#define BUFPOOL_ALLOC_FLAGS		(BUFPOOL_ALLOC_NOQUEUE)
+#define BUFPOOL_ALLOC_ABSTIME		_BITUL(1) /* timeout_ns: CLOCK_MONOTONIC time */
+#define BUFPOOL_ALLOC_FLAGS		(BUFPOOL_ALLOC_NOQUEUE | BUFPOOL_ALLOC_ABSTIME)
 
 /**
  * struct bufpool_alloc - argument of BUFPOOL_IOC_ALLOC
@@ -104,12 +127,14 @@ enum bufpool_class {
  * @flags: BUFPOOL_ALLOC_*
  * @alloc_class: enum bufpool_class (named so that C++ can include this)
  * @count: number of buffers, 1..BUFPOOL_ALLOC_MAX, all or none
- * @timeout_ns: blocking fd only: give up after this long; 0 waits forever
+ * @timeout_ns: blocking fd only: give up after this long (with
+ *	BUFPOOL_ALLOC_ABSTIME: at this CLOCK_MONOTONIC time); 0 waits forever
  * @ids_ptr: user pointer to __u32[count], filled with the buffer ids
  * @__reserved: must be zero
  *
  * On a blocking fd the call sleeps (interruptibly) until the buffers are
- * granted.  On an O_NONBLOCK fd it returns -EAGAIN and the request stays
+ * granted, the deadline passes, or CANCEL withdraws the request.  On an
+ * O_NONBLOCK fd it returns -EAGAIN and the request stays
  * queued: poll() reports EPOLLIN once it is granted, and the next ALLOC
  * with the same class and count collects it without waiting.
  */
@@ -148,7 +173,8 @@ struct bufpool_release {
  * @__reserved: must be zero
  *
  * Withdraws this fd's queued request.  Buffers granted to it but not yet
- * collected go back to the pool and on to the next waiters.
+ * collected go back to the pool and on to the next waiters.  A thread
+ * blocked in ALLOC on that request returns -ECANCELED.
  */
 struct bufpool_cancel {
 	__u32 size;
@@ -164,6 +190,8 @@ struct bufpool_cancel {
 #define BUFPOOL_FEAT_CANCEL		_BITULL(4)
 #define BUFPOOL_FEAT_MMAP		_BITULL(5)
 #define BUFPOOL_FEAT_USER_QUOTA		_BITULL(6)
+/* absolute deadlines kept across restarts, ABSTIME, -ECANCELED, -EINTR keeps */
+#define BUFPOOL_FEAT_DEADLINE		_BITULL(7)
 
 /**
  * struct bufpool_info - argument of BUFPOOL_IOC_INFO (version and features)

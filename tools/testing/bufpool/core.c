@@ -74,6 +74,30 @@ unsigned int bp_queue_walk(struct bufpool *pool, unsigned int class,
 	return n;
 }
 
+/* Run the pool's offer expiry work if it is pending, as its worker would. */
+bool bp_run_offer_expiry(struct bufpool *pool)
+{
+	return bp_run_delayed_work(&pool->offer_expiry);
+}
+
+bool bp_offer_expiry_pending(struct bufpool *pool)
+{
+	return delayed_work_pending(&pool->offer_expiry);
+}
+
+unsigned int bp_nr_offered(struct bufpool *pool)
+{
+	bool mine = spin_is_held_by_me(&pool->lock);
+	unsigned int n;
+
+	if (!mine)
+		spin_lock(&pool->lock);
+	n = pool->nr_offered;
+	if (!mine)
+		spin_unlock(&pool->lock);
+	return n;
+}
+
 unsigned int bp_cache_usable(struct bufpool *pool, unsigned int class)
 {
 	bool mine = spin_is_held_by_me(&pool->lock);
@@ -132,6 +156,9 @@ static void bp_check_wakeup(struct bp_checker *ck)
 	struct bufpool_waiter *w;
 	unsigned int c;
 
+	/* offer/all: free buffers may wait for the offered to try again */
+	if (pool->policy != BUFPOOL_POLICY_HANDOFF)
+		return;
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
 		w = list_first_entry_or_null(&pool->queue[c],
 					     struct bufpool_waiter, node);
@@ -178,6 +205,7 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 				 .len = len };
 	unsigned int queued[BUFPOOL_NR_CLASSES] = { 0 };
 	unsigned int held = 0, granted = 0, returning = 0, live = 0;
+	unsigned int offered = 0;
 	struct bufpool_waiter *w;
 	struct bufpool_buf *buf;
 	unsigned int i, j, c, n, crit;
@@ -264,9 +292,16 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 		switch (w->state) {
 		case BUFPOOL_WAIT_IDLE:
 		case BUFPOOL_WAIT_FAILED:
+		case BUFPOOL_WAIT_EXPIRED:
 			if (!list_empty(&w->node) || n)
-				bp_fail(&ck, "entity %u: idle/failed waiter queued or granted (%u)",
+				bp_fail(&ck, "entity %u: idle/failed/expired waiter queued or granted (%u)",
 					i, n);
+			break;
+		case BUFPOOL_WAIT_OFFERED:
+			if (list_empty(&w->node) || n)
+				bp_fail(&ck, "entity %u: offered waiter off the offer list, or granted (%u)",
+					i, n);
+			offered++;
 			break;
 		case BUFPOOL_WAIT_QUEUED:
 			if (list_empty(&w->node) || n)
@@ -309,6 +344,24 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 				bp_class_name(c), n, pool->nr_queued[c],
 				queued[c]);
 	}
+
+	n = 0;
+	list_for_each_entry(w, &pool->offered, node) {
+		for (i = 0; i < nr_ents; i++)
+			if (&ents[i]->waiter == w)
+				break;
+		if (i == nr_ents)
+			bp_fail(&ck, "offer list: waiter of an unknown entity");
+		if (w->state != BUFPOOL_WAIT_OFFERED)
+			bp_fail(&ck, "offer list: waiter in state %u", w->state);
+		n++;
+	}
+	if (n != pool->nr_offered || n != offered)
+		bp_fail(&ck, "offer list: %u waiters, nr_offered %u, %u entities offered",
+			n, pool->nr_offered, offered);
+	if (pool->nr_offered && !delayed_work_pending(&pool->offer_expiry))
+		bp_fail(&ck, "%u offers outstanding and no expiry pending",
+			pool->nr_offered);
 
 	/* Buffers in no list: being zeroed on their way back, or leaked. */
 	for (id = 0; id < ck.id_end; id++) {

@@ -58,6 +58,10 @@ bool bp_pool_locked(struct bufpool *pool);
 unsigned int bp_queue_walk(struct bufpool *pool, unsigned int class,
 			   struct bufpool_entity **out, unsigned int max);
 unsigned int bp_cache_usable(struct bufpool *pool, unsigned int class);
+bool bp_run_offer_expiry(struct bufpool *pool);
+bool bp_offer_expiry_pending(struct bufpool *pool);
+unsigned int bp_nr_offered(struct bufpool *pool);
+extern u64 bp_clock_skew;		/* shim.c: added to ktime_get_ns() */
 
 #define BP_CHECK_QUIESCENT	0x1	/* no call in flight: exact accounting */
 #define BP_CHECK_ZERO		0x2	/* cached buffers must be all zero */

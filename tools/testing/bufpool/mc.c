@@ -26,7 +26,8 @@
  *         no livelock) when reserve >= 1; with reserve 0 the shortest
  *         deadlock trace is printed and its existence is expected.
  *  ops    generic: every entity may alloc any class and count 1-2,
- *         collect, release all, cancel, destroy, up to a depth bound.
+ *         collect, release all, cancel, destroy, let a queued request's
+ *         deadline pass, up to a depth bound.
  *
  * Options: -s seed|ops -n entities -l limit -r reserve -d depth
  *          -t (seed: waits may time out and cancel)
@@ -54,7 +55,7 @@ static const char *const phase_name[] = { "start", "wait-req", "have-req",
 /* action: entity in the low 3 bits, kind above */
 enum { A_REQ, A_COLLECT, A_CONNECT, A_RESP, A_FINISH, A_TIMEOUT,
        A_ALLOC, A_RELEASE = A_ALLOC + 6, A_CANCEL, A_DESTROY,
-       A_MEMFAIL, A_MEMOK, A_RETRY, A_NR };
+       A_MEMFAIL, A_MEMOK, A_RETRY, A_EXPIRE, A_NR };
 #define ACT(e, k)	((u8)((k) << 3 | (e)))
 #define ACT_E(a)	((a) & 7)
 #define ACT_K(a)	((a) >> 3)
@@ -181,6 +182,8 @@ static bool enabled(u8 a)
 	case A_RETRY:
 		return cfg.memfail && ACT_E(a) == 0 &&
 		       bp_mem_retry_pending(W.mem);
+	case A_EXPIRE:
+		return cfg.scenario == 'o' && ws == BUFPOOL_WAIT_QUEUED;
 	}
 	return false;
 }
@@ -209,7 +212,8 @@ static const char *apply(u8 a)
 			m->phase = m->phase == S_WAIT_REQ ? S_HAVE_REQ :
 							    S_HAVE_BOTH;
 		}
-		if (ret && ret != -ENOSPC && ret != -EDEADLK)
+		if (ret && ret != -ENOSPC && ret != -EDEADLK &&
+		    ret != -ETIMEDOUT)
 			return "collect after the wake-up failed";
 		m->woken = 0;
 		break;
@@ -278,6 +282,14 @@ static const char *apply(u8 a)
 	case A_RETRY:
 		bp_mem_run_retry(W.mem);
 		break;
+	case A_EXPIRE:
+		/* its deadline passes while nobody sleeps on it */
+		m->e.waiter.deadline = 0;
+		if (bufpool_expire(&m->e))
+			return "a passed deadline left the request queued";
+		if (m->e.waiter.state != BUFPOOL_WAIT_EXPIRED)
+			return "an expired request is not EXPIRED";
+		break;
 	}
 	return NULL;
 }
@@ -298,6 +310,8 @@ static const char *act_name(u8 a, char *buf, size_t len)
 		snprintf(buf, len, "e%u %s", ACT_E(a),
 			 k == A_RELEASE ? "release all" :
 			 k == A_CANCEL ? "cancel" : "destroy");
+	else if (k == A_EXPIRE)
+		snprintf(buf, len, "e%u deadline passes", ACT_E(a));
 	else
 		snprintf(buf, len, "%s", k == A_MEMFAIL ? "page allocator fails" :
 			 k == A_MEMOK ? "page allocator recovers" :

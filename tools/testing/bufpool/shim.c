@@ -5,12 +5,14 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/timekeeping.h>
 #include "harness.h"
 
 unsigned int bp_warnings;
 bool bp_warn_fatal;
 bool bp_quiet;
 unsigned int bp_kmalloc_fail;
+u64 bp_clock_skew;
 __thread char bp_self;
 
 void bp_warn(const char *file, int line, const char *cond)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/err.h>
+#include <linux/timekeeping.h>
 #include "harness.h"
 
 #define NR_ENTS 8
@@ -907,6 +908,219 @@ static void test_dirty_tracking(void)
 	teardown();
 }
 
+static u64 now_ns(void)
+{
+	return ktime_get_ns();
+}
+
+/* Deadlines: none early, withdrawn when they pass, kept by the request. */
+static void test_deadline(void)
+{
+	struct bufpool_entity *e1 = &T.t[1].e, *e2 = &T.t[2].e;
+	struct bufpool_ticket t = { 0 }, t2 = { 0 };
+	u64 dl;
+
+	setup(2, 0);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	/* a deadline already passed: not queued, nothing changed */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() - 1,
+				      T.t[1].bufs, &t), -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(queued(NORM), 0);
+	EXPECT_EQ(C(1), -ENOENT);
+	/* but served at once if it fits, whatever the deadline */
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, 1, T.t[1].bufs, &t), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+
+	/* queued with a deadline; the ticket says which request it is */
+	dl = now_ns() + 1000000000ULL;
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, dl, T.t[1].bufs, &t),
+		  -EAGAIN);
+	CHECK();
+	EXPECT_EQ(t.deadline, dl);
+	EXPECT(bufpool_waiting(e1, &t));
+	/* a later call finds it, with its own deadline, not the caller's */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, dl + 5, T.t[1].bufs,
+				      &t2), -EAGAIN);
+	EXPECT_EQ(t2.seq, t.seq);
+	EXPECT_EQ(t2.deadline, dl);
+	/* not yet */
+	EXPECT(bufpool_expire(e1) > 0);
+	EXPECT_EQ(bufpool_wait_done(e1, &t, -ETIMEDOUT, T.t[1].bufs), -EAGAIN);
+	EXPECT_EQ(queued(NORM), 1);
+	/* a second request behind it */
+	EXPECT_EQ(bufpool_alloc_until(e2, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[2].bufs, NULL), -EAGAIN);
+	/* the deadline passes while nobody sleeps on it: withdrawn */
+	bp_clock_skew += 2000000000ULL;
+	EXPECT_EQ(bufpool_expire(e1), 0);
+	CHECK();
+	EXPECT_EQ(e1->waiter.state, BUFPOOL_WAIT_EXPIRED);
+	EXPECT(bufpool_ready(e1));
+	EXPECT(!bufpool_waiting(e1, &t));
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(queued(NORM), 1);
+	/* the same request then learns it; a new one after that queues */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[1].bufs, &t2), -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(e1->waiter.state, BUFPOOL_WAIT_IDLE);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(C(1), 0);
+	/* a sleeper finds it expired too */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + 1000,
+				      T.t[1].bufs, &t), -EAGAIN);
+	EXPECT_EQ(queued(NORM), 2);
+	bp_clock_skew += 1000000;
+	EXPECT_EQ(bufpool_expire(e1), 0);
+	EXPECT_EQ(bufpool_wait_done(e1, &t, 0, T.t[1].bufs), -ETIMEDOUT);
+	CHECK();
+	/* expiry of the head serves whoever it held up */
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(T.t[2].wakes, 1);
+	EXPECT_EQ(A(2, NORM, 1), 0);		/* full again */
+	/* the sleeper's own timeout: withdrawn by bufpool_wait_done() */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + 1000,
+				      T.t[1].bufs, &t), -EAGAIN);
+	bp_clock_skew += 1000000;
+	EXPECT_EQ(bufpool_wait_done(e1, &t, -ETIMEDOUT, T.t[1].bufs),
+		  -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(queued(NORM), 0);
+	EXPECT_EQ(C(1), -ENOENT);
+	/* a queued request found by a call after its deadline */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + 1000,
+				      T.t[1].bufs, &t), -EAGAIN);
+	bp_clock_skew += 1000000;
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[1].bufs, &t), -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(queued(NORM), 0);
+	bp_clock_skew = 0;
+	teardown();
+}
+
+/* What a sleeper learns: cancelled, interrupted, granted meanwhile. */
+static void test_wait_done(void)
+{
+	struct bufpool_entity *e1 = &T.t[1].e;
+	struct bufpool_ticket t = { 0 }, t2 = { 0 };
+	struct bp_snap s0, s1;
+
+	setup(2, 0);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[1].bufs, &t), -EAGAIN);
+	/* cancelled by another caller: the sleeper returns -ECANCELED */
+	EXPECT_EQ(C(1), 0);
+	EXPECT(!bufpool_waiting(e1, &t));
+	EXPECT_EQ(bufpool_wait_done(e1, &t, 0, T.t[1].bufs), -ECANCELED);
+	EXPECT_EQ(bufpool_wait_done(e1, &t, -EINTR, T.t[1].bufs), -ECANCELED);
+	/* also once a newer request replaced it */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[1].bufs, &t2), -EAGAIN);
+	EXPECT(t2.seq != t.seq);
+	EXPECT_EQ(bufpool_wait_done(e1, &t, 0, T.t[1].bufs), -ECANCELED);
+	/* interrupted: the request stays queued, in its place */
+	EXPECT_EQ(bufpool_wait_done(e1, &t2, -EINTR, T.t[1].bufs), -EINTR);
+	CHECK();
+	EXPECT_EQ(queued(NORM), 1);
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);	/* behind it */
+	/* a different request is refused; the same one resumes */
+	EXPECT_EQ(A(1, NORM, 2), -EBUSY);
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[1].bufs, &t), -EAGAIN);
+	EXPECT_EQ(t.seq, t2.seq);
+	/* granted while nobody slept: kept, and the head was it */
+	bp_snapshot(T.pool, &s0);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(T.t[2].wakes, 0);
+	/* a grant that raced a signal is collected, not given away */
+	EXPECT_EQ(bufpool_wait_done(e1, &t, -EINTR, T.t[1].bufs), 0);
+	CHECK();
+	bp_snapshot(T.pool, &s1);
+	EXPECT_EQ(s1.allocations, s0.allocations + 1);
+	EXPECT_EQ(T.t[1].e.nr_held, 1);
+	/* collected by another caller of the same entity: call again */
+	EXPECT_EQ(R(1, 0), 0);			/* 2 is served */
+	EXPECT_EQ(A(2, NORM, 1), 0);
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[1].bufs, &t), -EAGAIN);
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(A(1, NORM, 1), 0);		/* the other caller */
+	EXPECT_EQ(bufpool_wait_done(e1, &t, 0, T.t[1].bufs), -EAGAIN);
+	EXPECT_EQ(R(1, 0), 0);
+	/* failed (lowered limit) */
+	teardown();
+}
+
+static void set_policy(unsigned int policy)
+{
+	struct bufpool_tunables tun;
+	const char *why;
+
+	bufpool_get_tunables(T.pool, &tun);
+	tun.policy = policy;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &tun, &why), 0);
+}
+
+/* Under the offer policy, offers nobody takes up lapse. */
+static void test_offer_expiry(void)
+{
+	struct bp_snap s0, s1;
+	unsigned int i;
+
+	setup(4, 0);
+	set_policy(BUFPOOL_POLICY_OFFER);
+	EXPECT_EQ(A(0, NORM, 4), 0);
+	for (i = 1; i <= 4; i++)
+		EXPECT_EQ(A(i, NORM, 1), -EAGAIN);
+	EXPECT(!bp_offer_expiry_pending(T.pool));
+	bp_snapshot(T.pool, &s0);
+	EXPECT_EQ(R(0, 3), 0);			/* 3 free: 1, 2, 3 offered */
+	for (i = 1; i <= 3; i++)
+		EXPECT_EQ(T.t[i].e.waiter.state, BUFPOOL_WAIT_OFFERED);
+	EXPECT_EQ(T.t[4].wakes, 0);
+	EXPECT_EQ(bp_nr_offered(T.pool), 3);
+	EXPECT(bp_offer_expiry_pending(T.pool));
+	/* too early: nothing lapses */
+	EXPECT(bp_run_offer_expiry(T.pool));
+	CHECK();
+	EXPECT_EQ(bp_nr_offered(T.pool), 3);
+	EXPECT(bp_offer_expiry_pending(T.pool));
+	/* 1 takes its offer up in time */
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	EXPECT_EQ(bp_nr_offered(T.pool), 2);
+	/* 2 and 3 never come back: their offers lapse, 4 is offered */
+	bp_clock_skew += BUFPOOL_OFFER_TTL_NS;
+	EXPECT(bp_run_offer_expiry(T.pool));
+	CHECK();
+	EXPECT_EQ(T.t[2].e.waiter.state, BUFPOOL_WAIT_IDLE);
+	EXPECT_EQ(T.t[3].e.waiter.state, BUFPOOL_WAIT_IDLE);
+	EXPECT_EQ(T.t[4].e.waiter.state, BUFPOOL_WAIT_OFFERED);
+	EXPECT_EQ(T.t[4].wakes, 1);
+	EXPECT(!bufpool_ready(&T.t[2].e));
+	bp_snapshot(T.pool, &s1);
+	EXPECT_EQ(s1.wakeups, s0.wakeups + 4);
+	EXPECT_EQ(A(4, NORM, 1), 0);
+	/* trying late is a new request */
+	EXPECT_EQ(A(2, NORM, 1), 0);
+	EXPECT_EQ(A(3, NORM, 1), -EAGAIN);
+	EXPECT(!bp_offer_expiry_pending(T.pool) ||
+	       bp_nr_offered(T.pool) == 0);
+	/* lapsing also when nothing else ever happens: destroy of one */
+	EXPECT_EQ(R(1, 0), 0);			/* 3 offered */
+	EXPECT_EQ(T.t[3].e.waiter.state, BUFPOOL_WAIT_OFFERED);
+	EXPECT_EQ(C(3), 0);			/* withdraws the offer */
+	EXPECT_EQ(bp_nr_offered(T.pool), 0);
+	set_policy(BUFPOOL_POLICY_HANDOFF);
+	bp_clock_skew = 0;
+	teardown();
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -933,6 +1147,9 @@ static const struct test tests[] = {
 	{ "seed002_reserve", test_seed002 },
 	{ "runtime_tunables", test_tunables },
 	{ "dirty_tracking", test_dirty_tracking },
+	{ "deadlines", test_deadline },
+	{ "wait_done", test_wait_done },
+	{ "offer_expiry", test_offer_expiry },
 };
 
 int main(void)

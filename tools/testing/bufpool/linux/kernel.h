@@ -16,4 +16,8 @@
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
+#ifndef U64_MAX
+#define U64_MAX		((u64)~0ULL)
+#endif
+
 #endif

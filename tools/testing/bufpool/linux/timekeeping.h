@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Userspace shim: ktime_get_ns() from CLOCK_MONOTONIC.
+ * Userspace shim: ktime_get_ns() from CLOCK_MONOTONIC, plus bp_clock_skew
+ * (shim.c), which tests add to move time forward.
  */
 #ifndef _BP_SHIM_TIMEKEEPING_H
 #define _BP_SHIM_TIMEKEEPING_H
@@ -8,12 +9,15 @@
 #include <time.h>
 #include <linux/types.h>
 
+extern u64 bp_clock_skew;
+
 static inline u64 ktime_get_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec +
+	       __atomic_load_n(&bp_clock_skew, __ATOMIC_RELAXED);
 }
 
 #endif
