@@ -23,4 +23,15 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 }
 #endif
 
+/*
+ * The largest order the page allocator serves.  Before 6.4 MAX_ORDER was
+ * one past it; 6.4 made MAX_ORDER that order itself, and 6.8 renamed it
+ * MAX_PAGE_ORDER.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+#define MAX_PAGE_ORDER	(MAX_ORDER - 1)
+#elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
+#define MAX_PAGE_ORDER	MAX_ORDER
+#endif
+
 #endif /* _BUFPOOL_COMPAT_H */

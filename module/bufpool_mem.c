@@ -19,6 +19,8 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
+#include "bufpool.h"
+#include "bufpool_compat.h"
 #include "bufpool_mem.h"
 
 #define BUFPOOL_RETRY_DELAY	(HZ / 50)
@@ -54,6 +56,9 @@ static void bufpool_mem_retry_fn(struct work_struct *work)
 struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize)
 {
 	struct bufpool_mem *mem;
+
+	/* the largest buffer must be one allocation of the page allocator */
+	BUILD_BUG_ON(get_order(BUFPOOL_BUFSIZE_MAX) > MAX_PAGE_ORDER);
 
 	mem = kzalloc(sizeof(*mem), GFP_KERNEL);
 	if (!mem)
