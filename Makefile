@@ -40,6 +40,9 @@ SELFTEST_PROGS = $(eval SELFTEST_PROGS := $$(shell MAKEFLAGS= $(MAKE) -s \
 SELFTESTS = $(SELFTEST_PROGS:%=$(BUILD)/selftests/%)
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOLS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
+# The uapi header from C++: static C++17 programs the VM runs like tools
+CXX_TEST_SRCS := $(wildcard tools/testing/uapi/*.cc)
+CXX_TESTS := $(CXX_TEST_SRCS:tools/testing/uapi/%.cc=$(BUILD)/tools/%)
 UAPI_HDRS := $(wildcard uapi/linux/*.h)
 
 # Test programs are static: the VM has no libc.
@@ -50,6 +53,7 @@ UAPI_HDRS := $(wildcard uapi/linux/*.h)
 USER_CFLAGS ?= -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-clobbered
 USER_CPPFLAGS = -Iuapi -I$(KSFT_INC)
 USER_LDFLAGS ?= -static -pthread
+USER_CXXFLAGS ?= -std=c++17 -O2 -g -Wall -Wextra -pedantic
 
 # checkpatch.pl --strict --no-tree on everything we write.  Ignored
 # checks, each with its reason.  Kernel code (module/, uapi/): none.
@@ -73,7 +77,7 @@ Q := $(if $(V:0=),,@)
 
 .PHONY: check-stock unit all modules modules_install clean selftests tools initramfs \
 	initramfs-run run check lint lint-checkpatch lint-kbuild lint-user \
-	deps vm help
+	lint-uapi deps vm help
 
 all: modules
 
@@ -101,11 +105,15 @@ selftests:
 unit:
 	$(MAKE) -C tools/testing/bufpool unit
 
-tools: $(TOOLS)
+tools: $(TOOLS) $(CXX_TESTS)
 
 $(BUILD)/tools/%: tools/%.c $(wildcard tools/*.h) $(UAPI_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(CC) $(USER_CFLAGS) $(USER_CPPFLAGS) $(USER_LDFLAGS) -o $@ $< $(LDLIBS)
+
+$(BUILD)/tools/%: tools/testing/uapi/%.cc $(UAPI_HDRS)
+	$(Q)mkdir -p $(@D)
+	$(CXX) $(USER_CXXFLAGS) -Iuapi $(USER_LDFLAGS) -o $@ $<
 
 # The test VM: phases from $(PHASES), every selftest and tool packed.
 # The udev rule goes where udev would read it; the perm test applies it.
@@ -114,7 +122,7 @@ VM_DATA := tools/udev/60-bufpool.rules:/etc/udev/rules.d/60-bufpool.rules
 initramfs: modules selftests tools $(foreach d,$(VM_DATA),$(firstword $(subst :, ,$(d))))
 	tools/vm/mkinitramfs.sh -o $(BUILD)/initramfs.cpio.gz -k bufpool.ko \
 		-p $(PHASES) $(addprefix -t ,$(SELFTESTS)) \
-		$(addprefix -x ,$(TOOLS)) $(addprefix -d ,$(VM_DATA))
+		$(addprefix -x ,$(TOOLS) $(CXX_TESTS)) $(addprefix -d ,$(VM_DATA))
 
 # `make run`: one phase that runs bufpool-demo (tools/bufpool-demo.c)
 # if it exists, else only insmod/rmmod.
@@ -144,9 +152,9 @@ check-stock:
 run:
 	+$(Q)tools/vm/check.sh run
 
-# All three run even when one fails; lint fails if any did.
+# All of them run even when one fails; lint fails if any did.
 lint:
-	+$(Q)rc=0; for t in lint-checkpatch lint-kbuild lint-user; do \
+	+$(Q)rc=0; for t in lint-checkpatch lint-kbuild lint-user lint-uapi; do \
 		$(MAKE) --no-print-directory $$t || rc=1; \
 	done; \
 	[ $$rc -eq 0 ] && echo "lint: clean" || echo "lint: FAILED" >&2; \
@@ -181,6 +189,23 @@ lint-user:
 		echo "  CC -fsyntax-only -Werror $$f"; \
 		$(CC) $(USER_CFLAGS) -Werror $(USER_CPPFLAGS) -fsyntax-only $$f; \
 	done
+	$(Q)for f in $(CXX_TEST_SRCS); do \
+		echo "  CXX -fsyntax-only -Werror $$f"; \
+		$(CXX) $(USER_CXXFLAGS) -Werror -Iuapi -fsyntax-only $$f; \
+	done
+
+# The uapi header on its own, as C89 and C11 (gcc -pedantic) and as
+# C++17 (g++), -Werror: tools/testing/uapi/bufpool_uapi.c includes only
+# it, uses its names and asserts the structure sizes.
+UAPI_TEST := tools/testing/uapi/bufpool_uapi.c
+UAPI_WFLAGS := -Wall -Wextra -Werror -pedantic -fsyntax-only -Iuapi
+lint-uapi:
+	$(Q)for std in c89 c11; do \
+		echo "  CC -std=$$std $(UAPI_TEST)"; \
+		$(CC) -std=$$std $(UAPI_WFLAGS) $(UAPI_TEST) || exit 1; \
+	done
+	$(Q)echo "  CXX -std=c++17 $(UAPI_TEST)"
+	$(Q)$(CXX) -std=c++17 $(UAPI_WFLAGS) -x c++ $(UAPI_TEST)
 
 help:
 	@sed -n '/^# Makefile/,/^$$/s/^# \{0,1\}//p' Makefile
