@@ -77,7 +77,7 @@ Q := $(if $(V:0=),,@)
 
 .PHONY: check-stock unit all modules modules_install clean selftests tools initramfs \
 	initramfs-run run check lint lint-checkpatch lint-kbuild lint-user \
-	lint-uapi deps vm help
+	lint-compat lint-uapi deps vm help
 
 all: modules
 
@@ -154,7 +154,8 @@ run:
 
 # All of them run even when one fails; lint fails if any did.
 lint:
-	+$(Q)rc=0; for t in lint-checkpatch lint-kbuild lint-user lint-uapi; do \
+	+$(Q)rc=0; for t in lint-checkpatch lint-kbuild lint-user lint-compat \
+			lint-uapi; do \
 		$(MAKE) --no-print-directory $$t || rc=1; \
 	done; \
 	[ $$rc -eq 0 ] && echo "lint: clean" || echo "lint: FAILED" >&2; \
@@ -193,6 +194,14 @@ lint-user:
 		echo "  CXX -fsyntax-only -Werror $$f"; \
 		$(CXX) $(USER_CXXFLAGS) -Werror -Iuapi -fsyntax-only $$f; \
 	done
+
+# Kernel versions are tested in module/bufpool_compat.h and nowhere else.
+COMPAT_RE := LINUX_VERSION_CODE|KERNEL_VERSION *\(|linux/version\.h
+lint-compat:
+	$(Q)! grep -nE '$(COMPAT_RE)' $(filter-out module/bufpool_compat.h, \
+		$(wildcard module/*.[ch] uapi/linux/*.h Kbuild)) || \
+		{ echo "lint: kernel version test outside module/bufpool_compat.h" >&2; false; }
+	$(Q)echo "compat: version tests only in module/bufpool_compat.h"
 
 # The uapi header on its own, as C89 and C11 (gcc -pedantic) and as
 # C++17 (g++), -Werror: tools/testing/uapi/bufpool_uapi.c includes only
