@@ -77,7 +77,7 @@ Q := $(if $(V:0=),,@)
 
 .PHONY: check-stock unit all modules modules_install clean selftests tools initramfs \
 	initramfs-run run check lint lint-checkpatch lint-kbuild lint-user \
-	lint-compat lint-uapi deps vm help
+	lint-compat lint-uapi lint-dkms deps vm help
 
 all: modules
 
@@ -155,7 +155,7 @@ run:
 # All of them run even when one fails; lint fails if any did.
 lint:
 	+$(Q)rc=0; for t in lint-checkpatch lint-kbuild lint-user lint-compat \
-			lint-uapi; do \
+			lint-uapi lint-dkms; do \
 		$(MAKE) --no-print-directory $$t || rc=1; \
 	done; \
 	[ $$rc -eq 0 ] && echo "lint: clean" || echo "lint: FAILED" >&2; \
@@ -215,6 +215,14 @@ lint-uapi:
 	done
 	$(Q)echo "  CXX -std=c++17 $(UAPI_TEST)"
 	$(Q)$(CXX) -std=c++17 $(UAPI_WFLAGS) -x c++ $(UAPI_TEST)
+
+# dkms.conf holds the version literally (dkms and its helpers read it
+# without running it): it must be VERSION's.
+lint-dkms:
+	$(Q)v=$$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf); \
+	[ "$$v" = "$$(cat VERSION)" ] || \
+		{ echo "lint: dkms.conf PACKAGE_VERSION '$$v' is not VERSION's '$$(cat VERSION)'" >&2; false; }
+	$(Q)echo "dkms.conf: version $$(cat VERSION)"
 
 help:
 	@sed -n '/^# Makefile/,/^$$/s/^# \{0,1\}//p' Makefile

@@ -1,14 +1,18 @@
 #!/bin/bash
 # tools/vm/dkms-check.sh: install bufpool the DKMS way, and check it does.
 # Copies the source tree (sources, Kbuild, dkms.conf, VERSION only) to
-# /usr/src/bufpool-<VERSION>, then dkms add / build / install for every
-# kernel given (default: every /lib/modules/<ver> with a build dir, i.e. the
-# installed headers: stock and PREEMPT_RT) and checks the installed module
-# with modinfo (name, vermagic, location, license).
+# /usr/src/bufpool-<VERSION>, dkms add, then `dkms autoinstall -k` for
+# every kernel given (default: the kernels of `make check`'s lanes,
+# tools/vm/kver.sh lanes: each series' newest stock and PREEMPT_RT), as a
+# kernel package's postinst does on an upgrade, and checks the installed
+# module with modinfo (name, vermagic, location, license, version).  It
+# also checks that dkms refuses to build for a kernel older than 6.1
+# (BUILD_EXCLUSIVE_KERNEL in dkms.conf).
 #   tools/vm/dkms-check.sh [check] [KVER...]  ... then dkms remove (CI)
 #   tools/vm/dkms-check.sh install [KVER...]  ... and leave it installed
 #   tools/vm/dkms-check.sh uninstall          dkms remove, rm /usr/src copy
-# Needs root and `apt-get install dkms`.  Prints the time it took.
+# Needs root and `apt-get install dkms`.  One run at a time per machine
+# (a lock).  Prints the time it took.
 set -euo pipefail
 
 mode=check
@@ -29,6 +33,12 @@ die() { echo "dkms-check: ERROR: $*" >&2; exit 1; }
 command -v dkms >/dev/null || die "dkms not installed (apt-get install dkms)"
 [ "$(id -u)" = 0 ] || die "needs root"
 [ -n "$ver" ] || die "empty $top/VERSION"
+conf_ver=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"$/\1/p' "$top/dkms.conf")
+[ "$conf_ver" = "$ver" ] ||
+	die "dkms.conf PACKAGE_VERSION '$conf_ver' is not VERSION's '$ver'"
+
+exec 9>/run/lock/bufpool-dkms.lock
+flock 9
 
 cleanup() {
 	dkms remove -m "$name" -v "$ver" --all >/dev/null 2>&1 || true
@@ -44,8 +54,7 @@ if [ $# -gt 0 ]; then
 	kvers=("$@")
 else
 	kvers=()
-	for d in /lib/modules/*/build; do
-		[ -e "$d/Makefile" ] || continue
+	for d in $("$here/kver.sh" lanes | cut -d' ' -f2); do
 		d=${d#/lib/modules/}
 		kvers+=("${d%/build}")
 	done
@@ -62,12 +71,22 @@ mkdir -p "$dst"
 	$(find module uapi -name '*.[ch]' | sort) "$dst/")
 
 dkms add -m "$name" -v "$ver"
+
+# A kernel older than 6.1: dkms must refuse it (status 77) before it
+# looks for the kernel's headers.
+old=6.0.0-bufpool-unsupported
+rc=0
+dkms build -m "$name" -v "$ver" -k "$old" >/dev/null 2>&1 || rc=$?
+[ $rc -eq 77 ] || die "dkms build for $old: status $rc, not 77 (BUILD_EXCLUSIVE_KERNEL)"
+log "kernel $old: refused (BUILD_EXCLUSIVE_KERNEL)"
+
 for k in "${kvers[@]}"; do
-	log "kernel $k: build + install"
-	dkms build -m "$name" -v "$ver" -k "$k" ||
+	log "kernel $k: dkms autoinstall"
+	dkms autoinstall -k "$k" ||
 		{ cat "/var/lib/dkms/$name/$ver/build/make.log" >&2 2>/dev/null || true
-		  die "dkms build failed for $k"; }
-	dkms install -m "$name" -v "$ver" -k "$k" --force
+		  die "dkms autoinstall failed for $k"; }
+	dkms status -m "$name" -v "$ver" -k "$k" | grep -q ': installed' ||
+		die "$k: dkms status does not say installed"
 	file=$(modinfo -k "$k" -F filename "$name") ||
 		die "$k: modinfo does not find the installed $name"
 	vermagic=$(modinfo -k "$k" -F vermagic "$name")
@@ -82,7 +101,7 @@ for k in "${kvers[@]}"; do
 	modinfo -k "$k" -F license "$name" | grep -qx GPL || die "$k: license not GPL"
 	# once the module carries MODULE_VERSION, it must be VERSION's
 	mver=$(modinfo -k "$k" -F version "$name")
-	[ -z "$mver" ] || [ "$mver" = "$ver" ] ||
+	[ "$mver" = "$ver" ] ||
 		die "$k: module version '$mver' is not VERSION's '$ver'"
 done
 dkms status -m "$name" -v "$ver"
