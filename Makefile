@@ -3,7 +3,9 @@
 # Makefile - build, lint and test bufpool.  `make help` lists the targets.
 #
 # The module itself is built by kbuild from ./Kbuild.  Overridable:
-#   KDIR    kbuild dir (default: newest /lib/modules/*/build, non-rt first)
+#   KDIR    kbuild dir (default: the running kernel's
+#           /lib/modules/$(uname -r)/build, else the newest
+#           /lib/modules/*/build, non-rt first)
 #   KERNEL  image booted in the VM (default: the one matching KDIR)
 #   BUILD   output dir for test programs, initramfs, logs (default: build)
 #   PHASES  VM phase file (default: selftests/vm-phases)

@@ -3,7 +3,9 @@
 #
 # kver.sh - find the kernel bufpool is built against and booted with.
 #
-#   kver.sh kdir           print the kbuild dir: the newest
+#   kver.sh kdir           print the kbuild dir: the running kernel's
+#                          (/lib/modules/$(uname -r)/build) if its headers
+#                          are installed, else the newest
 #                          /lib/modules/<ver>/build, a non-rt one preferred
 #   kver.sh kernel [KDIR]  print the image that matches KDIR: its own
 #                          arch/x86/boot/bzImage (a self-built kernel) or
@@ -49,12 +51,18 @@ release_of()
 cmd=${1:-kdir}
 kdir=${2:-}
 if [ -z "$kdir" ] && [ "$cmd" != kdir ]; then
-	kdir=$(newest_kdir) || exit 1
+	kdir=$("$0" kdir) || exit 1
 fi
 
 case "$cmd" in
 kdir)
-	newest_kdir
+	# what `make && insmod` needs: the running kernel's headers
+	running=/lib/modules/$(uname -r)/build
+	if [ -e "$running/Makefile" ]; then
+		echo "$running"
+	else
+		newest_kdir
+	fi
 	;;
 release)
 	release_of "$kdir"
