@@ -10,6 +10,7 @@
 #   BUILD   output dir for test programs, initramfs, logs (default: build)
 #   PHASES  VM phase file (default: selftests/vm-phases)
 #   VM_TIMEOUT VM_CPUS VM_MEM VM_APPEND   QEMU run (900 s, 2, 512 MB, "")
+#   VM_LOG  the VM's console log (default: $(BUILD)/vm.log)
 #   RUN_PARAMS  module parameters for `make run`
 
 SHELL := /bin/bash
@@ -32,6 +33,7 @@ VM_TIMEOUT ?= 900
 VM_CPUS ?= 2
 VM_MEM ?= 512
 VM_APPEND ?=
+VM_LOG ?= $(BUILD)/vm.log
 RUN_PARAMS ?=
 
 # selftests/Makefile (kselftest style) builds the selftests and names
@@ -78,7 +80,7 @@ CHECKPATCH_USER_FILES = $(wildcard selftests/*.c selftests/*.h tools/*.c tools/*
 Q := $(if $(V:0=),,@)
 
 .PHONY: check-stock unit all modules modules_install clean selftests tools initramfs \
-	initramfs-run run check lint lint-checkpatch lint-kbuild lint-user \
+	initramfs-run run check lint lint-src lint-checkpatch lint-kbuild lint-user \
 	lint-compat lint-uapi lint-dkms deps vm help
 
 all: modules
@@ -138,11 +140,13 @@ initramfs-run: modules tools
 # Boot the last initramfs built (make initramfs) and judge the log.
 vm:
 	tools/vm/vm-run.sh -k $(KERNEL) -i $(BUILD)/initramfs.cpio.gz \
-		-l $(BUILD)/vm.log -t $(VM_TIMEOUT) -c $(VM_CPUS) -m $(VM_MEM) \
+		-l $(VM_LOG) -t $(VM_TIMEOUT) -c $(VM_CPUS) -m $(VM_MEM) \
 		-a "$(VM_APPEND)"
 
-# The README's test command: check-stock, then the same selftests on the
-# PREEMPT_RT and debug kernels, and the DKMS check (tools/vm/check-all.sh).
+# The README's test command (tools/vm/check-all.sh): lint, the core
+# harness, the selftests on every kernel of the matrix (make lanes:
+# 6.1 and 6.12, stock and PREEMPT_RT, on bookworm) and the debug kernel,
+# and the DKMS check.
 check:
 	+$(Q)tools/vm/check-all.sh
 
@@ -154,13 +158,14 @@ check-stock:
 run:
 	+$(Q)tools/vm/check.sh run
 
-# All of them run even when one fails; lint fails if any did.
-lint:
-	+$(Q)rc=0; for t in lint-checkpatch lint-kbuild lint-user lint-compat \
-			lint-uapi lint-dkms; do \
+# All of them run even when one fails; lint fails if any did.  lint-src
+# is all but the kbuild pass (make check runs that once per kernel).
+LINT_SRC := lint-checkpatch lint-user lint-compat lint-uapi lint-dkms
+lint lint-src:
+	+$(Q)rc=0; for t in $(LINT_SRC) $(if $(filter lint,$@),lint-kbuild); do \
 		$(MAKE) --no-print-directory $$t || rc=1; \
 	done; \
-	[ $$rc -eq 0 ] && echo "lint: clean" || echo "lint: FAILED" >&2; \
+	[ $$rc -eq 0 ] && echo "$@: clean" || echo "$@: FAILED" >&2; \
 	exit $$rc
 
 lint-checkpatch:
@@ -230,11 +235,11 @@ help:
 	@sed -n '/^# Makefile/,/^$$/s/^# \{0,1\}//p' Makefile
 	@echo "Targets: all/modules modules_install clean deps selftests tools unit"
 	@echo "         initramfs lint check check-stock run vm help"
-	@echo "         check-rt check-debug debug-kernel dkms-check dkms-install"
-	@echo "         dkms-uninstall bench kbench"
+	@echo "         lanes check-lane check-rt check-debug debug-kernel dkms-check"
+	@echo "         dkms-install dkms-uninstall bench kbench"
 
-# PREEMPT_RT and debug kernels, DKMS: check-rt check-debug debug-kernel
-# dkms-check dkms-install dkms-uninstall (tools/vm/kernels.mk, README.md).
+# The kernel matrix and DKMS: lanes check-lane check-rt check-debug
+# debug-kernel dkms-check dkms-install dkms-uninstall (tools/vm/kernels.mk).
 include tools/vm/kernels.mk
 
 # --- issue 6: benchmarks (never part of `make check`) -----------------------

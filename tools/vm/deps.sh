@@ -3,20 +3,37 @@
 #
 # deps.sh - apt-get install what building and testing bufpool needs.
 #
+#   deps.sh [--kernels] [PACKAGE...]
+#
+# --kernels adds the kernel matrix of `make check`: Debian's default
+# kernel (linux-image-<arch>) and every newer series apt offers
+# (linux-image-<series>-<arch> meta packages, e.g. 6.12 on bookworm),
+# each stock and PREEMPT_RT, with headers.  Series and versions come from
+# apt-cache, never from this script.  The newest linux-source-<series>
+# (kselftest headers, checkpatch, the debug kernel) is always installed.
+#
 # Idempotent: installs only the packages that are missing, and runs
-# "apt-get update" once, only when something is missing.  Needs root (or
-# sudo) only in that case.  Extra packages may be given as arguments.
+# "apt-get update" once, only when something is missing (or apt knows no
+# package lists yet).  Needs root (or sudo) only then.
 set -euo pipefail
 
+kernels=
+if [ "${1:-}" = --kernels ]; then
+	kernels=1
+	shift
+fi
+
+arch=$(dpkg --print-architecture)
 pkgs=(
 	build-essential		# gcc, make, libc6-dev (static libc)
+	g++			# the uapi header's C++ checks and test
 	perl			# checkpatch.pl
-	linux-image-amd64	# the kernel booted in the VM
-	linux-headers-amd64	# its kbuild dir for M= builds
+	"linux-image-$arch"	# the kernel booted in the VM
+	"linux-headers-$arch"	# its kbuild dir for M= builds
+	dwarves			# pahole: 6.12's kbuild deletes a .ko without it
 	qemu-system-x86		# the VM
 	busybox-static		# the VM's userland
 	cpio			# initramfs
-	linux-source-6.1	# kselftest headers and checkpatch.pl
 	sparse			# make C=2
 	xz-utils		# to unpack the linux-source tarball
 	kmod			# modinfo on the host
@@ -24,6 +41,49 @@ pkgs=(
 	libclang-rt-14-dev	# their runtimes (only recommended by clang)
 	"$@"
 )
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	sudo=(sudo)
+fi
+updated=
+apt_update()
+{
+	[ -z "$updated" ] || return 0
+	if [ ${#sudo[@]} -gt 0 ] && ! command -v sudo >/dev/null; then
+		echo "deps: need root (or sudo) to run apt-get" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo[@]}" apt-get update -q
+	updated=1
+}
+
+# Package names apt offers that match an extended regex, version-sorted.
+offered()
+{
+	apt-cache pkgnames "$2" 2>/dev/null | grep -E "^$1\$" | sort -V || true
+}
+
+# A fresh machine may have no package lists: apt-cache then knows nothing.
+[ -n "$(offered 'linux-source-[0-9]+\.[0-9]+' linux-source-)" ] || apt_update
+
+src=$(offered 'linux-source-[0-9]+\.[0-9]+' linux-source- | tail -n 1)
+[ -n "$src" ] || { echo "deps: apt offers no linux-source-<series>" >&2; exit 1; }
+pkgs+=("$src")
+
+if [ -n "$kernels" ]; then
+	pkgs+=("linux-image-rt-$arch" "linux-headers-rt-$arch")
+	for img in $(offered "linux-image-[0-9]+\\.[0-9]+-$arch" linux-image-); do
+		series=${img#linux-image-}
+		series=${series%-"$arch"}
+		pkgs+=("$img")
+		for p in "linux-headers-$series-$arch" "linux-image-$series-rt-$arch" \
+			 "linux-headers-$series-rt-$arch"; do
+			[ -z "$(offered "$p" "$p")" ] || pkgs+=("$p")
+		done
+	done
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -39,14 +99,5 @@ if [ ${#missing[@]} -eq 0 ]; then
 fi
 
 echo "deps: installing ${missing[*]}"
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-	command -v sudo >/dev/null || {
-		echo "deps: need root (or sudo) to install ${missing[*]}" >&2
-		exit 1
-	}
-	sudo=(sudo)
-fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -q
+apt_update
 "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,39 +1,61 @@
-# tools/vm/kernels.mk: the extra kernels and DKMS of issue 7, included by
-# the top-level Makefile (it provides KDIR, BUILD, initramfs, vm):
-#   make check-rt      selftests VM on Debian's PREEMPT_RT kernel
-#   make check-debug   selftests VM on the debug kernel (built once, cached)
+# tools/vm/kernels.mk: the kernel matrix and DKMS, included by the
+# top-level Makefile (it provides KDIR, BUILD, initramfs, vm):
+#   make lanes         list the lanes: every kernel series with headers
+#                      (6.1, 6.12 on bookworm), stock and PREEMPT_RT
+#   make check-lane LANE=<lane>
+#                      W=1/sparse build for that kernel, then the
+#                      selftests VM on it (LANE=debug: the debug kernel)
+#   make check-rt      the same on the newest PREEMPT_RT kernel
+#   make check-debug   the same on the debug kernel (built once, cached)
 #   make debug-kernel  only build the debug kernel; prints BZIMAGE=, KDIR=
-#   make dkms-check    dkms add/build/install/remove on the installed headers
+#   make dkms-check    dkms add, autoinstall for every kernel, remove
 #   make dkms-install  install with DKMS for every kernel with headers
 #   make dkms-uninstall
-# Each kernel gets its own BUILD dir ($(BUILD)/rt, $(BUILD)/debug), so its
-# initramfs and vm.log stay apart.  bufpool.ko itself is rebuilt in the
-# tree for the kernel at hand (kbuild notices the other KDIR).
+# Lanes share $(BUILD) (test programs do not depend on the kernel); each
+# keeps its console log as $(BUILD)/vm-<lane>.log.  bufpool.ko itself is
+# rebuilt in the tree for the kernel at hand (kbuild notices the other
+# KDIR).
 
-KERNELS_DEPS := linux-image-rt-amd64 linux-headers-rt-amd64 dkms \
-	flex bison libelf-dev bc xz-utils linux-source-6.1
+KERNELS_DEPS := dkms flex bison libelf-dev bc xz-utils
 
-RT_KDIR = $(eval RT_KDIR := $$(shell ls -1d /lib/modules/*-rt-*/build \
-	2>/dev/null | sort -V | tail -n 1))$(RT_KDIR)
-
-.PHONY: deps-kernels debug-kernel check-rt check-debug dkms-check \
-	dkms-install dkms-uninstall
+.PHONY: deps-kernels lanes check-lane debug-kernel check-rt check-debug \
+	dkms-check dkms-install dkms-uninstall
 
 deps-kernels:
-	$(Q)tools/vm/deps.sh $(KERNELS_DEPS)
+	$(Q)tools/vm/deps.sh --kernels $(KERNELS_DEPS)
+
+lanes: deps-kernels
+	$(Q)tools/vm/kver.sh lanes
 
 debug-kernel: deps-kernels
 	tools/vm/build-debug-kernel.sh
 
-check-rt: deps-kernels
-	+$(Q)kdir='$(RT_KDIR)'; \
-	[ -n "$$kdir" ] || { echo "check-rt: no /lib/modules/*-rt-*/build" >&2; exit 1; }; \
-	$(MAKE) --no-print-directory initramfs vm KDIR="$$kdir" BUILD=$(BUILD)/rt
+# Both halves run; the lane fails if either did.  The VM's verdict
+# ("N passed, N failed") stays the last line.
+check-lane: deps-kernels
+	+$(Q)lane='$(LANE)'; \
+	if [ "$$lane" = debug ]; then \
+		kdir=$$(tools/vm/build-debug-kernel.sh | sed -n 's/^KDIR=//p'); \
+	else \
+		kdir=$$(tools/vm/kver.sh lanes | \
+			awk -v l="$$lane" '$$1 == l { print $$2 }'); \
+	fi; \
+	[ -n "$$kdir" ] || { echo "check-lane: no lane '$$lane'; lanes:" \
+		$$(tools/vm/kver.sh lanes | cut -d' ' -f1) debug >&2; exit 1; }; \
+	echo "check-lane: $$lane: $$kdir ($$(tools/vm/kver.sh release "$$kdir"))"; \
+	rc=0; \
+	$(MAKE) --no-print-directory lint-kbuild KDIR="$$kdir" || rc=1; \
+	$(MAKE) --no-print-directory initramfs vm KDIR="$$kdir" \
+		VM_LOG=$(BUILD)/vm-$$lane.log || rc=1; \
+	exit $$rc
 
-check-debug: deps-kernels
-	+$(Q)kdir=$$(tools/vm/build-debug-kernel.sh | sed -n 's/^KDIR=//p'); \
-	[ -n "$$kdir" ]; \
-	$(MAKE) --no-print-directory initramfs vm KDIR="$$kdir" BUILD=$(BUILD)/debug
+check-rt: deps-kernels
+	+$(Q)lane=$$(tools/vm/kver.sh lanes | awk '$$1 ~ /-rt$$/ { l = $$1 } END { print l }'); \
+	[ -n "$$lane" ] || { echo "check-rt: no /lib/modules/*-rt-*/build" >&2; exit 1; }; \
+	$(MAKE) --no-print-directory check-lane LANE="$$lane"
+
+check-debug:
+	+$(Q)$(MAKE) --no-print-directory check-lane LANE=debug
 
 dkms-check: deps-kernels
 	tools/vm/dkms-check.sh check
