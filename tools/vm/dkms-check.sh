@@ -2,14 +2,16 @@
 # tools/vm/dkms-check.sh: install bufpool the DKMS way, and check it does.
 # Copies the source tree (sources, Kbuild, dkms.conf, VERSION only) to
 # /usr/src/bufpool-<VERSION>, dkms add, then `dkms autoinstall -k` for
-# every kernel given (default: the kernels of `make check`'s lanes,
-# tools/vm/kver.sh lanes: each series' newest stock and PREEMPT_RT), as a
-# kernel package's postinst does on an upgrade, and checks the installed
+# every kernel given (default: the stock kernel of each series among
+# `make check`'s lanes, tools/vm/kver.sh lanes: 6.1 and 6.12 on bookworm;
+# the RT lanes build the module for RT already), as a kernel package's
+# postinst does on an upgrade, and checks the installed
 # module with modinfo (name, vermagic, location, license, version).  It
 # also checks that dkms refuses to build for a kernel older than 6.1
 # (BUILD_EXCLUSIVE_KERNEL in dkms.conf).
 #   tools/vm/dkms-check.sh [check] [KVER...]  ... then dkms remove (CI)
 #   tools/vm/dkms-check.sh install [KVER...]  ... and leave it installed
+#                                  (default: every kernel with headers)
 #   tools/vm/dkms-check.sh uninstall          dkms remove, rm /usr/src copy
 # Needs root and `apt-get install dkms`.  One run at a time per machine
 # (a lock).  Prints the time it took.
@@ -54,7 +56,13 @@ if [ $# -gt 0 ]; then
 	kvers=("$@")
 else
 	kvers=()
-	for d in $("$here/kver.sh" lanes | cut -d' ' -f2); do
+	if [ "$mode" = install ]; then
+		kdirs=$(ls -d /lib/modules/*/build 2>/dev/null || true)
+	else
+		kdirs=$("$here/kver.sh" lanes | awk '$1 !~ /-rt$/ { print $2 }')
+	fi
+	for d in $kdirs; do
+		[ -e "$d/Makefile" ] || continue
 		d=${d#/lib/modules/}
 		kvers+=("${d%/build}")
 	done
