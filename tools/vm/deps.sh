@@ -59,38 +59,45 @@ apt_update()
 	updated=1
 }
 
-# Package names apt offers that match an extended regex, version-sorted.
+# Package names apt offers that match an extended regex, version-sorted
+# (apt-cache runs once: it takes seconds on a loaded machine).
+names=$(apt-cache pkgnames linux- 2>/dev/null || true)
 offered()
 {
-	apt-cache pkgnames "$2" 2>/dev/null | grep -E "^$1\$" | sort -V || true
+	grep -E "^$1\$" <<< "$names" | sort -V || true
 }
 
 # A fresh machine may have no package lists: apt-cache then knows nothing.
-[ -n "$(offered 'linux-source-[0-9]+\.[0-9]+' linux-source-)" ] || apt_update
+if [ -z "$(offered 'linux-source-[0-9]+\.[0-9]+')" ]; then
+	apt_update
+	names=$(apt-cache pkgnames linux- 2>/dev/null || true)
+fi
 
-src=$(offered 'linux-source-[0-9]+\.[0-9]+' linux-source- | tail -n 1)
+src=$(offered 'linux-source-[0-9]+\.[0-9]+' | tail -n 1)
 [ -n "$src" ] || { echo "deps: apt offers no linux-source-<series>" >&2; exit 1; }
 pkgs+=("$src")
 
 if [ -n "$kernels" ]; then
 	pkgs+=("linux-image-rt-$arch" "linux-headers-rt-$arch")
-	for img in $(offered "linux-image-[0-9]+\\.[0-9]+-$arch" linux-image-); do
+	for img in $(offered "linux-image-[0-9]+\\.[0-9]+-$arch"); do
 		series=${img#linux-image-}
 		series=${series%-"$arch"}
 		pkgs+=("$img")
 		for p in "linux-headers-$series-$arch" "linux-image-$series-rt-$arch" \
 			 "linux-headers-$series-rt-$arch"; do
-			[ -z "$(offered "$p" "$p")" ] || pkgs+=("$p")
+			[ -z "$(offered "$p")" ] || pkgs+=("$p")
 		done
 	done
 fi
 
+declare -A installed=()
+while read -r p st; do
+	[ "$st" != installed ] || installed[$p]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${pkgs[@]}" \
+	 2>/dev/null || true)
 missing=()
 for p in "${pkgs[@]}"; do
-	if ! dpkg-query -W -f='${db:Status-Status}\n' "$p" 2>/dev/null |
-	     grep -qx installed; then
-		missing+=("$p")
-	fi
+	[ -n "${installed[$p]:-}" ] || missing+=("$p")
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
