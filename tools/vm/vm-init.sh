@@ -67,9 +67,29 @@ scan_dmesg()
 	done
 }
 
+# kill_session <sid>: SIGKILL every live process of session <sid> (the
+# harness puts each test in a process group of its own, so a group kill
+# would miss them); 1 if none was left
+kill_session()
+{
+	local sid=$1 p st found=1
+
+	# no glob: this script runs with globbing off
+	for p in $(ls /proc); do
+		case $p in *[!0-9]*) continue ;; esac
+		read -r st < "/proc/$p/stat" 2> /dev/null || continue
+		# the fields after "pid (comm) ": state ppid pgrp session ...
+		# shellcheck disable=SC2086 # split on purpose
+		set -- ${st##*) }
+		[ "$4" = "$sid" ] && [ "$1" != Z ] || continue
+		kill -s KILL "$p" 2> /dev/null && found=0
+	done
+	return $found
+}
+
 run_program()
 {
-	local name=${1#=} path pass fail skip rc t0 t1
+	local name=${1#=} path pass fail skip rc t0 t1 pid dog n
 
 	path=/tests/$name
 	[ -x "$path" ] || path=/bin/$name
@@ -79,8 +99,22 @@ run_program()
 	fi
 	echo "$M run $phase $name"
 	read -r t0 _ < /proc/uptime
-	(cd /tmp && timeout -s KILL "$tmo" "$path") < /dev/null > /tmp/out 2>&1
+	# Its own session, so that a timeout, or the end of the test, kills
+	# every process it left behind: a child still holding buffers would
+	# fail the tests after it.
+	(cd /tmp && exec setsid "$path") < /dev/null > /tmp/out 2>&1 &
+	pid=$!
+	(sleep "$tmo"; kill_session "$pid") 2> /dev/null &
+	dog=$!
+	wait "$pid"
 	rc=$?
+	kill "$dog" 2> /dev/null
+	# what is left dies, and closes its files, before the next step
+	n=0
+	while kill_session "$pid" && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
 	read -r t1 _ < /proc/uptime
 	cat /tmp/out
 	skip=$(grep -cE '^ok .*# *SKIP' /tmp/out)
