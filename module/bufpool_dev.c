@@ -26,6 +26,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/poll.h>
 #include <linux/rwsem.h>
 #include <linux/sched/signal.h>
@@ -134,22 +135,27 @@ static __poll_t bufpool_poll(struct file *file, poll_table *pt)
 }
 
 /*
- * Copy an ioctl argument in.  Its first __u32 is the size userspace built
- * it with: smaller than ours is an error, larger is fine as long as the
- * tail we do not know is zero (copy_struct_from_user() says -E2BIG), up
- * to a page, which no version of these structures will ever reach.
+ * Copy an ioctl argument in.  bufpool_ioctl() has checked @usize, the size
+ * userspace built it with (read once, here passed on), against the
+ * command's table entry: a smaller structure than ours is completed with
+ * zeroes, a larger one is fine as long as the tail we do not know is zero
+ * (copy_struct_from_user() says -E2BIG otherwise).
  */
-static int bufpool_copy_arg(void *karg, size_t ksize, void __user *uarg)
+static int bufpool_copy_arg(void *karg, size_t ksize, void __user *uarg,
+			    u32 usize)
 {
-	u32 usize;
-
-	if (get_user(usize, (u32 __user *)uarg))
-		return -EFAULT;
-	if (usize < ksize)
-		return -EINVAL;
-	if (usize > PAGE_SIZE)
-		return -E2BIG;
 	return copy_struct_from_user(karg, ksize, uarg, usize);
+}
+
+/*
+ * Copy a result out: never more than the caller said its structure holds,
+ * nor more than ours.
+ */
+static int bufpool_copy_out(void __user *uarg, u32 usize, const void *karg,
+			    size_t ksize)
+{
+	return copy_to_user(uarg, karg, min_t(size_t, usize, ksize)) ?
+	       -EFAULT : 0;
 }
 
 static bool bufpool_zero(const void *p, size_t len)
@@ -238,7 +244,8 @@ static void bufpool_watch_deadline(struct bufpool_file *bf, u64 deadline)
 			 bufpool_ns_to_delay(deadline > now ? deadline - now : 0));
 }
 
-static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
+static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
+				u32 usize)
 {
 	struct bufpool_file *bf = file->private_data;
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
@@ -250,7 +257,7 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg)
 	unsigned int i;
 	int ret;
 
-	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg);
+	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg, usize);
 	if (ret)
 		return ret;
 	if ((arg.flags & ~BUFPOOL_ALLOC_FLAGS) ||
@@ -394,13 +401,14 @@ static int bufpool_release_revoke(struct file *file, const u32 *ids,
 	return ret;
 }
 
-static long bufpool_ioctl_release(struct file *file, void __user *uarg)
+static long bufpool_ioctl_release(struct file *file, void __user *uarg,
+				  u32 usize)
 {
 	u32 ids[BUFPOOL_ALLOC_MAX];
 	struct bufpool_release arg;
 	int ret;
 
-	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg);
+	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg, usize);
 	if (ret)
 		return ret;
 	if (arg.flags || arg.__pad || arg.__reserved || !arg.count ||
@@ -415,13 +423,14 @@ static long bufpool_ioctl_release(struct file *file, void __user *uarg)
 	return bufpool_release_revoke(file, ids, arg.count);
 }
 
-static long bufpool_ioctl_cancel(struct file *file, void __user *uarg)
+static long bufpool_ioctl_cancel(struct file *file, void __user *uarg,
+				 u32 usize)
 {
 	struct bufpool_file *bf = file->private_data;
 	struct bufpool_cancel arg;
 	int ret;
 
-	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg);
+	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg, usize);
 	if (ret)
 		return ret;
 	if (arg.flags || arg.__reserved)
@@ -432,13 +441,14 @@ static long bufpool_ioctl_cancel(struct file *file, void __user *uarg)
 	return ret;
 }
 
-static long bufpool_ioctl_info(struct file *file, void __user *uarg)
+static long bufpool_ioctl_info(struct file *file, void __user *uarg,
+			       u32 usize)
 {
 	struct bufpool_file *bf = file->private_data;
 	struct bufpool_info arg;
 	int ret;
 
-	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg);
+	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg, usize);
 	if (ret)
 		return ret;
 	if (arg.flags)
@@ -453,52 +463,100 @@ static long bufpool_ioctl_info(struct file *file, void __user *uarg)
 	arg.alloc_max = BUFPOOL_ALLOC_MAX;
 	arg.bufsize = bufpool_bufsize(bufpool_dev_pool);
 	arg.entity_id = bf->entity.id;
-	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+	return bufpool_copy_out(uarg, usize, &arg, sizeof(arg));
 }
 
-static long bufpool_ioctl_stats(void __user *uarg)
+static long bufpool_ioctl_stats(struct file *file, void __user *uarg,
+				u32 usize)
 {
 	struct bufpool_stats arg;
 	int ret;
 
-	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg);
+	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg, usize);
 	if (ret)
 		return ret;
 	if (arg.flags)
 		return -EINVAL;
 	bufpool_get_stats(bufpool_dev_pool, &arg);
 	arg.size = sizeof(arg);
-	return copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : 0;
+	return bufpool_copy_out(uarg, usize, &arg, sizeof(arg));
 }
 
+/**
+ * struct bufpool_ioctl_op - one command of the device
+ * @size: size of the argument structure the kernel knows
+ * @min_size: size of its first published version: the smallest accepted
+ * @execute: the handler, given the size userspace passed
+ */
+struct bufpool_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	long (*execute)(struct file *file, void __user *uarg, u32 usize);
+};
+
+#define BUFPOOL_IOCTL_OP(_ioctl, _fn, _struct, _min)			\
+	[_IOC_NR(_ioctl)] = {						\
+		.size = sizeof(_struct),				\
+		.min_size = (_min),					\
+		.execute = _fn,						\
+	}
+
+static const struct bufpool_ioctl_op bufpool_ioctl_ops[] = {
+	BUFPOOL_IOCTL_OP(BUFPOOL_IOC_INFO, bufpool_ioctl_info,
+			 struct bufpool_info, BUFPOOL_INFO_SIZE_VER0),
+	BUFPOOL_IOCTL_OP(BUFPOOL_IOC_ALLOC, bufpool_ioctl_alloc,
+			 struct bufpool_alloc, BUFPOOL_ALLOC_SIZE_VER0),
+	BUFPOOL_IOCTL_OP(BUFPOOL_IOC_RELEASE, bufpool_ioctl_release,
+			 struct bufpool_release, BUFPOOL_RELEASE_SIZE_VER0),
+	BUFPOOL_IOCTL_OP(BUFPOOL_IOC_CANCEL, bufpool_ioctl_cancel,
+			 struct bufpool_cancel, BUFPOOL_CANCEL_SIZE_VER0),
+	BUFPOOL_IOCTL_OP(BUFPOOL_IOC_STATS, bufpool_ioctl_stats,
+			 struct bufpool_stats, BUFPOOL_STATS_SIZE_VER0),
+};
+
+/* The first versions end where the uapi header says, below the maximum. */
+static_assert(BUFPOOL_INFO_SIZE_VER0 ==
+	      offsetofend(struct bufpool_info, bufsize));
+static_assert(BUFPOOL_ALLOC_SIZE_VER0 ==
+	      offsetofend(struct bufpool_alloc, __reserved));
+static_assert(BUFPOOL_RELEASE_SIZE_VER0 ==
+	      offsetofend(struct bufpool_release, __reserved));
+static_assert(BUFPOOL_CANCEL_SIZE_VER0 ==
+	      offsetofend(struct bufpool_cancel, __reserved));
+static_assert(BUFPOOL_STATS_SIZE_VER0 ==
+	      offsetofend(struct bufpool_stats, peak_queued));
+static_assert(sizeof(struct bufpool_stats) <= BUFPOOL_ARG_SIZE_MAX);
+
 /*
- * Commands are told apart by type and number only: the size bits of the
- * command follow the structure, whose own size field is what the kernel
- * checks, so a later, larger structure keeps working.
+ * Commands are told apart by type, direction and number only: the size
+ * bits of the command follow the structure, whose own size field is what
+ * the kernel checks (once, here), so a later, larger structure keeps
+ * working and an older, smaller one too.
  */
 static long bufpool_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	const struct bufpool_ioctl_op *op;
+	unsigned int nr = _IOC_NR(cmd);
+	u32 usize;
 
 	if (_IOC_TYPE(cmd) != BUFPOOL_IOC_MAGIC ||
-	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE))
+	    _IOC_DIR(cmd) != (_IOC_READ | _IOC_WRITE) ||
+	    nr >= ARRAY_SIZE(bufpool_ioctl_ops))
+		return -ENOTTY;
+	op = &bufpool_ioctl_ops[array_index_nospec(nr,
+						   ARRAY_SIZE(bufpool_ioctl_ops))];
+	if (!op->execute)
 		return -ENOTTY;
 
-	switch (_IOC_NR(cmd)) {
-	case _IOC_NR(BUFPOOL_IOC_INFO):
-		return bufpool_ioctl_info(file, uarg);
-	case _IOC_NR(BUFPOOL_IOC_ALLOC):
-		return bufpool_ioctl_alloc(file, uarg);
-	case _IOC_NR(BUFPOOL_IOC_RELEASE):
-		return bufpool_ioctl_release(file, uarg);
-	case _IOC_NR(BUFPOOL_IOC_CANCEL):
-		return bufpool_ioctl_cancel(file, uarg);
-	case _IOC_NR(BUFPOOL_IOC_STATS):
-		return bufpool_ioctl_stats(uarg);
-	default:
-		return -ENOTTY;
-	}
+	if (get_user(usize, (u32 __user *)uarg))
+		return -EFAULT;
+	if (usize < op->min_size)
+		return -EINVAL;
+	if (usize > BUFPOOL_ARG_SIZE_MAX)
+		return -E2BIG;
+	return op->execute(file, uarg, usize);
 }
 
 static const struct file_operations bufpool_fops = {

@@ -8,9 +8,14 @@
  *
  * Every argument structure starts with a __u32 size that the caller sets to
  * sizeof() of the structure it was compiled with.  The kernel accepts a
- * smaller size down to the first published version of the structure and a
- * larger one, up to 4096 bytes, if the bytes it does not know are zero
- * (-E2BIG otherwise), so the ABI can grow at the end.  Commands are told
+ * smaller size down to the first published version of the structure
+ * (BUFPOOL_*_SIZE_VER0; the fields past the caller's size read as zero) and
+ * a larger one, up to BUFPOOL_ARG_SIZE_MAX (4096) bytes on every page size,
+ * if the bytes it does not know are zero (-E2BIG otherwise), so the ABI can
+ * grow at the end.  Results (INFO, STATS) are written back over at most
+ * min(caller's size, kernel's size) bytes: nothing past either is ever
+ * written, and the size field then holds the kernel's own size, so the
+ * caller can tell which of its fields the kernel filled.  Commands are told
  * apart by magic, direction and number; the size bits of the command are
  * not checked, the size field is.  Reserved fields and unknown flags must be
  * zero (-EINVAL).  Pointers are passed as __u64.
@@ -18,10 +23,11 @@
  * Errors common to every ioctl:
  *  -ENOTTY      unknown ioctl number
  *  -EFAULT      a pointer (the argument or one inside it) is not accessible
- *  -EINVAL      unknown flag, non-zero reserved field, size too small,
- *               or a value out of its documented range
+ *  -EINVAL      unknown flag, non-zero reserved field, size below the
+ *               structure's BUFPOOL_*_SIZE_VER0, or a value out of its
+ *               documented range
  *  -E2BIG       size larger than the kernel knows and the extra bytes are
- *               not zero, or larger than 4096
+ *               not zero, or larger than BUFPOOL_ARG_SIZE_MAX (4096)
  *
  * BUFPOOL_IOC_ALLOC:
  *  -EAGAIN      O_NONBLOCK fd: the request is queued (poll for EPOLLIN and
@@ -92,6 +98,19 @@
 #define BUFPOOL_DEVICE_NAME		"bufpool"
 
 #define BUFPOOL_ABI_VERSION		1
+
+/* Largest size an argument structure may claim, on every page size. */
+#define BUFPOOL_ARG_SIZE_MAX		4096
+
+/*
+ * Sizes of the first published version of each argument structure: the
+ * smallest size the kernel accepts.
+ */
+#define BUFPOOL_ALLOC_SIZE_VER0		48
+#define BUFPOOL_RELEASE_SIZE_VER0	32
+#define BUFPOOL_CANCEL_SIZE_VER0	16
+#define BUFPOOL_INFO_SIZE_VER0		32	/* up to @bufsize */
+#define BUFPOOL_STATS_SIZE_VER0		152
 
 /* Most buffers one ALLOC or RELEASE call handles. */
 #define BUFPOOL_ALLOC_MAX		64
