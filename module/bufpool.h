@@ -11,7 +11,12 @@
  * to the waiter, and only then calls ->wake().
  *
  * Calling context: every function may sleep only where noted; none may be
- * called with the pool lock held (that is, from ->wake()).  ->wake() is
+ * called with the pool lock held (that is, from ->wake()).  Pages are
+ * never allocated nor zeroed under the pool lock: bufpool_alloc() creates
+ * the buffers it lacks before taking it (yielding between them only with
+ * BUFPOOL_ALLOC_MAY_SLEEP), and bufpool_release() and
+ * bufpool_entity_destroy() zero what comes back after dropping it, and may
+ * sleep (they yield the CPU between two buffers).  ->wake() is
  * called with the pool lock held: it must not sleep nor call back into
  * bufpool; wake_up() of a wait queue or queueing work is what it is for.
  */
@@ -234,6 +239,13 @@ struct bufpool_tunables {
 	unsigned int quota;
 	unsigned int policy;
 };
+
+/*
+ * In-kernel flag of bufpool_alloc(), never accepted from userspace: the
+ * caller may sleep, so the buffers the pool has to create for it are
+ * allocated and zeroed one per step with cond_resched() in between.
+ */
+#define BUFPOOL_ALLOC_MAY_SLEEP	_BITUL(31)
 
 #define BUFPOOL_LIMIT_MAX	65536U
 #define BUFPOOL_BUFSIZE_MAX	(4UL << 20)

@@ -13,7 +13,12 @@
  *    LOW leaves twice the reserve;
  *  - memory: the pool keeps at least @reserve zeroed buffers cached, and
  *    only CRITICAL requests may take those, so a critical request is served
- *    even when the page allocator has nothing to give;
+ *    even when the page allocator has nothing to give.  Pages are never
+ *    allocated nor zeroed under the pool lock: a new request first reserves
+ *    the buffers the cache lacks (@nr_growing, counted against the limit),
+ *    creates them with the lock dropped, adds them to the cache, then is
+ *    served from it; a queue head that is short of memory is grown for by
+ *    the backend's work item, one buffer per step;
  *  - a request that cannot be served joins the FIFO queue of its class.
  *    Classes are served most critical first, in order inside a class, and
  *    a new request never overtakes a queued one of its own or a more
@@ -61,6 +66,7 @@
 #include <linux/lockdep.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
@@ -85,6 +91,10 @@
  * @offer_expiry: withdraws offers not taken up in time
  * @in_use: buffers held, granted or being returned
  * @nr_alloc: buffers the pool owns (in use + cached)
+ * @nr_growing: buffers being created outside the lock; with @nr_alloc
+ *	never above @limit
+ * @nr_growers: bufpool_grow() loops running: each looks at the queue heads
+ *	again before it stops, so nobody needs to ask for another
  * @nr_cached: buffers on @cache
  * @cache: free, zeroed buffers
  * @queue: FIFO of waiting requests, per class
@@ -114,6 +124,8 @@ struct bufpool {
 	struct delayed_work offer_expiry;
 	unsigned int in_use;
 	unsigned int nr_alloc;
+	unsigned int nr_growing;
+	unsigned int nr_growers;
 	unsigned int nr_cached;
 	struct list_head cache;
 	struct list_head queue[BUFPOOL_NR_CLASSES];
@@ -250,49 +262,69 @@ static unsigned int bufpool_cache_usable(const struct bufpool *pool,
 }
 
 /*
- * Take @count buffers for a request of @class whose budget was checked and
- * append them to @out; they are charged to in_use.  Buffers come from the
- * cache first, then from the backend without sleeping.  If the backend
- * fails nothing is taken: the caller keeps (or starts) waiting and the
- * backend retries later with a sleeping allocation.
+ * A buffer new to the pool joins its cache.  Under the pool lock, or
+ * before the pool is shared (bufpool_create()).
+ */
+static void bufpool_cache_new(struct bufpool *pool, struct bufpool_buf *buf)
+{
+	buf->state = BUFPOOL_BUF_CACHED;
+	list_add_tail(&buf->node, &pool->cache);
+	pool->nr_cached++;
+	pool->nr_alloc++;
+}
+
+/*
+ * Buffers the cache lacks, holding @avail, to serve @count of @class: all
+ * but CRITICAL must leave the reserve's buffers cached.
+ */
+static unsigned int bufpool_cache_short(const struct bufpool *pool,
+					unsigned int class, unsigned int count,
+					unsigned int avail)
+{
+	unsigned int want = count;
+
+	if (class != BUFPOOL_CLASS_CRITICAL)
+		want += pool->reserve;
+	return want > avail ? want - avail : 0;
+}
+
+/* Buffers the pool may still create: the limit minus owned and growing. */
+static unsigned int bufpool_room_locked(const struct bufpool *pool)
+{
+	unsigned int owned = pool->nr_alloc + pool->nr_growing;
+
+	lockdep_assert_held(&pool->lock);
+	return pool->limit > owned ? pool->limit - owned : 0;
+}
+
+/*
+ * Take @count buffers from the cache for a request of @class whose budget
+ * was checked and append them to @out; they are charged to in_use.  Never
+ * allocates: if the cache is short nothing is taken, the backend's work
+ * item is asked to grow the cache (it serves the queues when done) and
+ * the caller keeps (or starts) waiting.
  */
 static bool bufpool_take_locked(struct bufpool *pool, unsigned int class,
 				unsigned int count, struct list_head *out)
 {
-	unsigned int from_cache = min(count, bufpool_cache_usable(pool, class));
-	struct bufpool_buf *buf, *tmp;
-	LIST_HEAD(fresh);
+	struct bufpool_buf *buf;
 	unsigned int i;
 
 	lockdep_assert_held(&pool->lock);
-	if (WARN_ON_ONCE(pool->nr_alloc + count - from_cache > pool->limit))
+	if (bufpool_cache_usable(pool, class) < count) {
+		if (bufpool_room_locked(pool) && !pool->nr_growers)
+			bufpool_mem_grow(pool->mem);
 		return false;
-
-	for (i = from_cache; i < count; i++) {
-		buf = bufpool_mem_create(pool->mem, GFP_NOWAIT | __GFP_NOWARN);
-		if (!buf)
-			goto destroy_fresh;
-		list_add_tail(&buf->node, &fresh);
 	}
-	pool->nr_alloc += count - from_cache;
 
-	for (i = 0; i < from_cache; i++) {
+	for (i = 0; i < count; i++) {
 		buf = list_first_entry(&pool->cache, struct bufpool_buf, node);
 		list_move_tail(&buf->node, out);
 	}
-	pool->nr_cached -= from_cache;
-	list_splice_tail(&fresh, out);
-
+	pool->nr_cached -= count;
 	pool->in_use += count;
 	pool->peak_in_use = max(pool->peak_in_use, pool->in_use);
 	return true;
-
-destroy_fresh:
-	pool->page_alloc_failures++;
-	list_for_each_entry_safe(buf, tmp, &fresh, node)
-		bufpool_mem_destroy(pool->mem, buf);
-	bufpool_mem_retry_later(pool->mem);
-	return false;
 }
 
 /*
@@ -672,6 +704,136 @@ static void bufpool_time_out_locked(struct bufpool *pool,
 	bufpool_grant_locked(pool);
 }
 
+/*
+ * A buffer created outside the lock in a slot reserved in @nr_growing
+ * joins the cache, unless a lowered limit no longer lets the pool own it:
+ * then it is destroyed, under the lock as its id is visible to lookups.
+ * Returns whether it was cached.
+ */
+static bool bufpool_adopt_locked(struct bufpool *pool, struct bufpool_buf *buf)
+{
+	lockdep_assert_held(&pool->lock);
+	pool->nr_growing--;
+	if (pool->nr_alloc < pool->limit) {
+		bufpool_cache_new(pool, buf);
+		return true;
+	}
+	bufpool_mem_destroy(pool->mem, buf);
+	return false;
+}
+
+/*
+ * How many buffers a new request of @e would need created to be served at
+ * once: none unless it passes the admission rules of
+ * bufpool_new_request_locked() and would be served now but for the cache
+ * (so a refused call never costs the pool an allocation).  An estimate
+ * that may miss or overshoot (the pool moves while the lock is dropped):
+ * the buffers only ever go to the cache, within the limit.
+ */
+static unsigned int bufpool_direct_need_locked(struct bufpool_entity *e,
+					       unsigned int class,
+					       unsigned int count)
+{
+	struct bufpool *pool = e->pool;
+	unsigned int short_by, state = e->waiter.state;
+
+	lockdep_assert_held(&pool->lock);
+	if (state != BUFPOOL_WAIT_IDLE && state != BUFPOOL_WAIT_OFFERED)
+		return 0;
+	if ((class == BUFPOOL_CLASS_CRITICAL &&
+	     !bufpool_may_use_reserve(e, count)) ||
+	    bufpool_hopeless(e, class, count) ||
+	    (e->account && pool->quota &&
+	     e->account->charged + count > pool->quota) ||
+	    (pool->policy == BUFPOOL_POLICY_HANDOFF &&
+	     bufpool_queued_ahead(pool, class)) ||
+	    !bufpool_budget_ok(pool, class, count))
+		return 0;
+	short_by = bufpool_cache_short(pool, class, count, pool->nr_cached);
+	return min(short_by, bufpool_room_locked(pool));
+}
+
+/*
+ * Before a new request is looked at: create the buffers the cache lacks
+ * to serve it at once, with the pool lock dropped and without sleeping
+ * (GFP_NOWAIT: on failure none is kept, the request waits and the backend
+ * retries with a sleeping allocation).  With BUFPOOL_ALLOC_MAY_SLEEP the
+ * CPU is yielded between two buffers, so one step is one buffer's
+ * allocation and zeroing.  Called with the pool lock held, which it drops
+ * and takes again if it grows; returns the number of buffers it added to
+ * the cache, for bufpool_grow_direct_end().
+ */
+static unsigned int bufpool_grow_direct(struct bufpool_entity *e,
+					unsigned int class, unsigned int count,
+					unsigned int flags)
+	__must_hold(&e->pool->lock)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_buf *buf, *tmp;
+	unsigned int i, need, grown = 0;
+	LIST_HEAD(fresh);
+
+	lockdep_assert_held(&pool->lock);
+	need = bufpool_direct_need_locked(e, class, count);
+	if (!need)
+		return 0;
+	pool->nr_growing += need;
+	spin_unlock(&pool->lock);
+
+	for (i = 0; i < need; i++) {
+		if (i && (flags & BUFPOOL_ALLOC_MAY_SLEEP))
+			cond_resched();
+		buf = bufpool_mem_create(pool->mem, GFP_NOWAIT | __GFP_NOWARN);
+		if (!buf)
+			break;
+		list_add_tail(&buf->node, &fresh);
+	}
+
+	spin_lock(&pool->lock);
+	if (i < need) {
+		pool->page_alloc_failures++;
+		bufpool_mem_retry_later(pool->mem);
+	}
+	list_for_each_entry_safe(buf, tmp, &fresh, node) {
+		list_del_init(&buf->node);
+		if (i < need) {
+			/* under the lock: its id is visible to lookups */
+			bufpool_mem_destroy(pool->mem, buf);
+			continue;
+		}
+		grown += bufpool_adopt_locked(pool, buf);
+	}
+	if (i < need)
+		pool->nr_growing -= need;
+	return grown;
+}
+
+/*
+ * After the request: a failed call changes nothing, so the buffers grown
+ * for it leave the cache again (any @grown of them: cached buffers are all
+ * alike); after a served one, what is left over goes to the queues.
+ */
+static void bufpool_grow_direct_end(struct bufpool *pool, unsigned int grown,
+				    int ret)
+{
+	struct bufpool_buf *buf;
+
+	lockdep_assert_held(&pool->lock);
+	if (!grown)
+		return;
+	if (!ret) {
+		bufpool_grant_locked(pool);
+		return;
+	}
+	while (grown-- && pool->nr_cached) {
+		buf = list_last_entry(&pool->cache, struct bufpool_buf, node);
+		list_del(&buf->node);
+		bufpool_mem_destroy(pool->mem, buf);
+		pool->nr_cached--;
+		pool->nr_alloc--;
+	}
+}
+
 /**
  * bufpool_alloc_until() - get @count buffers of @class for @e, all or none
  * @e: the entity
@@ -703,6 +865,9 @@ static void bufpool_time_out_locked(struct bufpool *pool,
  * back could make room for it; -EDQUOT if it would take @e's account above
  * the quota; -ETIMEDOUT if its deadline has passed; -EINVAL for a bad
  * class, count or flag.
+ *
+ * Does not sleep, unless @flags has BUFPOOL_ALLOC_MAY_SLEEP: then it may
+ * yield the CPU between the buffers it has to allocate.
  */
 int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
 			unsigned int count, unsigned int flags, u64 deadline,
@@ -710,14 +875,17 @@ int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
 {
 	struct bufpool *pool = e->pool;
 	struct bufpool_waiter *w = &e->waiter;
+	unsigned int grown;
 	bool same;
 	int ret;
 
 	if (class >= BUFPOOL_NR_CLASSES || !count ||
-	    count > BUFPOOL_ALLOC_MAX || (flags & ~BUFPOOL_ALLOC_FLAGS))
+	    count > BUFPOOL_ALLOC_MAX ||
+	    (flags & ~(BUFPOOL_ALLOC_FLAGS | BUFPOOL_ALLOC_MAY_SLEEP)))
 		return -EINVAL;
 
 	spin_lock(&pool->lock);
+	grown = bufpool_grow_direct(e, class, count, flags);
 	same = w->class == class && w->count == count;
 	switch (w->state) {
 	case BUFPOOL_WAIT_GRANTED:
@@ -776,6 +944,7 @@ int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
 					     bufs);
 		break;
 	}
+	bufpool_grow_direct_end(pool, grown, ret);
 	if (t && ret == -EAGAIN && w->state == BUFPOOL_WAIT_QUEUED) {
 		t->seq = w->seq;
 		t->deadline = w->deadline;
@@ -1038,7 +1207,8 @@ static bool bufpool_any_dirty(struct list_head *bufs)
 /*
  * Second half of giving buffers back: zero those that may hold data
  * outside the lock (they are still charged to in_use, so the budget
- * cannot be exceeded meanwhile), then cache them and serve the queues.
+ * cannot be exceeded meanwhile), yielding the CPU between two, then cache
+ * them and serve the queues.
  */
 static void bufpool_return(struct bufpool *pool, struct list_head *bufs,
 			   unsigned int count)
@@ -1048,6 +1218,7 @@ static void bufpool_return(struct bufpool *pool, struct list_head *bufs,
 	list_for_each_entry(buf, bufs, node) {
 		if (!READ_ONCE(buf->dirty))
 			continue;
+		cond_resched();
 		bufpool_mem_zero(pool->mem, buf);
 		buf->dirty = false;
 	}
@@ -1120,7 +1291,8 @@ static int bufpool_check_ids_locked(struct bufpool_entity *e, const u32 *ids,
  *
  * All or nothing: unless @e holds every buffer listed, once, nothing is
  * released.  The buffers are zeroed outside the pool lock, then granted
- * onward to waiters.  Does not sleep.
+ * onward to waiters.  May sleep: it yields the CPU between two buffers it
+ * zeroes.
  *
  * Return: 0; -ENOENT if an id is held by nobody; -EPERM if another entity
  * holds it; -EINVAL for a bad @count or an id listed twice.
@@ -1241,7 +1413,8 @@ EXPORT_SYMBOL_GPL(bufpool_entity_set_account);
  * @e: the entity
  *
  * Its request leaves the queue, its grant and its buffers go back to the
- * pool and on to the next waiters.  After this @e may be freed.
+ * pool and on to the next waiters.  After this @e may be freed.  May sleep,
+ * like bufpool_release().
  */
 void bufpool_entity_destroy(struct bufpool_entity *e)
 {
@@ -1280,18 +1453,6 @@ void bufpool_kick(struct bufpool *pool)
 }
 EXPORT_SYMBOL_GPL(bufpool_kick);
 
-/*
- * A buffer new to the pool joins its cache.  Under the pool lock, or
- * before the pool is shared (bufpool_create()).
- */
-static void bufpool_cache_new(struct bufpool *pool, struct bufpool_buf *buf)
-{
-	buf->state = BUFPOOL_BUF_CACHED;
-	list_add_tail(&buf->node, &pool->cache);
-	pool->nr_cached++;
-	pool->nr_alloc++;
-}
-
 /* Make @t the pool's tunables; same locking as bufpool_cache_new(). */
 static void bufpool_store_tunables(struct bufpool *pool,
 				   const struct bufpool_tunables *t)
@@ -1303,32 +1464,68 @@ static void bufpool_store_tunables(struct bufpool *pool,
 	pool->policy = t->policy;
 }
 
-/**
- * bufpool_adopt() - add a buffer the backend allocated while retrying
- * @pool: the pool
- * @buf: the new buffer, or NULL if the backend failed again
- *
- * The buffer joins the cache if the pool may own one more, then the
- * queues are served.  On failure the backend is asked to retry later
- * while requests are still queued.  A surplus buffer is destroyed under
- * the pool lock: its id is already visible to lookups, which run under
- * that lock.
+/*
+ * Buffers to create for the first queue head, if it fits the budget but
+ * not the cache (counting those already being created), within the limit.
+ * Only hand-off serves queued heads; the other policies' waiters retry.
  */
-void bufpool_adopt(struct bufpool *pool, struct bufpool_buf *buf)
+static unsigned int bufpool_grow_need_locked(struct bufpool *pool)
 {
+	struct bufpool_waiter *w = NULL;
+	unsigned int c, short_by;
+
+	lockdep_assert_held(&pool->lock);
+	if (pool->policy != BUFPOOL_POLICY_HANDOFF)
+		return 0;
+	for (c = 0; c < BUFPOOL_NR_CLASSES && !w; c++)
+		w = list_first_entry_or_null(&pool->queue[c],
+					     struct bufpool_waiter, node);
+	if (!w || !bufpool_budget_ok(pool, w->class, w->count))
+		return 0;
+	short_by = bufpool_cache_short(pool, w->class, w->count,
+				       pool->nr_cached + pool->nr_growing);
+	return min(short_by, bufpool_room_locked(pool));
+}
+
+/**
+ * bufpool_grow() - create the buffers the queue heads wait for
+ * @pool: the pool
+ *
+ * The backend's work item (and bufpool_set_tunables()): one buffer per
+ * step, each reserved under the pool lock, created with a sleeping
+ * allocation outside it, added to the cache and granted; the CPU is
+ * yielded between steps.  A failure is counted and the backend asked to
+ * retry later while requests are queued.  May sleep.
+ */
+void bufpool_grow(struct bufpool *pool)
+{
+	struct bufpool_buf *buf;
+
 	spin_lock(&pool->lock);
-	if (!buf) {
-		/* no new memory: serving the queues would only fail again */
-		pool->page_alloc_failures++;
-		if (bufpool_total_queued(pool))
-			bufpool_mem_retry_later(pool->mem);
-	} else if (pool->nr_alloc < pool->limit) {
-		bufpool_cache_new(pool, buf);
+	pool->nr_growers++;
+	while (bufpool_grow_need_locked(pool)) {
+		pool->nr_growing++;
+		spin_unlock(&pool->lock);
+
+		buf = bufpool_mem_create(pool->mem, GFP_KERNEL);
+
+		spin_lock(&pool->lock);
+		if (!buf) {
+			/* no new memory: serving the queues would only fail again */
+			pool->nr_growing--;
+			pool->page_alloc_failures++;
+			if (bufpool_total_queued(pool))
+				bufpool_mem_retry_later(pool->mem);
+			break;
+		}
+		bufpool_adopt_locked(pool, buf);
 		bufpool_grant_locked(pool);
-	} else {
-		bufpool_mem_destroy(pool->mem, buf);
-		bufpool_grant_locked(pool);
+		spin_unlock(&pool->lock);
+		cond_resched();
+		spin_lock(&pool->lock);
 	}
+	/* the heads were looked at under this lock section: none is missed */
+	pool->nr_growers--;
 	spin_unlock(&pool->lock);
 }
 
@@ -1410,6 +1607,8 @@ int bufpool_set_tunables(struct bufpool *pool,
 	want = t->reserve > pool->nr_cached ? t->reserve - pool->nr_cached : 0;
 	spin_unlock(&pool->lock);
 	for (i = 0; i < want; i++) {
+		if (i)
+			cond_resched();
 		buf = bufpool_mem_create(pool->mem, GFP_KERNEL);
 		if (!buf) {
 			*why = "cannot allocate the reserve";
@@ -1440,6 +1639,9 @@ destroy_extra:
 		bufpool_mem_destroy(pool->mem, buf);
 	}
 	spin_unlock(&pool->lock);
+	/* a larger budget grants at once, memory included */
+	if (!ret)
+		bufpool_grow(pool);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(bufpool_set_tunables);
@@ -1553,6 +1755,8 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 	}
 
 	for (i = 0; i < cfg->reserve; i++) {
+		if (i)
+			cond_resched();
 		buf = bufpool_mem_create(pool->mem, GFP_KERNEL);
 		if (!buf) {
 			ret = -ENOMEM;

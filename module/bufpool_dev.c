@@ -284,7 +284,9 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 	deadline = block ? bufpool_alloc_deadline(&arg) : BUFPOOL_NO_DEADLINE;
 	for (;;) {
 		ret = bufpool_alloc_until(&bf->entity, arg.alloc_class,
-					  arg.count, arg.flags, deadline, bufs,
+					  arg.count,
+					  arg.flags | BUFPOOL_ALLOC_MAY_SLEEP,
+					  deadline, bufs,
 					  &t);
 		if (ret != -EAGAIN || !block)
 			break;

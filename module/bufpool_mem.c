@@ -3,11 +3,15 @@
  * bufpool memory backend for the kernel: page-backed buffers, their ids,
  * zeroing, and the retry after a failed page allocation.
  *
- * The core allocates under its spinlock with GFP_NOWAIT.  When that fails
- * the request waits, and a delayed work item allocates one buffer with
- * GFP_KERNEL (which may reclaim) and hands it to the core, again and
- * again while requests are still queued, so a transient shortage of pages
- * delays waiters instead of stranding them.
+ * The core never allocates under its spinlock.  A new request's missing
+ * buffers are created by its caller with GFP_NOWAIT, the lock dropped.
+ * When that fails, or when a queue head is short of memory at a release,
+ * the request waits and a work item runs bufpool_grow(): it creates the
+ * buffers the head needs one at a time with GFP_KERNEL (which may
+ * reclaim), yielding the CPU between them, and the core grants them.  After
+ * a failure it runs again after a delay while requests are still queued,
+ * so a transient shortage of pages delays waiters instead of stranding
+ * them.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -31,7 +35,8 @@
  * @ids: id -> struct bufpool_buf, for every buffer the pool owns
  * @bufsize: bytes per buffer
  * @order: page order of a buffer
- * @retry: allocates a buffer with GFP_KERNEL after a failure
+ * @retry: runs bufpool_grow(): at once for a queue head short of memory,
+ *	after a delay after a failure
  */
 struct bufpool_mem {
 	struct bufpool *pool;
@@ -46,11 +51,8 @@ static void bufpool_mem_retry_fn(struct work_struct *work)
 	struct bufpool_mem *mem = container_of(to_delayed_work(work),
 					       struct bufpool_mem, retry);
 
-	struct bufpool_buf *buf = bufpool_mem_create(mem, GFP_KERNEL);
-
-	pr_debug("retrying a failed buffer allocation: %s\n",
-		 buf ? "got one" : "failed again");
-	bufpool_adopt(mem->pool, buf);
+	pr_debug("growing the pool for its queued requests\n");
+	bufpool_grow(mem->pool);
 }
 
 struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize)
@@ -132,4 +134,13 @@ void bufpool_mem_zero(struct bufpool_mem *mem, struct bufpool_buf *buf)
 void bufpool_mem_retry_later(struct bufpool_mem *mem)
 {
 	schedule_delayed_work(&mem->retry, BUFPOOL_RETRY_DELAY);
+}
+
+/*
+ * Called with the pool lock held: run the work now, unless it is already
+ * pending (then a retry's delay after a failure is kept).
+ */
+void bufpool_mem_grow(struct bufpool_mem *mem)
+{
+	schedule_delayed_work(&mem->retry, 0);
 }

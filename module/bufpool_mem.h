@@ -22,8 +22,9 @@ void bufpool_mem_destroy(struct bufpool_mem *mem, struct bufpool_buf *buf);
 struct bufpool_buf *bufpool_mem_lookup(struct bufpool_mem *mem, u32 id);
 void bufpool_mem_zero(struct bufpool_mem *mem, struct bufpool_buf *buf);
 void bufpool_mem_retry_later(struct bufpool_mem *mem);
+void bufpool_mem_grow(struct bufpool_mem *mem);
 
-/* core: adopt a buffer the backend created outside the pool lock */
-void bufpool_adopt(struct bufpool *pool, struct bufpool_buf *buf);
+/* core: create the buffers queued requests wait for (the backend's work) */
+void bufpool_grow(struct bufpool *pool);
 
 #endif /* _BUFPOOL_MEM_H */

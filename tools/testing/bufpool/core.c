@@ -21,6 +21,7 @@ static void bp_snapshot_locked(struct bufpool *pool, struct bp_snap *s)
 {
 	unsigned int c;
 
+	memset(s, 0, sizeof(*s));	/* padding too: tests memcmp() these */
 	s->limit = pool->limit;
 	s->reserve = pool->reserve;
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
@@ -30,6 +31,7 @@ static void bp_snapshot_locked(struct bufpool *pool, struct bp_snap *s)
 	s->in_use = pool->in_use;
 	s->nr_alloc = pool->nr_alloc;
 	s->nr_cached = pool->nr_cached;
+	s->nr_growing = pool->nr_growing;
 	s->nr_entities = pool->nr_entities;
 	s->wakeups = pool->wakeups;
 	s->grants_waited = pool->grants_waited;
@@ -176,7 +178,8 @@ static void bp_check_wakeup(struct bp_checker *ck)
 			bp_fail(ck, "lost wake-up: %s head wants %u, fits the budget (in_use %u limit %u) and the cache (%u usable)",
 				bp_class_name(c), w->count, pool->in_use,
 				pool->limit, bufpool_cache_usable(pool, c));
-		else if (!bp_mem_retry_pending(pool->mem))
+		else if (!bp_mem_retry_pending(pool->mem) &&
+			 !pool->nr_growing && !pool->nr_growers)
 			bp_fail(ck, "lost wake-up: %s head wants %u, fits the budget (in_use %u limit %u), short of memory and no retry pending",
 				bp_class_name(c), w->count, pool->in_use,
 				pool->limit);
@@ -384,6 +387,9 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 	if (pool->in_use != held + granted + returning)
 		bp_fail(&ck, "in_use %u != held %u + granted %u + returning %u",
 			pool->in_use, held, granted, returning);
+	if ((flags & BP_CHECK_QUIESCENT) && (pool->nr_growing || pool->nr_growers))
+		bp_fail(&ck, "quiescent pool: %u buffers still growing, %u growers",
+			pool->nr_growing, pool->nr_growers);
 	if ((flags & BP_CHECK_QUIESCENT) && (returning || live != pool->nr_alloc))
 		bp_fail(&ck, "quiescent pool: %u returning, %u buffers live for %u allocated",
 			returning, live, pool->nr_alloc);

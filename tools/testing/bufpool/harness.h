@@ -18,6 +18,7 @@ extern unsigned int bp_warnings;	/* WARN_ON hits so far */
 extern bool bp_warn_fatal;		/* abort on WARN_ON (fuzzer, model check) */
 extern unsigned int bp_kmalloc_fail;	/* fail that many next kmalloc()s */
 extern bool bp_quiet;			/* do not print WARN_ON reports */
+extern unsigned long bp_resched_calls;	/* cond_resched() calls so far */
 
 /* mem_user.c: the userspace memory backend and its knobs */
 struct bp_mem_stats {
@@ -26,6 +27,7 @@ struct bp_mem_stats {
 	unsigned long destroys;
 	unsigned long zeroes;
 	unsigned long retries_scheduled;	/* bufpool_mem_retry_later() calls */
+	unsigned long grows_scheduled;	/* bufpool_mem_grow() calls */
 	unsigned long retries_run;
 	unsigned int live;		/* buffers with an id now */
 };
@@ -41,12 +43,13 @@ void bp_mem_get_stats(struct bufpool_mem *mem, struct bp_mem_stats *st);
 u32 bp_mem_id_end(struct bufpool_mem *mem);
 extern void (*bp_mem_lookup_hook)(u32 id, struct bufpool_buf *buf);
 extern void (*bp_mem_destroy_hook)(struct bufpool_buf *buf);
+extern void (*bp_mem_create_hook)(void);
 bool bp_mem_zeroed(struct bufpool_mem *mem, const struct bufpool_buf *buf);
 
 /* core.c: the core, plus readers of its private state */
 struct bp_snap {
 	unsigned int limit, reserve, headroom[BUFPOOL_NR_CLASSES];
-	unsigned int in_use, nr_alloc, nr_cached, nr_entities;
+	unsigned int in_use, nr_alloc, nr_cached, nr_entities, nr_growing;
 	unsigned int nr_queued[BUFPOOL_NR_CLASSES];
 	unsigned long long wakeups, grants_waited, allocations, releases;
 	unsigned long long page_alloc_failures;

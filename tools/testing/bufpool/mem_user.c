@@ -3,11 +3,15 @@
  * Userspace memory backend of the bufpool core (implements bufpool_mem.h):
  * malloc'd buffers, a table from id to buffer that hands out the lowest
  * free id like the kernel's allocating xarray, zeroing, failure injection,
- * and the "retry later" of the kernel's delayed work recorded as a pending
- * flag that the test runs when it chooses with bp_mem_run_retry().
+ * and the kernel's work item (run now to grow the pool for a queue head,
+ * or later after a failure) recorded as a pending flag that the test runs
+ * when it chooses with bp_mem_run_retry(), which calls bufpool_grow().
  *
  * Its own mutex makes it safe to call with or without the pool lock, from
- * any thread; lock order is pool->lock, then mem->lock.
+ * any thread; lock order is pool->lock, then mem->lock.  Creating and
+ * zeroing a buffer under a spinlock (the pool lock) aborts: in the kernel
+ * that is a page allocation and a memset of up to 4 MiB with preemption
+ * off.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -34,8 +38,12 @@ struct bufpool_mem {
 	struct bp_mem_stats st;
 };
 
-/* Test hooks: run inside lookup (after finding) and destroy (before it). */
+/*
+ * Test hooks: run inside lookup (after finding), destroy (before it) and
+ * create (before it, never under the pool lock).
+ */
 void (*bp_mem_lookup_hook)(u32 id, struct bufpool_buf *buf);
+void (*bp_mem_create_hook)(void);
 void (*bp_mem_destroy_hook)(struct bufpool_buf *buf);
 
 struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize)
@@ -112,6 +120,10 @@ struct bufpool_buf *bufpool_mem_create(struct bufpool_mem *mem, gfp_t gfp)
 {
 	struct bufpool_buf *buf = NULL;
 
+	if (bp_spinlocks_held)
+		bp_fatal(__FILE__, __LINE__, "buffer created under a spinlock");
+	if (bp_mem_create_hook)
+		bp_mem_create_hook();
 	pthread_mutex_lock(&mem->lock);
 	if (bp_mem_should_fail(mem, gfp)) {
 		mem->st.create_failures++;
@@ -167,6 +179,8 @@ struct bufpool_buf *bufpool_mem_lookup(struct bufpool_mem *mem, u32 id)
 
 void bufpool_mem_zero(struct bufpool_mem *mem, struct bufpool_buf *buf)
 {
+	if (bp_spinlocks_held)
+		bp_fatal(__FILE__, __LINE__, "buffer zeroed under a spinlock");
 	memset(buf->addr, 0, mem->bufsize);
 	pthread_mutex_lock(&mem->lock);
 	mem->st.zeroes++;
@@ -179,6 +193,15 @@ void bufpool_mem_retry_later(struct bufpool_mem *mem)
 	pthread_mutex_lock(&mem->lock);
 	mem->retry_pending = true;
 	mem->st.retries_scheduled++;
+	pthread_mutex_unlock(&mem->lock);
+}
+
+/* The same work item, asked to run now: one pending flag for both. */
+void bufpool_mem_grow(struct bufpool_mem *mem)
+{
+	pthread_mutex_lock(&mem->lock);
+	mem->retry_pending = true;
+	mem->st.grows_scheduled++;
 	pthread_mutex_unlock(&mem->lock);
 }
 
@@ -195,7 +218,7 @@ bool bp_mem_run_retry(struct bufpool_mem *mem)
 	mem->st.retries_run++;
 	pthread_mutex_unlock(&mem->lock);
 
-	bufpool_adopt(mem->pool, bufpool_mem_create(mem, GFP_KERNEL));
+	bufpool_grow(mem->pool);
 
 	pthread_mutex_lock(&mem->lock);
 	mem->retry_running--;

@@ -14,6 +14,8 @@ bool bp_quiet;
 unsigned int bp_kmalloc_fail;
 u64 bp_clock_skew;
 __thread char bp_self;
+__thread unsigned int bp_spinlocks_held;
+unsigned long bp_resched_calls;
 
 void bp_warn(const char *file, int line, const char *cond)
 {

@@ -166,6 +166,18 @@ static int C(unsigned int i)
 	return ret;
 }
 
+/*
+ * Run the backend's work item, as the kernel does right after a queue head
+ * was found short of memory: it grows the cache and grants.
+ */
+static bool G(void)
+{
+	bool ran = bp_mem_run_retry(T.mem);
+
+	CHECK();
+	return ran;
+}
+
 static void D(unsigned int i)
 {
 	bufpool_entity_destroy(&T.t[i].e);
@@ -339,6 +351,8 @@ static void test_atomic_n(void)
 	EXPECT(list_empty(&T.t[1].e.waiter.granted));
 	EXPECT_EQ(in_use(), 3);
 	EXPECT_EQ(R(0, 1), 0);		/* 2 free now: both at once */
+	EXPECT_EQ(T.t[1].wakes, 0);	/* 1 cached: the work grows 1 */
+	EXPECT(G());
 	EXPECT_EQ(T.t[1].wakes, 1);
 	EXPECT_EQ(A(1, NORM, 2), 0);
 	EXPECT_EQ(T.t[1].e.nr_held, 2);
@@ -464,6 +478,7 @@ static void test_cancel(void)
 	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);
 	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);	/* fits, held back by 1 */
 	EXPECT_EQ(C(1), 0);			/* head leaves: 2 served */
+	EXPECT(G());				/* with a new buffer */
 	EXPECT_EQ(T.t[2].wakes, 1);
 	EXPECT_EQ(C(1), -ENOENT);
 	EXPECT_EQ(A(2, NORM, 1), 0);
@@ -581,6 +596,7 @@ static void test_enospc_ebusy(void)
 	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);	/* same: still queued, once */
 	EXPECT_EQ(queued(NORM), 1);
 	EXPECT_EQ(R(0, 1), 0);
+	EXPECT(G());				/* 1 cached above the reserve */
 	EXPECT_EQ(T.t[1].wakes, 1);
 	EXPECT_EQ(A(1, NORM, 1), -EBUSY);	/* granted: collect as asked */
 	EXPECT_EQ(A(1, NORM, 2), 0);
@@ -626,6 +642,7 @@ static void test_edeadlk(void)
 	EXPECT_EQ(A(1, NORM, 3), -EAGAIN);
 	EXPECT_EQ(T.t[1].wakes, 0);
 	EXPECT_EQ(R(0, 1), 0);			/* 5 + 3 + 2 <= 10 */
+	EXPECT(G());				/* 3 cached: grow 2 */
 	EXPECT_EQ(T.t[1].wakes, 1);
 	EXPECT_EQ(A(1, NORM, 3), 0);
 	EXPECT_EQ(R(1, 0), 0);
@@ -744,47 +761,155 @@ static void test_mem_retry(void)
 	bp_mem_fail_kernel(T.mem, true);
 	EXPECT_EQ(A(0, NORM, 2), -EAGAIN);
 	EXPECT(bp_mem_retry_pending(T.mem));
-	EXPECT(bp_mem_run_retry(T.mem));	/* fails again: rescheduled */
-	CHECK();
+	EXPECT(G());				/* fails again: rescheduled */
 	EXPECT(bp_mem_retry_pending(T.mem));
 	bp_mem_fail_kernel(T.mem, false);
-	EXPECT(bp_mem_run_retry(T.mem));	/* 1 adopted, 1 short: again */
-	CHECK();
-	EXPECT_EQ(T.t[0].wakes, 0);
-	EXPECT(bp_mem_retry_pending(T.mem));
-	EXPECT(bp_mem_run_retry(T.mem));
-	CHECK();
+	EXPECT(G());				/* both created, granted */
 	EXPECT_EQ(T.t[0].wakes, 1);
 	EXPECT(!bp_mem_retry_pending(T.mem));
 	EXPECT_EQ(A(0, NORM, 2), 0);
 	bp_snapshot(T.pool, &s);
-	/*
-	 * 3: the first attempt, the failed retry (counted once: without new
-	 * memory the queue is not served again), and the queue's GFP_NOWAIT
-	 * attempt for the second buffer after one was adopted
-	 */
-	EXPECT_EQ(s.page_alloc_failures, 3);
+	/* 2: the caller's GFP_NOWAIT attempt and the failed retry */
+	EXPECT_EQ(s.page_alloc_failures, 2);
 
-	/* a failed NOQUEUE still schedules a retry; its buffer is cached */
+	/* a failed NOQUEUE leaves nothing behind: nobody waits, none made */
 	EXPECT_EQ(A_noq(1, NORM, 1), -EAGAIN);
-	EXPECT(bp_mem_run_retry(T.mem));
-	EXPECT_EQ(cached(), 1);
-	EXPECT_EQ(A(1, NORM, 1), 0);		/* from the cache */
+	EXPECT(G());
+	EXPECT_EQ(cached(), 0);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);	/* queued: the work grows 1 */
+	EXPECT(G());
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(A(1, NORM, 1), 0);
 
-	/* adopt at the limit: the buffer is freed, not leaked */
+	/* at the limit the work creates nothing */
 	EXPECT_EQ(R(1, 0), 0);
-	EXPECT_EQ(A_noq(2, NORM, 1), 0);
+	EXPECT_EQ(A_noq(2, NORM, 1), 0);	/* from the cache */
 	bufpool_mem_retry_later(T.mem);
-	EXPECT(bp_mem_run_retry(T.mem));
+	EXPECT(G());
 	bp_snapshot(T.pool, &s);
 	EXPECT_EQ(s.nr_alloc, 3);
 	/* a failed retry with nobody queued is not rescheduled */
 	bp_mem_fail_kernel(T.mem, true);
 	bufpool_mem_retry_later(T.mem);
-	EXPECT(bp_mem_run_retry(T.mem));
+	EXPECT(G());
 	EXPECT(!bp_mem_retry_pending(T.mem));
 	bp_mem_fail_nowait(T.mem, false);
 	bp_mem_fail_kernel(T.mem, false);
+	teardown();
+}
+
+/*
+ * Growth never happens under the pool lock (the backend aborts if a buffer
+ * is created or zeroed with a spinlock held) and yields between buffers
+ * when the caller may sleep, at allocation and at release.
+ */
+static void test_grow_steps(void)
+{
+	unsigned long before;
+	struct bp_snap s;
+	unsigned int k;
+	int ret;
+
+	setup(70, 2);
+	before = bp_resched_calls;
+	ret = bufpool_alloc(&T.t[0].e, NORM, 64, BUFPOOL_ALLOC_MAY_SLEEP,
+			    T.t[0].bufs);
+	EXPECT_EQ(ret, 0);
+	CHECK();
+	EXPECT(bp_resched_calls - before >= 63);	/* between 64 creations */
+	for (k = 0; k < 64; k++)
+		EXPECT(bp_mem_zeroed(T.mem, T.t[0].bufs[k]));
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, 66);
+	EXPECT_EQ(s.nr_cached, 2);
+
+	/* every buffer held is zeroed when it comes back: a yield per one */
+	before = bp_resched_calls;
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT(bp_resched_calls - before >= 64);
+
+	/* without the flag nothing yields (the caller may not sleep) */
+	EXPECT_EQ(A(1, CRIT, 64), 0);		/* from the cache: no growth */
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(A(1, CRIT, 64), 0);
+	before = bp_resched_calls;
+	EXPECT_EQ(A(2, CRIT, 4), 0);		/* 2 cached + 2 new, no flag */
+	EXPECT_EQ(bp_resched_calls, before);
+	teardown();
+}
+
+/* Run by the backend before it creates a buffer, lock dropped. */
+static void (*grow_hook)(void);
+static unsigned int grow_hook_runs;
+
+static void grow_hook_fn(void)
+{
+	void (*fn)(void) = grow_hook;
+
+	grow_hook = NULL;		/* once */
+	if (fn) {
+		grow_hook_runs++;
+		fn();
+	}
+}
+
+/* While entity 0 creates 3, entity 1 asks for 2 on a limit of 4. */
+static void race_noqueue(void)
+{
+	struct bufpool_entity *ents[NR_ENTS];
+	struct bp_snap s;
+	unsigned int i;
+	char why[256];
+
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_growing, 3);
+	/* room for 1 only (no CHECK(): a call is in flight) */
+	EXPECT_EQ(bufpool_alloc(&T.t[1].e, NORM, 2, BUFPOOL_ALLOC_NOQUEUE,
+				T.t[1].bufs), -EAGAIN);
+	bp_snapshot(T.pool, &s);
+	EXPECT(s.nr_alloc + s.nr_growing <= s.limit);
+	for (i = 0; i < NR_ENTS; i++)
+		ents[i] = &T.t[i].e;
+	EXPECT_EQ(bp_check(T.pool, ents, NR_ENTS, 0, why, sizeof(why)), 0);
+}
+
+/* While entity 0 creates its buffers, the limit goes down to 2. */
+static void race_lower_limit(void)
+{
+	struct bufpool_tunables t;
+	const char *why;
+
+	bufpool_get_tunables(T.pool, &t);
+	t.limit = 2;
+	bufpool_default_headroom(&t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+}
+
+static void test_grow_reserved(void)
+{
+	struct bp_snap s;
+
+	setup(4, 0);
+	bp_mem_create_hook = grow_hook_fn;
+	grow_hook = race_noqueue;
+	EXPECT_EQ(A(0, NORM, 3), 0);
+	EXPECT_EQ(grow_hook_runs, 1);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, 3);	/* entity 1 failed: its 1 was freed */
+	EXPECT_EQ(A_noq(1, NORM, 1), 0);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	teardown();
+
+	/* a limit lowered meanwhile: the surplus is freed, nothing leaks */
+	setup(4, 0);
+	grow_hook = race_lower_limit;
+	EXPECT_EQ(A(0, NORM, 3), -ENOSPC);	/* 3 can never fit now */
+	EXPECT_EQ(grow_hook_runs, 2);
+	bp_snapshot(T.pool, &s);
+	/* the third was over the new limit, the others grown for a failure */
+	EXPECT_EQ(s.nr_alloc, 0);
+	bp_mem_create_hook = NULL;
 	teardown();
 }
 
@@ -1144,6 +1269,8 @@ static const struct test tests[] = {
 	{ "critical_rule", test_critical_rule },
 	{ "failed_collect", test_failed_collect },
 	{ "mem_failure_retry", test_mem_retry },
+	{ "grow_steps", test_grow_steps },
+	{ "grow_reserved", test_grow_reserved },
 	{ "seed002_reserve", test_seed002 },
 	{ "runtime_tunables", test_tunables },
 	{ "dirty_tracking", test_dirty_tracking },

@@ -3,7 +3,8 @@
  * Userspace shim: spinlock_t is a pthread mutex that remembers its owner,
  * so lockdep_assert_held() really checks that the caller holds it and a
  * recursive spin_lock() (->wake() calling back into the pool) is caught
- * instead of hanging.
+ * instead of hanging.  Each thread counts the spinlocks it holds, so that
+ * page allocation, zeroing and cond_resched() under one are caught.
  */
 #ifndef _BP_SHIM_SPINLOCK_H
 #define _BP_SHIM_SPINLOCK_H
@@ -19,6 +20,8 @@ typedef struct {
 
 /* One distinct address per thread identifies the holder. */
 extern __thread char bp_self;
+/* spinlocks this thread holds: what may not be done then is checked */
+extern __thread unsigned int bp_spinlocks_held;
 
 static inline void spin_lock_init(spinlock_t *l)
 {
@@ -37,12 +40,14 @@ static inline void spin_lock(spinlock_t *l)
 		bp_fatal(__FILE__, __LINE__, "recursive spin_lock()");
 	pthread_mutex_lock(&l->mutex);
 	__atomic_store_n(&l->owner, &bp_self, __ATOMIC_RELAXED);
+	bp_spinlocks_held++;
 }
 
 static inline void spin_unlock(spinlock_t *l)
 {
 	if (!spin_is_held_by_me(l))
 		bp_fatal(__FILE__, __LINE__, "spin_unlock() of a lock not held");
+	bp_spinlocks_held--;
 	__atomic_store_n(&l->owner, NULL, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&l->mutex);
 }
