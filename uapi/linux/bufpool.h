@@ -155,7 +155,10 @@ enum bufpool_class {
  * granted, the deadline passes, or CANCEL withdraws the request.  On an
  * O_NONBLOCK fd it returns -EAGAIN and the request stays
  * queued: poll() reports EPOLLIN once it is granted, and the next ALLOC
- * with the same class and count collects it without waiting.
+ * with the same class and count collects it without waiting.  poll()
+ * reports EPOLLIN as well when the queued request has failed (a tunable
+ * change made it hopeless): the ALLOC with the same class and count
+ * collects the error (-ENOSPC or -EDEADLK).
  */
 struct bufpool_alloc {
 	__u32 size;
