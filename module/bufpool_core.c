@@ -938,6 +938,13 @@ int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
 					     bufs);
 		if (ret)
 			pool->spurious++;
+		/*
+		 * Refused (the reserve, its own side, the quota, the limit) or
+		 * not waiting (NOQUEUE): what it was offered goes on to the
+		 * next waiters.
+		 */
+		if (ret && w->state != BUFPOOL_WAIT_QUEUED)
+			bufpool_grant_locked(pool);
 		break;
 	default:
 		ret = bufpool_request_locked(e, class, count, flags, deadline,

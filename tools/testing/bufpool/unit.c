@@ -752,6 +752,46 @@ static void test_failed_collect(void)
 	teardown();
 }
 
+/*
+ * Offer policy: an offered waiter whose retry is refused passes the offer
+ * on.  (Raw calls: while an offer is out, a queued head that fits is what
+ * the offer policy does, not a lost wake-up, so no CHECK() in between.)
+ */
+static void test_offer_refused_retry(void)
+{
+	struct bufpool_tunables t;
+	const char *why;
+	u32 id;
+
+	setup(4, 1);
+	bufpool_get_tunables(T.pool, &t);
+	t.policy = BUFPOOL_POLICY_OFFER;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	T.t[0].e.critical_exempt = false;
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	id = T.t[0].bufs[0]->id;
+	EXPECT_EQ(A(2, CRIT, 3), 0);		/* exempt: full */
+	EXPECT_EQ(A(0, CRIT, 1), -EAGAIN);
+	EXPECT_EQ(bufpool_alloc(&T.t[1].e, CRIT, 1, 0, T.t[1].bufs), -EAGAIN);
+	EXPECT_EQ(bufpool_release(&T.t[0].e, &id, 1), 0);
+	EXPECT_EQ(T.t[0].wakes, 1);		/* one free: one offer */
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT_EQ(bufpool_alloc(&T.t[0].e, CRIT, 1, 0, T.t[0].bufs), -EPERM);
+	EXPECT_EQ(T.t[1].wakes, 1);		/* passed on */
+	EXPECT_EQ(A(1, CRIT, 1), 0);
+	/* not waiting any more (NOQUEUE) passes it on too */
+	EXPECT_EQ(bufpool_alloc(&T.t[3].e, CRIT, 1, 0, T.t[3].bufs), -EAGAIN);
+	EXPECT_EQ(bufpool_alloc(&T.t[4].e, CRIT, 1, 0, T.t[4].bufs), -EAGAIN);
+	EXPECT_EQ(bufpool_release(&T.t[1].e, &T.t[1].bufs[0]->id, 1), 0);
+	EXPECT_EQ(T.t[3].wakes, 1);
+	EXPECT_EQ(T.t[4].wakes, 0);
+	EXPECT_EQ(bufpool_alloc(&T.t[3].e, NORM, 1, BUFPOOL_ALLOC_NOQUEUE,
+				T.t[3].bufs), -EAGAIN);
+	EXPECT_EQ(T.t[4].wakes, 1);
+	EXPECT_EQ(A(4, CRIT, 1), 0);
+	teardown();
+}
+
 static void test_mem_retry(void)
 {
 	struct bp_snap s;
@@ -1268,6 +1308,7 @@ static const struct test tests[] = {
 	{ "edeadlk", test_edeadlk },
 	{ "critical_rule", test_critical_rule },
 	{ "failed_collect", test_failed_collect },
+	{ "offer_refused_retry", test_offer_refused_retry },
 	{ "mem_failure_retry", test_mem_retry },
 	{ "grow_steps", test_grow_steps },
 	{ "grow_reserved", test_grow_reserved },
