@@ -809,22 +809,29 @@ static unsigned int bufpool_grow_direct(struct bufpool_entity *e,
 }
 
 /*
- * After the request: a failed call changes nothing, so the buffers grown
- * for it leave the cache again (any @grown of them: cached buffers are all
- * alike); after a served one, what is left over goes to the queues.
+ * After the request: what is left over of the buffers grown for it goes to
+ * the queues first.  While the lock was dropped another request may have
+ * queued for them, finding no room to grow (the room was this call's);
+ * if this call then queued behind it or failed, nobody else would serve
+ * that waiter.  A failed or queued call keeps none of what it grew: the
+ * buffers the queues did not take leave the cache again (any of them:
+ * cached buffers are all alike).
  */
 static void bufpool_grow_direct_end(struct bufpool *pool, unsigned int grown,
 				    int ret)
 {
 	struct bufpool_buf *buf;
+	unsigned int before;
 
 	lockdep_assert_held(&pool->lock);
 	if (!grown)
 		return;
-	if (!ret) {
-		bufpool_grant_locked(pool);
+	before = pool->nr_cached;
+	bufpool_grant_locked(pool);
+	if (!ret)
 		return;
-	}
+	/* the grants only ever take from the cache */
+	grown -= min(grown, before - min(before, pool->nr_cached));
 	while (grown-- && pool->nr_cached) {
 		buf = list_last_entry(&pool->cache, struct bufpool_buf, node);
 		list_del(&buf->node);

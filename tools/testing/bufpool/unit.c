@@ -925,6 +925,40 @@ static void race_lower_limit(void)
 	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
 }
 
+/* While entity 0 creates the only buffer, entity 1 queues for it. */
+static void race_queue_first(void)
+{
+	/* no room left to grow: entity 0's growth holds it */
+	EXPECT_EQ(bufpool_alloc(&T.t[1].e, NORM, 1, 0, T.t[1].bufs), -EAGAIN);
+	EXPECT_EQ(T.t[1].wakes, 0);
+}
+
+static void test_grow_queued_meanwhile(void)
+{
+	/*
+	 * Entity 0 grows the pool's only buffer with the lock dropped; entity
+	 * 1 queues meanwhile, so entity 0 must queue behind it.  The buffer
+	 * entity 0 grew must reach entity 1, with nobody's retry work run:
+	 * otherwise both wait for ever on an empty pool.
+	 */
+	setup(1, 0);
+	grow_hook_runs = 0;
+	bp_mem_create_hook = grow_hook_fn;
+	grow_hook = race_queue_first;
+	EXPECT_EQ(A(0, NORM, 1), -EAGAIN);
+	EXPECT_EQ(grow_hook_runs, 1);
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(bufpool_ready(&T.t[1].e), true);
+	CHECK();
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(T.t[0].wakes, 1);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(R(0, 0), 0);
+	bp_mem_create_hook = NULL;
+	teardown();
+}
+
 static void test_grow_reserved(void)
 {
 	struct bp_snap s;
@@ -1312,6 +1346,7 @@ static const struct test tests[] = {
 	{ "mem_failure_retry", test_mem_retry },
 	{ "grow_steps", test_grow_steps },
 	{ "grow_reserved", test_grow_reserved },
+	{ "grow_queued_meanwhile", test_grow_queued_meanwhile },
 	{ "seed002_reserve", test_seed002 },
 	{ "runtime_tunables", test_tunables },
 	{ "dirty_tracking", test_dirty_tracking },
