@@ -51,11 +51,14 @@ enum bufpool_buf_state {
  * @dirty: may hold data: zeroed before it is cached again
  * @critical: held by @owner from a CRITICAL request (counted in its
  *	nr_critical)
+ * @grant: number of the allocation that gave it to its holder (HELD):
+ *	tells the buffers of one grant from those of a later one
  */
 struct bufpool_buf {
 	struct list_head node;
 	void *addr;
 	struct bufpool_entity *owner;
+	u64 grant;
 	u32 id;
 	u8 state;
 	bool marked;
@@ -210,6 +213,23 @@ struct bufpool_entity {
 };
 
 /**
+ * struct bufpool_returning - buffers detached from their holder, not back yet
+ * @bufs: the buffers, state RETURNING: held by nobody, so
+ *	bufpool_held_buf() no longer finds them, and still charged to the
+ *	pool's budget
+ * @count: number of buffers on @bufs
+ *
+ * Filled by bufpool_release_detach() or bufpool_undo_detach(), emptied by
+ * bufpool_release_finish().  In between the caller revokes whatever access
+ * it gave to the buffers (the character device zaps their mappings); the
+ * buffers stay allocated, so reading them is safe.
+ */
+struct bufpool_returning {
+	struct list_head bufs;
+	unsigned int count;
+};
+
+/**
  * struct bufpool_config - parameters of a new pool
  * @limit: most buffers in use at once, 1..BUFPOOL_LIMIT_MAX
  * @reserve: buffers only CRITICAL requests may take; below @limit
@@ -272,12 +292,26 @@ bool bufpool_waiting(const struct bufpool_entity *e,
 int bufpool_wait_done(struct bufpool_entity *e, const struct bufpool_ticket *t,
 		      int why, struct bufpool_buf **bufs);
 u64 bufpool_expire(struct bufpool_entity *e);
+int bufpool_alloc_until_ids(struct bufpool_entity *e, unsigned int class,
+			    unsigned int count, unsigned int flags,
+			    u64 deadline, u32 *ids, u64 *grant,
+			    struct bufpool_ticket *t);
+int bufpool_wait_done_ids(struct bufpool_entity *e,
+			  const struct bufpool_ticket *t, int why, u32 *ids,
+			  u64 *grant);
 bool bufpool_ready(const struct bufpool_entity *e);
 bool bufpool_queued(const struct bufpool_entity *e);
 int bufpool_cancel(struct bufpool_entity *e);
 struct bufpool_buf *bufpool_held_buf(struct bufpool_entity *e, u32 id);
 int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 		    unsigned int count);
+int bufpool_release_detach(struct bufpool_entity *e, const u32 *ids,
+			   unsigned int count, struct bufpool_returning *r);
+unsigned int bufpool_undo_detach(struct bufpool_entity *e, u32 *ids,
+				 unsigned int count, u64 grant,
+				 struct bufpool_returning *r);
+void bufpool_release_finish(struct bufpool *pool,
+			    struct bufpool_returning *r);
 void bufpool_kick(struct bufpool *pool);
 struct bufpool *bufpool_system_pool(void);
 void bufpool_get_stats(struct bufpool *pool, struct bufpool_stats *st);

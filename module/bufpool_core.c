@@ -573,6 +573,7 @@ static void bufpool_hold_locked(struct bufpool_entity *e,
 		buf->owner = e;
 		buf->state = BUFPOOL_BUF_HELD;
 		buf->critical = critical;
+		buf->grant = e->pool->allocations;
 		if (!e->tracks_dirty)
 			buf->dirty = true;
 		out[i++] = buf;
@@ -841,44 +842,39 @@ static void bufpool_grow_direct_end(struct bufpool *pool, unsigned int grown,
 	}
 }
 
-/**
- * bufpool_alloc_until() - get @count buffers of @class for @e, all or none
- * @e: the entity
- * @class: enum bufpool_class
- * @count: 1..BUFPOOL_ALLOC_MAX
- * @flags: BUFPOOL_ALLOC_*
- * @deadline: when a request this call queues is withdrawn (ns of
- *	CLOCK_MONOTONIC), or BUFPOOL_NO_DEADLINE
- * @bufs: filled with @count buffers on success
- * @t: if not NULL, describes the request when it is left queued
- *
- * If the buffers cannot be had now the request is queued and the entity's
- * waiter is woken once they are granted; calling again with the same
- * @class and @count then collects them, or finds the request still queued
- * (in its place: a queued request keeps the deadline it was queued with,
- * and one queued without a deadline takes @deadline).  An entity has at
- * most one request: a different one while it is queued, granted or failed
- * is refused.  A queued request that a tunable change (or, at the head of
- * its queue, its side's growing holdings) makes hopeless fails: the waiter
- * is woken and the call with the same @class and @count collects the
- * error.  One whose deadline passed is withdrawn, and the next call with
- * the same @class and @count returns -ETIMEDOUT.
- *
- * Return: 0 with @bufs filled; -EAGAIN if queued (or, with
- * BUFPOOL_ALLOC_NOQUEUE, not served and not queued); -EBUSY if a different
- * request is pending; -EPERM for CRITICAL buffers @e may not take (see
- * bufpool_may_use_reserve()); -ENOSPC if the request can never be served
- * under the current limit; -EDEADLK if only @e's own side giving buffers
- * back could make room for it; -EDQUOT if it would take @e's account above
- * the quota; -ETIMEDOUT if its deadline has passed; -EINVAL for a bad
- * class, count or flag.
- *
- * Does not sleep, unless @flags has BUFPOOL_ALLOC_MAY_SLEEP: then it may
- * yield the CPU between the buffers it has to allocate.
+static bool bufpool_bad_alloc_args(unsigned int class, unsigned int count,
+				   unsigned int flags)
+{
+	return class >= BUFPOOL_NR_CLASSES || !count ||
+	       count > BUFPOOL_ALLOC_MAX ||
+	       (flags & ~(BUFPOOL_ALLOC_FLAGS | BUFPOOL_ALLOC_MAY_SLEEP));
+}
+
+/*
+ * The ids of the buffers just given to their holder, and the number of
+ * that grant, read before anyone else can release them.
  */
-int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
-			unsigned int count, unsigned int flags, u64 deadline,
-			struct bufpool_buf **bufs, struct bufpool_ticket *t)
+static void bufpool_report_ids_locked(struct bufpool *pool,
+				      struct bufpool_buf **bufs,
+				      unsigned int count, u32 *ids, u64 *grant)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&pool->lock);
+	for (i = 0; i < count; i++)
+		ids[i] = bufs[i]->id;
+	*grant = bufs[0]->grant;
+}
+
+/*
+ * bufpool_alloc_until() under the pool lock (dropped meanwhile to grow
+ * the cache), its arguments checked.
+ */
+static int bufpool_alloc_until_locked(struct bufpool_entity *e,
+				      unsigned int class, unsigned int count,
+				      unsigned int flags, u64 deadline,
+				      struct bufpool_buf **bufs,
+				      struct bufpool_ticket *t)
 {
 	struct bufpool *pool = e->pool;
 	struct bufpool_waiter *w = &e->waiter;
@@ -886,12 +882,7 @@ int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
 	bool same;
 	int ret;
 
-	if (class >= BUFPOOL_NR_CLASSES || !count ||
-	    count > BUFPOOL_ALLOC_MAX ||
-	    (flags & ~(BUFPOOL_ALLOC_FLAGS | BUFPOOL_ALLOC_MAY_SLEEP)))
-		return -EINVAL;
-
-	spin_lock(&pool->lock);
+	lockdep_assert_held(&pool->lock);
 	grown = bufpool_grow_direct(e, class, count, flags);
 	same = w->class == class && w->count == count;
 	switch (w->state) {
@@ -963,10 +954,98 @@ int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
 		t->seq = w->seq;
 		t->deadline = w->deadline;
 	}
-	spin_unlock(&pool->lock);
+	return ret;
+}
+
+/**
+ * bufpool_alloc_until() - get @count buffers of @class for @e, all or none
+ * @e: the entity
+ * @class: enum bufpool_class
+ * @count: 1..BUFPOOL_ALLOC_MAX
+ * @flags: BUFPOOL_ALLOC_*
+ * @deadline: when a request this call queues is withdrawn (ns of
+ *	CLOCK_MONOTONIC), or BUFPOOL_NO_DEADLINE
+ * @bufs: filled with @count buffers on success
+ * @t: if not NULL, describes the request when it is left queued
+ *
+ * If the buffers cannot be had now the request is queued and the entity's
+ * waiter is woken once they are granted; calling again with the same
+ * @class and @count then collects them, or finds the request still queued
+ * (in its place: a queued request keeps the deadline it was queued with,
+ * and one queued without a deadline takes @deadline).  An entity has at
+ * most one request: a different one while it is queued, granted or failed
+ * is refused.  A queued request that a tunable change (or, at the head of
+ * its queue, its side's growing holdings) makes hopeless fails: the waiter
+ * is woken and the call with the same @class and @count collects the
+ * error.  One whose deadline passed is withdrawn, and the next call with
+ * the same @class and @count returns -ETIMEDOUT.
+ *
+ * Return: 0 with @bufs filled; -EAGAIN if queued (or, with
+ * BUFPOOL_ALLOC_NOQUEUE, not served and not queued); -EBUSY if a different
+ * request is pending; -EPERM for CRITICAL buffers @e may not take (see
+ * bufpool_may_use_reserve()); -ENOSPC if the request can never be served
+ * under the current limit; -EDEADLK if only @e's own side giving buffers
+ * back could make room for it; -EDQUOT if it would take @e's account above
+ * the quota; -ETIMEDOUT if its deadline has passed; -EINVAL for a bad
+ * class, count or flag.
+ *
+ * Does not sleep, unless @flags has BUFPOOL_ALLOC_MAY_SLEEP: then it may
+ * yield the CPU between the buffers it has to allocate.
+ */
+int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
+			unsigned int count, unsigned int flags, u64 deadline,
+			struct bufpool_buf **bufs, struct bufpool_ticket *t)
+{
+	int ret;
+
+	if (bufpool_bad_alloc_args(class, count, flags))
+		return -EINVAL;
+
+	spin_lock(&e->pool->lock);
+	ret = bufpool_alloc_until_locked(e, class, count, flags, deadline,
+					 bufs, t);
+	spin_unlock(&e->pool->lock);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(bufpool_alloc_until);
+
+/**
+ * bufpool_alloc_until_ids() - bufpool_alloc_until(), reporting ids
+ * @e: the entity
+ * @class: enum bufpool_class
+ * @count: 1..BUFPOOL_ALLOC_MAX
+ * @flags: BUFPOOL_ALLOC_*
+ * @deadline: as bufpool_alloc_until()
+ * @ids: filled with the @count buffer ids on success
+ * @grant: set on success to the number of this grant, for
+ *	bufpool_undo_detach()
+ * @t: as bufpool_alloc_until()
+ *
+ * For callers that share @e with other threads, which may release the
+ * buffers as soon as the pool lock is dropped: the ids are read under it.
+ *
+ * Return: as bufpool_alloc_until().
+ */
+int bufpool_alloc_until_ids(struct bufpool_entity *e, unsigned int class,
+			    unsigned int count, unsigned int flags,
+			    u64 deadline, u32 *ids, u64 *grant,
+			    struct bufpool_ticket *t)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	int ret;
+
+	if (bufpool_bad_alloc_args(class, count, flags))
+		return -EINVAL;
+
+	spin_lock(&e->pool->lock);
+	ret = bufpool_alloc_until_locked(e, class, count, flags, deadline,
+					 bufs, t);
+	if (!ret)
+		bufpool_report_ids_locked(e->pool, bufs, count, ids, grant);
+	spin_unlock(&e->pool->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(bufpool_alloc_until_ids);
 
 /**
  * bufpool_alloc() - get @count buffers of @class for @e, all or none
@@ -1010,36 +1089,17 @@ bool bufpool_waiting(const struct bufpool_entity *e,
 }
 EXPORT_SYMBOL_GPL(bufpool_waiting);
 
-/**
- * bufpool_wait_done() - a sleeper on @t's request woke up: what now?
- * @e: the entity
- * @t: the request it slept on
- * @why: 0 (woken), -ETIMEDOUT (the deadline came) or the errno of the
- *	signal that interrupted the sleep (-ERESTARTSYS, ...)
- * @bufs: filled with the buffers when they are collected
- *
- * A grant is collected whatever @why says: a grant that raced with a
- * signal or the deadline is the caller's, never given away.  A request
- * still queued after its deadline is withdrawn.  On a signal a request
- * still queued stays queued, in its place and with its deadline: calling
- * bufpool_alloc_until() again with the same class and count finds it.
- *
- * Return: 0 with @bufs filled; the error of a failed request (-ENOSPC,
- * -EDEADLK), -ETIMEDOUT (deadline
- * passed, withdrawn), -ECANCELED (withdrawn by bufpool_cancel()), @why if
- * it is a signal's errno and the request is not over; -EAGAIN when the
- * caller should call bufpool_alloc_until() again: the request is still
- * queued or offered, or was collected by another caller.
- */
-int bufpool_wait_done(struct bufpool_entity *e, const struct bufpool_ticket *t,
-		      int why, struct bufpool_buf **bufs)
+/* bufpool_wait_done() under the pool lock. */
+static int bufpool_wait_done_locked(struct bufpool_entity *e,
+				    const struct bufpool_ticket *t, int why,
+				    struct bufpool_buf **bufs)
 {
 	struct bufpool *pool = e->pool;
 	struct bufpool_waiter *w = &e->waiter;
 	int again = why && why != -ETIMEDOUT ? why : -EAGAIN;
 	int ret;
 
-	spin_lock(&pool->lock);
+	lockdep_assert_held(&pool->lock);
 	if (w->seq != t->seq) {
 		ret = w->cancelled == t->seq ? -ECANCELED : again;
 		goto unlock;
@@ -1076,10 +1136,71 @@ int bufpool_wait_done(struct bufpool_entity *e, const struct bufpool_ticket *t,
 		break;
 	}
 unlock:
-	spin_unlock(&pool->lock);
+	return ret;
+}
+
+/**
+ * bufpool_wait_done() - a sleeper on @t's request woke up: what now?
+ * @e: the entity
+ * @t: the request it slept on
+ * @why: 0 (woken), -ETIMEDOUT (the deadline came) or the errno of the
+ *	signal that interrupted the sleep (-ERESTARTSYS, ...)
+ * @bufs: filled with the buffers when they are collected
+ *
+ * A grant is collected whatever @why says: a grant that raced with a
+ * signal or the deadline is the caller's, never given away.  A request
+ * still queued after its deadline is withdrawn.  On a signal a request
+ * still queued stays queued, in its place and with its deadline: calling
+ * bufpool_alloc_until() again with the same class and count finds it.
+ *
+ * Return: 0 with @bufs filled; the error of a failed request (-ENOSPC,
+ * -EDEADLK), -ETIMEDOUT (deadline
+ * passed, withdrawn), -ECANCELED (withdrawn by bufpool_cancel()), @why if
+ * it is a signal's errno and the request is not over; -EAGAIN when the
+ * caller should call bufpool_alloc_until() again: the request is still
+ * queued or offered, or was collected by another caller.
+ */
+int bufpool_wait_done(struct bufpool_entity *e, const struct bufpool_ticket *t,
+		      int why, struct bufpool_buf **bufs)
+{
+	int ret;
+
+	spin_lock(&e->pool->lock);
+	ret = bufpool_wait_done_locked(e, t, why, bufs);
+	spin_unlock(&e->pool->lock);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(bufpool_wait_done);
+
+/**
+ * bufpool_wait_done_ids() - bufpool_wait_done(), reporting ids
+ * @e: the entity
+ * @t: the request it slept on
+ * @why: as bufpool_wait_done()
+ * @ids: filled with the buffer ids when they are collected
+ * @grant: set then to the number of the grant, for bufpool_undo_detach()
+ *
+ * The ids are read under the pool lock, as bufpool_alloc_until_ids() does.
+ *
+ * Return: as bufpool_wait_done().
+ */
+int bufpool_wait_done_ids(struct bufpool_entity *e,
+			  const struct bufpool_ticket *t, int why, u32 *ids,
+			  u64 *grant)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	unsigned int count;
+	int ret;
+
+	spin_lock(&e->pool->lock);
+	count = e->waiter.count;
+	ret = bufpool_wait_done_locked(e, t, why, bufs);
+	if (!ret)
+		bufpool_report_ids_locked(e->pool, bufs, count, ids, grant);
+	spin_unlock(&e->pool->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(bufpool_wait_done_ids);
 
 /**
  * bufpool_expire() - withdraw @e's request if its deadline has passed
@@ -1297,6 +1418,21 @@ static int bufpool_check_ids_locked(struct bufpool_entity *e, const u32 *ids,
 	return ret;
 }
 
+/* Detach the buffers @ids, checked by bufpool_check_ids_locked(). */
+static void bufpool_detach_ids_locked(struct bufpool_entity *e,
+				      const u32 *ids, unsigned int count,
+				      struct list_head *out)
+{
+	struct bufpool *pool = e->pool;
+	unsigned int i;
+
+	lockdep_assert_held(&pool->lock);
+	for (i = 0; i < count; i++)
+		bufpool_detach_locked(e, bufpool_mem_lookup(pool->mem, ids[i]),
+				      out);
+	trace_bufpool_release(e->id, count, pool->in_use - count);
+}
+
 /**
  * bufpool_release() - give back buffers @e holds
  * @e: the entity
@@ -1306,7 +1442,8 @@ static int bufpool_check_ids_locked(struct bufpool_entity *e, const u32 *ids,
  * All or nothing: unless @e holds every buffer listed, once, nothing is
  * released.  The buffers are zeroed outside the pool lock, then granted
  * onward to waiters.  May sleep: it yields the CPU between two buffers it
- * zeroes.
+ * zeroes.  For an entity that gave others access to its buffers and must
+ * revoke it before they are reused, see bufpool_release_detach().
  *
  * Return: 0; -ENOENT if an id is held by nobody; -EPERM if another entity
  * holds it; -EINVAL for a bad @count or an id listed twice.
@@ -1315,9 +1452,7 @@ int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 		    unsigned int count)
 {
 	struct bufpool *pool = e->pool;
-	struct bufpool_buf *buf;
 	LIST_HEAD(returning);
-	unsigned int i;
 	int ret;
 
 	if (!count || count > BUFPOOL_ALLOC_MAX)
@@ -1326,11 +1461,7 @@ int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 	spin_lock(&pool->lock);
 	ret = bufpool_check_ids_locked(e, ids, count);
 	if (!ret) {
-		for (i = 0; i < count; i++) {
-			buf = bufpool_mem_lookup(pool->mem, ids[i]);
-			bufpool_detach_locked(e, buf, &returning);
-		}
-		trace_bufpool_release(e->id, count, pool->in_use - count);
+		bufpool_detach_ids_locked(e, ids, count, &returning);
 		/* nothing to zero: no need to drop the lock in between */
 		if (!bufpool_any_dirty(&returning)) {
 			bufpool_uncharge_locked(pool, &returning, count);
@@ -1345,6 +1476,108 @@ int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 	return ret;
 }
 EXPORT_SYMBOL_GPL(bufpool_release);
+
+/**
+ * bufpool_release_detach() - first half of a release: take buffers from @e
+ * @e: the entity
+ * @ids: ids of the buffers
+ * @count: 1..BUFPOOL_ALLOC_MAX
+ * @r: filled with the buffers on success
+ *
+ * Checks @ids as bufpool_release() does, all or nothing, and moves the
+ * buffers to @r: from now on @e no longer holds them, nobody else can get
+ * them, and they still count against the budget.  The caller then revokes
+ * every access it gave to them and must call bufpool_release_finish().
+ * Does not sleep.
+ *
+ * Return: as bufpool_release(); on error nothing changed and @r is empty.
+ */
+int bufpool_release_detach(struct bufpool_entity *e, const u32 *ids,
+			   unsigned int count, struct bufpool_returning *r)
+{
+	struct bufpool *pool = e->pool;
+	int ret;
+
+	INIT_LIST_HEAD(&r->bufs);
+	r->count = 0;
+	if (!count || count > BUFPOOL_ALLOC_MAX)
+		return -EINVAL;
+
+	spin_lock(&pool->lock);
+	ret = bufpool_check_ids_locked(e, ids, count);
+	if (!ret) {
+		bufpool_detach_ids_locked(e, ids, count, &r->bufs);
+		r->count = count;
+	}
+	spin_unlock(&pool->lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(bufpool_release_detach);
+
+/**
+ * bufpool_undo_detach() - take back what is left of a grant
+ * @e: the entity
+ * @ids: the ids bufpool_alloc_until_ids() or bufpool_wait_done_ids()
+ *	reported; rewritten to the ids
+ *	detached, in order
+ * @count: number of @ids, 1..BUFPOOL_ALLOC_MAX
+ * @grant: the grant number they reported
+ * @r: filled with the buffers detached
+ *
+ * For a caller that cannot hand a grant over after all.  Another thread
+ * sharing @e may have released some of its buffers meanwhile, and they
+ * may even have come back to @e in a later grant: only the buffers @e
+ * still holds from @grant are detached, as bufpool_release_detach() does.
+ * Never fails.  Does not sleep.
+ *
+ * Return: the number of buffers detached (the first ones of @ids); the
+ * caller must call bufpool_release_finish() in every case.
+ */
+unsigned int bufpool_undo_detach(struct bufpool_entity *e, u32 *ids,
+				 unsigned int count, u64 grant,
+				 struct bufpool_returning *r)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_buf *buf;
+	unsigned int i, n = 0;
+
+	INIT_LIST_HEAD(&r->bufs);
+	r->count = 0;
+	if (count > BUFPOOL_ALLOC_MAX)
+		count = BUFPOOL_ALLOC_MAX;
+
+	spin_lock(&pool->lock);
+	for (i = 0; i < count; i++) {
+		buf = bufpool_mem_lookup(pool->mem, ids[i]);
+		if (!buf || buf->state != BUFPOOL_BUF_HELD ||
+		    buf->owner != e || buf->grant != grant)
+			continue;
+		bufpool_detach_locked(e, buf, &r->bufs);
+		ids[n++] = ids[i];
+	}
+	if (n)
+		trace_bufpool_release(e->id, n, pool->in_use - n);
+	spin_unlock(&pool->lock);
+	r->count = n;
+	return n;
+}
+EXPORT_SYMBOL_GPL(bufpool_undo_detach);
+
+/**
+ * bufpool_release_finish() - second half of a release
+ * @pool: the pool
+ * @r: what bufpool_release_detach() or bufpool_undo_detach() filled
+ *
+ * Zeroes the buffers that may hold data, caches them and serves the
+ * queues.  May sleep: it yields the CPU between two buffers it zeroes.
+ */
+void bufpool_release_finish(struct bufpool *pool, struct bufpool_returning *r)
+{
+	if (r->count)
+		bufpool_return(pool, &r->bufs, r->count);
+	r->count = 0;
+}
+EXPORT_SYMBOL_GPL(bufpool_release_finish);
 
 /**
  * bufpool_held_buf() - the buffer @id, if @e holds it

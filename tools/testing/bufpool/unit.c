@@ -713,7 +713,7 @@ static void test_critical_rule(void)
 	EXPECT_EQ(R(2, 0), 0);
 	EXPECT_EQ(A(1, CRIT, 1), 0);		/* collected */
 	EXPECT_EQ(T.t[1].e.nr_critical, 1);
-	EXPECT_EQ(A(1, CRIT, 1), -EPERM);
+	EXPECT_EQ(A(0, CRIT, 1), -EPERM);
 	CHECK();
 	teardown();
 }
@@ -1320,6 +1320,124 @@ static void test_offer_expiry(void)
 	teardown();
 }
 
+/*
+ * Release in two halves: a refused detach changes nothing; between the
+ * halves the buffers are held by nobody, cannot be found by their old
+ * holder nor granted to anyone, and still count against the budget.
+ */
+static void test_release_detach(void)
+{
+	struct bufpool_returning r;
+	struct bp_snap a, b;
+	u32 ids[2], other;
+
+	setup(3, 0);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	ids[0] = T.t[0].bufs[0]->id;
+	ids[1] = T.t[0].bufs[1]->id;
+	other = T.t[1].bufs[0]->id;
+	bp_snapshot(T.pool, &a);
+	EXPECT_EQ(bufpool_release_detach(&T.t[1].e, ids, 2, &r), -EPERM);
+	EXPECT_EQ(r.count, 0);
+	EXPECT_EQ(bufpool_release_detach(&T.t[0].e, &other, 1, &r), -EPERM);
+	EXPECT_EQ(bufpool_release_detach(&T.t[0].e, ids, 0, &r), -EINVAL);
+	bufpool_release_finish(T.pool, &r);	/* empty: nothing */
+	CHECK();
+	bp_snapshot(T.pool, &b);
+	EXPECT(!memcmp(&a, &b, sizeof(a)));
+
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);	/* waits for the pool */
+	EXPECT_EQ(bufpool_release_detach(&T.t[0].e, ids, 2, &r), 0);
+	EXPECT_EQ(r.count, 2);
+	EXPECT(!bufpool_held_buf(&T.t[0].e, ids[0]));
+	EXPECT(!bufpool_held_buf(&T.t[0].e, ids[1]));
+	EXPECT_EQ(bufpool_release(&T.t[0].e, ids, 1), -ENOENT);
+	EXPECT_EQ(T.t[2].wakes, 0);		/* not granted meanwhile */
+	bp_snapshot(T.pool, &b);
+	EXPECT_EQ(b.in_use, 3);
+	bufpool_release_finish(T.pool, &r);
+	EXPECT_EQ(T.t[2].wakes, 1);
+	CHECK();
+	EXPECT_EQ(A(2, NORM, 1), 0);
+	teardown();
+}
+
+/*
+ * The undo of a grant takes back only what its entity still holds from
+ * that grant: not what a sibling released, nor what came back to the
+ * entity in a later grant.
+ */
+static void test_undo_grant(void)
+{
+	struct bufpool_returning r;
+	struct bp_snap s;
+	u32 ids[3], again[2], copy[3];
+	u64 grant, later;
+
+	setup(4, 0);
+	EXPECT_EQ(bufpool_alloc_until_ids(&T.t[0].e, NORM, 3, 0,
+					  BUFPOOL_NO_DEADLINE, ids, &grant,
+					  NULL), 0);
+	CHECK();
+	/* a sibling gives ids[1] back, then gets one buffer again */
+	EXPECT_EQ(bufpool_release(&T.t[0].e, &ids[1], 1), 0);
+	EXPECT_EQ(bufpool_alloc_until_ids(&T.t[0].e, NORM, 2, 0,
+					  BUFPOOL_NO_DEADLINE, again, &later,
+					  NULL), 0);
+	EXPECT(later != grant);
+	EXPECT(again[0] == ids[1] || again[1] == ids[1]);
+	memcpy(copy, ids, sizeof(ids));
+	EXPECT_EQ(bufpool_undo_detach(&T.t[0].e, copy, 3, grant, &r), 2);
+	EXPECT_EQ(copy[0], ids[0]);
+	EXPECT_EQ(copy[1], ids[2]);
+	bufpool_release_finish(T.pool, &r);
+	CHECK();
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.in_use, 2);			/* the later grant stays */
+	EXPECT_EQ(T.t[0].e.nr_held, 2);
+	EXPECT_EQ(bufpool_undo_detach(&T.t[0].e, ids, 3, grant, &r), 0);
+	bufpool_release_finish(T.pool, &r);
+	EXPECT_EQ(bufpool_undo_detach(&T.t[1].e, again, 2, later, &r), 0);
+	bufpool_release_finish(T.pool, &r);
+	CHECK();
+	EXPECT_EQ(T.t[0].e.nr_held, 2);
+	EXPECT_EQ(bufpool_undo_detach(&T.t[0].e, again, 2, later, &r), 2);
+	bufpool_release_finish(T.pool, &r);
+	CHECK();
+	EXPECT_EQ(T.t[0].e.nr_held, 0);
+	teardown();
+}
+
+/*
+ * Undoing a CRITICAL grant gives back its reserve mark with it: the
+ * entity may take the same CRITICAL buffer again, and no more.
+ */
+static void test_undo_critical(void)
+{
+	struct bufpool_returning r;
+	u32 ids[1];
+	u64 grant;
+
+	setup(4, 1);
+	T.t[0].e.critical_exempt = false;
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(bufpool_alloc_until_ids(&T.t[0].e, CRIT, 1, 0,
+					  BUFPOOL_NO_DEADLINE, ids, &grant,
+					  NULL), 0);
+	EXPECT_EQ(T.t[0].e.nr_critical, 1);
+	EXPECT_EQ(bufpool_undo_detach(&T.t[0].e, ids, 1, grant, &r), 1);
+	EXPECT_EQ(T.t[0].e.nr_critical, 0);
+	EXPECT_EQ(T.t[0].e.nr_held, 1);
+	bufpool_release_finish(T.pool, &r);
+	CHECK();
+	EXPECT_EQ(A(0, CRIT, 1), 0);
+	EXPECT_EQ(T.t[0].e.nr_critical, 1);
+	EXPECT_EQ(A(0, CRIT, 1), -EPERM);
+	CHECK();
+	teardown();
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -1353,6 +1471,9 @@ static const struct test tests[] = {
 	{ "deadlines", test_deadline },
 	{ "wait_done", test_wait_done },
 	{ "offer_expiry", test_offer_expiry },
+	{ "release_detach", test_release_detach },
+	{ "undo_grant", test_undo_grant },
+	{ "undo_critical", test_undo_critical },
 };
 
 int main(void)
