@@ -8,12 +8,16 @@
  * and the ioctl ABI of uapi/linux/bufpool.h; the rules live in the core.
  *
  * Data path: buffer id N is mapped at offset N * bufsize (MAP_SHARED).
- * Pages are inserted at fault time, only while the file holds the buffer;
- * RELEASE zaps every mapping of the buffers it gives back before they are
- * zeroed, so a later access gets SIGBUS and never sees the next holder's
- * data.  Mappings are not inherited across fork() (VM_DONTCOPY).  Only
- * buffers that were mapped are zeroed on the way back: the others cannot
- * have been written.
+ * Pages are inserted at fault time, only while the file holds the buffer.
+ * Every way a buffer leaves the file while a mapping may exist (RELEASE,
+ * an ALLOC whose ids cannot be copied out) takes it in three steps:
+ * detach it in the core (faults now get SIGBUS), zap its mappings with
+ * map_lock held for writing (which waits for a fault that found it still
+ * held), and only then zero and cache it.  So a later access never sees
+ * the next holder's data.  Close needs none of this: every mapping holds
+ * the file.  Mappings are not inherited across fork() (VM_DONTCOPY).
+ * Only buffers that were mapped are zeroed on the way back: the others
+ * cannot have been written.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -44,7 +48,7 @@
  * struct bufpool_file - what an open file description of the device is
  * @entity: its entity in the pool
  * @wq: woken when the entity's request is granted
- * @map_lock: page faults (read) against RELEASE revoking mappings (write)
+ * @map_lock: page faults (read) against revoking mappings (write)
  * @mapped: the file has been mmap()ed at least once (under @map_lock)
  * @user: the account of the user who opened it
  * @expire: withdraws, at its deadline, a request whose sleeper left on a
@@ -163,16 +167,41 @@ static bool bufpool_zero(const void *p, size_t len)
 	return !memchr_inv(p, 0, len);
 }
 
-/* Give back what a failed copy to userspace could not report. */
-static void bufpool_undo_alloc(struct bufpool_entity *e,
-			       struct bufpool_buf **bufs, unsigned int count,
-			       u32 *ids)
+/*
+ * Zap every mapping of the buffers @ids, which the file no longer holds.
+ * Holding map_lock for writing waits for the faults that found them still
+ * held; later faults find them gone and get SIGBUS.
+ */
+static void bufpool_revoke(struct file *file, const u32 *ids,
+			   unsigned int count)
 {
+	struct bufpool_file *bf = file->private_data;
+	loff_t size = bufpool_bufsize(bufpool_dev_pool);
 	unsigned int i;
 
-	for (i = 0; i < count; i++)
-		ids[i] = bufs[i]->id;
-	WARN_ON_ONCE(bufpool_release(e, ids, count));
+	down_write(&bf->map_lock);
+	for (i = 0; bf->mapped && i < count; i++)
+		unmap_mapping_range(file->f_mapping, (loff_t)ids[i] * size,
+				    size, 1);
+	up_write(&bf->map_lock);
+}
+
+/*
+ * Give back what a failed copy to userspace could not report: what the
+ * file still holds of that grant (a sibling thread may have released some
+ * of it already), revoked like RELEASE.
+ */
+static void bufpool_undo_alloc(struct file *file, u32 *ids,
+			       unsigned int count, u64 grant)
+{
+	struct bufpool_file *bf = file->private_data;
+	struct bufpool_returning r;
+	unsigned int n;
+
+	n = bufpool_undo_detach(&bf->entity, ids, count, grant, &r);
+	if (n)
+		bufpool_revoke(file, ids, n);
+	bufpool_release_finish(bufpool_dev_pool, &r);
 }
 
 /*
@@ -248,13 +277,11 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 				u32 usize)
 {
 	struct bufpool_file *bf = file->private_data;
-	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
 	u32 ids[BUFPOOL_ALLOC_MAX];
 	struct bufpool_ticket t = { .deadline = BUFPOOL_NO_DEADLINE };
 	struct bufpool_alloc arg;
 	bool block;
-	u64 deadline;
-	unsigned int i;
+	u64 deadline, grant;
 	int ret;
 
 	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg, usize);
@@ -283,15 +310,14 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 	/* once per call: a request already queued keeps its own */
 	deadline = block ? bufpool_alloc_deadline(&arg) : BUFPOOL_NO_DEADLINE;
 	for (;;) {
-		ret = bufpool_alloc_until(&bf->entity, arg.alloc_class,
-					  arg.count,
-					  arg.flags | BUFPOOL_ALLOC_MAY_SLEEP,
-					  deadline, bufs,
-					  &t);
+		ret = bufpool_alloc_until_ids(&bf->entity, arg.alloc_class,
+					      arg.count,
+					      arg.flags | BUFPOOL_ALLOC_MAY_SLEEP,
+					      deadline, ids, &grant, &t);
 		if (ret != -EAGAIN || !block)
 			break;
 		ret = bufpool_wait_grant(bf, &t);
-		ret = bufpool_wait_done(&bf->entity, &t, ret, bufs);
+		ret = bufpool_wait_done_ids(&bf->entity, &t, ret, ids, &grant);
 		if (ret != -EAGAIN)
 			break;
 	}
@@ -305,12 +331,10 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 	if (ret)
 		return ret;
 
-	for (i = 0; i < arg.count; i++)
-		ids[i] = bufs[i]->id;
 	if (copy_to_user(u64_to_user_ptr(arg.ids_ptr), ids,
 			 arg.count * sizeof(ids[0]))) {
 		/* unmapped meanwhile by another thread: give them back */
-		bufpool_undo_alloc(&bf->entity, bufs, arg.count, ids);
+		bufpool_undo_alloc(file, ids, arg.count, grant);
 		return -EFAULT;
 	}
 	return 0;
@@ -380,27 +404,25 @@ static int bufpool_mmap(struct file *file, struct vm_area_struct *vma)
 }
 
 /*
- * Release, revoking mappings first.  Holding map_lock for writing keeps
- * faults from mapping a buffer again until it has left this file.
+ * Release: detach in the core, which checks every id first (a refused
+ * RELEASE touches no mapping), then revoke, then zero and cache.
  */
 static int bufpool_release_revoke(struct file *file, const u32 *ids,
 				  unsigned int count)
 {
 	struct bufpool_file *bf = file->private_data;
-	loff_t size = bufpool_bufsize(bufpool_dev_pool);
-	unsigned int i;
+	struct bufpool_returning r;
 	int ret;
 
-	down_write(&bf->map_lock);
-	for (i = 0; bf->mapped && i < count; i++)
-		unmap_mapping_range(file->f_mapping, (loff_t)ids[i] * size,
-				    size, 1);
-	ret = bufpool_release(&bf->entity, ids, count);
-	up_write(&bf->map_lock);
-	if (ret)
+	ret = bufpool_release_detach(&bf->entity, ids, count, &r);
+	if (ret) {
 		pr_debug("pid %d: entity %llu RELEASE refused: %d\n",
 			 task_pid_nr(current), bf->entity.id, ret);
-	return ret;
+		return ret;
+	}
+	bufpool_revoke(file, ids, count);
+	bufpool_release_finish(bufpool_dev_pool, &r);
+	return 0;
 }
 
 static long bufpool_ioctl_release(struct file *file, void __user *uarg,

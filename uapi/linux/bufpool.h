@@ -30,6 +30,10 @@
  *               not zero, or larger than BUFPOOL_ARG_SIZE_MAX (4096)
  *
  * BUFPOOL_IOC_ALLOC:
+ *  -EFAULT      also when the ids cannot be written back once granted: the
+ *               allocation is undone (what the fd still holds of it goes
+ *               back, its mappings revoked; buffers another thread of the
+ *               same file released meanwhile are not touched again)
  *  -EAGAIN      O_NONBLOCK fd: the request is queued (poll for EPOLLIN and
  *               call ALLOC again with the same class and count to collect);
  *               with BUFPOOL_ALLOC_NOQUEUE: no buffer now, nothing queued
