@@ -15,9 +15,9 @@
  * map_lock held for writing (which waits for a fault that found it still
  * held), and only then zero and cache it.  So a later access never sees
  * the next holder's data.  Close needs none of this: every mapping holds
- * the file.  Mappings are not inherited across fork() (VM_DONTCOPY).
- * Only buffers that were mapped are zeroed on the way back: the others
- * cannot have been written.
+ * the file.  Mappings are not inherited across fork() (VM_DONTCOPY, kept
+ * by VM_IO against MADV_DOFORK).  Only buffers that were mapped writable
+ * are zeroed on the way back: the others cannot have been written.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -359,7 +359,8 @@ static vm_fault_t bufpool_vm_fault(struct vm_fault *vmf)
 	buf = bufpool_held_buf(&bf->entity, id);
 	if (buf) {
 		/* writable from now on: zero it when it comes back */
-		bufpool_buf_mark_dirty(buf);
+		if (vmf->vma->vm_flags & VM_MAYWRITE)
+			bufpool_buf_mark_dirty(buf);
 		ret = vmf_insert_pfn(vmf->vma, vmf->address,
 				     page_to_pfn(virt_to_page(buf->addr)) +
 				     vmf->pgoff % ppb);
@@ -376,7 +377,10 @@ static const struct vm_operations_struct bufpool_vm_ops = {
 
 /*
  * Map buffers this file holds: every buffer the range touches must be held
- * now (-EACCES otherwise), and is checked again at each fault.
+ * now (-EACCES otherwise), and is checked again at each fault.  Shared
+ * mappings only: do_mmap() clears VM_SHARED, not VM_MAYSHARE, for a file
+ * opened read-only, whose mappings can then be read but never written.
+ * VM_IO keeps MADV_DOFORK from lifting VM_DONTCOPY.
  */
 static int bufpool_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -386,7 +390,7 @@ static int bufpool_mmap(struct file *file, struct vm_area_struct *vma)
 	unsigned long last = (vma->vm_pgoff + vma_pages(vma) - 1) / ppb;
 	unsigned long id;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (last > U32_MAX || last < first)
 		return -EACCES;
@@ -397,7 +401,8 @@ static int bufpool_mmap(struct file *file, struct vm_area_struct *vma)
 	down_write(&bf->map_lock);
 	bf->mapped = true;
 	up_write(&bf->map_lock);
-	vm_flags_set(vma, VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND |
+		     VM_DONTDUMP);
 	vma->vm_ops = &bufpool_vm_ops;
 	vma->vm_private_data = bf;
 	return 0;

@@ -87,6 +87,18 @@
  *  -EPERM       an id is held by another open file description
  *  -EINVAL      count out of range, or the same id listed twice
  *
+ * mmap() of buffer id N at offset N * bufsize, MAP_SHARED only:
+ *  -EINVAL      MAP_PRIVATE
+ *  -EACCES      the range touches a buffer this fd does not hold, or
+ *               PROT_WRITE on an fd opened O_RDONLY (which may map
+ *               PROT_READ, never writable, not even by mprotect())
+ *  Pages are inserted at fault time while the fd holds the buffer.  A
+ *  buffer that leaves the fd (RELEASE, an undone ALLOC) is revoked from
+ *  every mapping before it is zeroed: a later access is SIGBUS.  A refused
+ *  RELEASE touches no mapping.  Mappings are VM_DONTCOPY | VM_IO: fork()
+ *  does not copy them, madvise(MADV_DOFORK) is -EINVAL, and
+ *  get_user_pages() (O_DIRECT, vmsplice, ...) refuses them.
+ *
  * BUFPOOL_IOC_CANCEL:
  *  -ENOENT      this fd has no request: none queued, granted or failed (a
  *               grant not yet collected is given back, a failed request is
