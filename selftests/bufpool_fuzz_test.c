@@ -4,10 +4,15 @@
  * (uid 1000 and 1001), throw a seeded random mix at /dev/bufpool: valid
  * and invalid ioctl numbers, sizes, flags, classes, counts and ids;
  * argument pointers that are NULL, unmapped, read-only, straddle into an
- * inaccessible page or point into the kernel; mmap/munmap at random
- * offsets with random flags, touching what got mapped; poll; close and
- * reopen; dup; fork.  An interval timer interrupts blocking calls.  Errors
- * must be among the documented ones.
+ * inaccessible page or point into the kernel, or into a buffer mapping;
+ * mmap/mremap/munmap/madvise at random offsets with random flags,
+ * touching what got mapped; poll; close and reopen; dup; fork.  Each
+ * worker has a racer: a second process sharing its file table (clone
+ * with CLONE_FILES) that releases, at random moments, ids the worker
+ * holds.  An interval timer interrupts blocking calls.  Errors must be
+ * among the documented ones, and isolation must hold: a buffer just
+ * allocated reads zero (or SIGBUS once the racer gave it back), a child
+ * never inherits a mapping, MADV_DOFORK is refused.
  *
  * Afterwards, with every fd closed: nothing in use, nothing queued, the
  * counters consistent; the runner then checks dmesg and that the module
@@ -15,10 +20,11 @@
  *
  *   bufpool_fuzz_test [--calls N] [--seed S] [--procs P]
  *
- * Defaults: 50000 calls in all (BUFPOOL_FUZZ_CALLS), seed 1
+ * Defaults: 25000 calls in all (BUFPOOL_FUZZ_CALLS), seed 1
  * (BUFPOOL_FUZZ_SEED), 4 processes.  The full run is --calls 1000000.
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -35,7 +41,7 @@
 #define NHELD		64
 #define MAX_PROCS	32
 
-static unsigned long long fuzz_calls = 50000;
+static unsigned long long fuzz_calls = 25000;
 static unsigned long long fuzz_seed = 1;
 static unsigned int fuzz_procs = 4;
 
@@ -44,9 +50,19 @@ struct fuzz_report {
 	unsigned long long calls;
 	unsigned long long ok;
 	unsigned long long bad_errno;
+	unsigned long long leaks;	/* isolation broken */
+	unsigned long long racer_released;
 	unsigned int bad_cmd;
 	int bad_err;
 	int bad_op;
+	int leak_op;
+};
+
+/* What a worker holds, shared with its racer. */
+struct fuzz_held {
+	__u32 ids[NFDS][NHELD];
+	unsigned int n[NFDS];
+	int stop;
 };
 
 struct fuzz {
@@ -54,8 +70,7 @@ struct fuzz {
 	struct fuzz_report *rep;
 	size_t bs;
 	int fd[NFDS];
-	__u32 held[NFDS][NHELD];
-	unsigned int nheld[NFDS];
+	struct fuzz_held *h;	/* shared with the racer */
 	struct {
 		char *addr;
 		size_t len;
@@ -81,7 +96,18 @@ static unsigned int below(struct fuzz *f, unsigned int n)
 	return (unsigned int)(rnd(f) % n);
 }
 
-enum { OP_IOCTL = 1, OP_MMAP, OP_MUNMAP, OP_POLL, OP_OPEN };
+enum {
+	OP_IOCTL = 1, OP_MMAP, OP_MUNMAP, OP_POLL, OP_OPEN, OP_MREMAP,
+	OP_MADVISE, OP_FRESH, OP_FORK,
+};
+
+/* Isolation broken: a failure whatever the errno. */
+static void leak(struct fuzz *f, int op)
+{
+	if (!f->rep->leaks)
+		f->rep->leak_op = op;
+	f->rep->leaks++;
+}
 
 static void note(struct fuzz *f, int op, unsigned int cmd, int ret,
 		 const int *allowed)
@@ -138,8 +164,8 @@ static void *pick_ptr(struct fuzz *f, size_t len)
 
 static __u32 pick_id(struct fuzz *f, int slot)
 {
-	if (f->nheld[slot] && below(f, 4))
-		return f->held[slot][below(f, f->nheld[slot])];
+	if (f->h->n[slot] && below(f, 4))
+		return f->h->ids[slot][below(f, f->h->n[slot])];
 	if (below(f, 2))
 		return below(f, 80);
 	return (__u32)rnd(f);
@@ -151,10 +177,10 @@ static void forget_ids(struct fuzz *f, int slot, const __u32 *ids,
 	unsigned int i, j;
 
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < f->nheld[slot]; j++) {
-			if (f->held[slot][j] == ids[i]) {
-				f->held[slot][j] =
-					f->held[slot][--f->nheld[slot]];
+		for (j = 0; j < f->h->n[slot]; j++) {
+			if (f->h->ids[slot][j] == ids[i]) {
+				f->h->ids[slot][j] =
+					f->h->ids[slot][--f->h->n[slot]];
 				break;
 			}
 		}
@@ -175,6 +201,41 @@ static __u32 pick_size(struct fuzz *f, __u32 good)
 	default:
 		return good;
 	}
+}
+
+/* Somewhere near the end of a buffer mapping, or NULL if none. */
+static void *pick_in_map(struct fuzz *f)
+{
+	int m = below(f, NMAPS);
+
+	if (!f->map[m].addr)
+		return NULL;
+	return f->map[m].addr + f->map[m].len - 4 * below(f, 4);
+}
+
+/*
+ * A buffer just allocated: mapped, it must read zero, or SIGBUS once the
+ * racer has given it back.  Anything else is another holder's data.  Then
+ * leave a mark for the next holder to not see.
+ */
+static void check_fresh(struct fuzz *f, int slot, __u32 id)
+{
+	char *p, c = 0;
+	size_t off;
+	int sig;
+
+	p = mmap(NULL, f->bs, PROT_READ | PROT_WRITE, MAP_SHARED, f->fd[slot],
+		 (off_t)id * f->bs);
+	note(f, OP_FRESH, 0, p == MAP_FAILED ? -1 : 0, mmap_errs);
+	if (p == MAP_FAILED)
+		return;		/* the racer was faster */
+	off = below(f, 2) ? 0 : f->bs - 1 - below(f, (unsigned int)f->bs);
+	sig = bp_touch(p + off, false, 0, &c);
+	if ((sig && sig != SIGBUS) || (!sig && c))
+		leak(f, OP_FRESH);
+	if (!sig)
+		bp_write_at(p + off, (char)(1 + below(f, 255)));
+	munmap(p, f->bs);
 }
 
 static void do_ioctl(struct fuzz *f)
@@ -219,6 +280,8 @@ static void do_ioctl(struct fuzz *f)
 		a->timeout_ns = below(f, 4) ? 1000000ULL * (1 + below(f, 3)) :
 					      0;
 		a->ids_ptr = bp_ptr(below(f, 6) ? ids : pick_ptr(f, 4 * count));
+		if (!below(f, 8))
+			a->ids_ptr = bp_ptr(pick_in_map(f));
 		if (!valid && !below(f, 3))
 			a->__reserved[below(f, 2)] = 1;
 		break;
@@ -253,8 +316,12 @@ static void do_ioctl(struct fuzz *f)
 	note(f, OP_IOCTL, cmd, ret, ioctl_errs);
 	if (ret || ptr != f->arg || cmd != BUFPOOL_IOC_ALLOC)
 		goto released;
-	for (i = 0; i < a->count && f->nheld[slot] < NHELD; i++)
-		f->held[slot][f->nheld[slot]++] = ids[i];
+	if ((void *)(uintptr_t)a->ids_ptr != ids)
+		return;		/* the ids landed elsewhere */
+	for (i = 0; i < a->count && f->h->n[slot] < NHELD; i++)
+		f->h->ids[slot][f->h->n[slot]++] = ids[i];
+	if (!below(f, 4))
+		check_fresh(f, slot, ids[below(f, a->count)]);
 	return;
 released:
 	if (!ret && _IOC_NR(cmd) == _IOC_NR(BUFPOOL_IOC_RELEASE) &&
@@ -302,16 +369,87 @@ static void do_munmap(struct fuzz *f)
 	f->map[m].addr = NULL;
 }
 
+static const int mremap_errs[] = { EINVAL, EFAULT, ENOMEM, EAGAIN, 0 };
+
+/* Move, shrink or try to grow a mapping; sometimes over another one. */
+static void do_mremap(struct fuzz *f)
+{
+	int m = below(f, NMAPS), o = below(f, NMAPS);
+	size_t pg = getpagesize(), len;
+	char *p;
+
+	if (!f->map[m].addr)
+		return;
+	len = f->map[m].len;
+	switch (below(f, 4)) {
+	case 0:		/* shrink in place */
+		len = len > pg ? len - pg : len;
+		p = mremap(f->map[m].addr, f->map[m].len, len, 0);
+		break;
+	case 1:		/* grow: VM_DONTEXPAND refuses */
+		p = mremap(f->map[m].addr, len, len + pg, MREMAP_MAYMOVE);
+		if (p != MAP_FAILED)
+			len += pg;
+		break;
+	case 2:		/* over another mapping */
+		if (o != m && f->map[o].addr && f->map[o].len >= len) {
+			p = mremap(f->map[m].addr, len, len,
+				   MREMAP_MAYMOVE | MREMAP_FIXED,
+				   f->map[o].addr);
+			if (p != MAP_FAILED) {
+				munmap(f->map[o].addr + len,
+				       f->map[o].len - len);
+				f->map[o].addr = NULL;
+			}
+			break;
+		}
+		p = mremap(f->map[m].addr, len, len, MREMAP_MAYMOVE);
+		break;
+	default:	/* anywhere else */
+		p = mremap(f->map[m].addr, len, len, MREMAP_MAYMOVE);
+		break;
+	}
+	note(f, OP_MREMAP, 0, p == MAP_FAILED ? -1 : 0, mremap_errs);
+	if (p == MAP_FAILED)
+		return;
+	f->map[m].addr = p;
+	f->map[m].len = len;
+	bp_touch(p + below(f, (unsigned int)len), false, 0, NULL);
+}
+
+static const int madv[] = {
+	MADV_DOFORK, MADV_DONTFORK, MADV_DONTNEED, MADV_WILLNEED,
+	MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_DONTDUMP, MADV_DODUMP,
+	MADV_FREE, MADV_REMOVE, MADV_COLD, MADV_PAGEOUT, MADV_NORMAL,
+	MADV_RANDOM, MADV_SEQUENTIAL, MADV_MERGEABLE, MADV_HUGEPAGE,
+};
+
+static void do_madvise(struct fuzz *f)
+{
+	int m = below(f, NMAPS);
+	int advice = madv[below(f, ARRAY_SIZE(madv))];
+	int ret;
+
+	if (!f->map[m].addr)
+		return;
+	ret = madvise(f->map[m].addr, f->map[m].len, advice);
+	note(f, OP_MADVISE, advice, ret, NULL);
+	if (advice == MADV_DOFORK && !ret)
+		leak(f, OP_MADVISE);	/* would let fork copy it */
+	bp_touch(f->map[m].addr, false, 0, NULL);
+}
+
 static void do_reopen(struct fuzz *f)
 {
 	int slot = below(f, NFDS), other = below(f, NFDS), fd;
 
 	close(f->fd[slot]);
-	f->nheld[slot] = 0;
+	f->h->n[slot] = 0;
 	if (other != slot && !below(f, 4)) {
 		fd = dup(f->fd[other]);	/* the same entity */
-		memcpy(f->held[slot], f->held[other], sizeof(f->held[slot]));
-		f->nheld[slot] = f->nheld[other];
+		memcpy(f->h->ids[slot], f->h->ids[other],
+		       sizeof(f->h->ids[slot]));
+		f->h->n[slot] = f->h->n[other];
 	} else {
 		fd = bp_open(below(f, 2) ? O_NONBLOCK : 0);
 	}
@@ -363,6 +501,13 @@ static void do_fork(struct fuzz *f)
 	if (pid == 0) {
 		f->child = true;
 		f->rng ^= (unsigned long long)getpid() << 32;
+		/* nothing mapped in the parent may be reachable here */
+		for (i = 0; i < NMAPS; i++) {
+			if (f->map[i].addr &&
+			    bp_touch(f->map[i].addr, false, 0, NULL) != SIGSEGV)
+				leak(f, OP_FORK);
+			f->map[i].addr = NULL;
+		}
 		start_interrupts();
 		for (i = 0; i < 20; i++)
 			one_op(f);
@@ -376,12 +521,16 @@ static void one_op(struct fuzz *f)
 {
 	unsigned int r = below(f, 100);
 
-	if (r < 55)
+	if (r < 50)
 		do_ioctl(f);
-	else if (r < 70)
+	else if (r < 64)
 		do_mmap(f);
-	else if (r < 80)
+	else if (r < 72)
 		do_munmap(f);
+	else if (r < 77)
+		do_mremap(f);
+	else if (r < 81)
+		do_madvise(f);
 	else if (r < 88)
 		do_poll(f);
 	else if (r < 97)
@@ -390,6 +539,56 @@ static void one_op(struct fuzz *f)
 		do_fork(f);
 	else
 		do_ioctl(f);
+}
+
+/*
+ * The racer: shares the worker's file table, so its fds are the worker's
+ * (the same entities, even after a reopen), and gives back, now and then,
+ * an id the worker believes it holds, or a pair of them.
+ */
+struct racer_arg {
+	struct fuzz_held *h;
+	struct fuzz_report *rep;
+	int *fd;
+	unsigned long long rng;
+};
+
+static int racer(void *arg)
+{
+	struct racer_arg *ra = arg;
+	struct fuzz f = { .rng = ra->rng };
+	struct fuzz_held *h = ra->h;
+	__u32 ids[2];
+	unsigned int slot, n;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
+		slot = below(&f, NFDS);
+		n = __atomic_load_n(&h->n[slot], __ATOMIC_RELAXED);
+		if (!n || n > NHELD) {
+			usleep(1000);
+			continue;
+		}
+		ids[0] = h->ids[slot][below(&f, n)];
+		ids[1] = h->ids[slot][below(&f, n)];
+		if (!bp_release(ra->fd[slot], ids, 1 + below(&f, 2)))
+			__atomic_add_fetch(&ra->rep->racer_released, 1,
+					   __ATOMIC_RELAXED);
+		/* at random moments, but leave the CPU to the workers */
+		usleep(200 + below(&f, 2000));
+	}
+	return 0;
+}
+
+static pid_t start_racer(struct racer_arg *ra)
+{
+	size_t len = 256 * 1024;
+	char *stack = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (stack == MAP_FAILED)
+		return -1;
+	return clone(racer, stack + len, CLONE_FILES | SIGCHLD, ra);
 }
 
 static int worker(struct fuzz_report *rep, unsigned int n, size_t bs,
@@ -401,7 +600,9 @@ static int worker(struct fuzz_report *rep, unsigned int n, size_t bs,
 		.rep = rep,
 		.bs = bs,
 	};
+	struct racer_arg ra;
 	char *pages;
+	pid_t racer_pid;
 	int i;
 
 	if (bp_become(n % 2 ? BP_UID2 : BP_UID, n % 2 ? BP_GID2 : BP_GID, 0,
@@ -419,15 +620,26 @@ static int worker(struct fuzz_report *rep, unsigned int n, size_t bs,
 	mprotect(f.edge, pg, PROT_NONE);
 	mprotect(f.ro, pg, PROT_READ);
 	munmap(f.gone, pg);
+	f.h = mmap(NULL, sizeof(*f.h), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (f.h == MAP_FAILED)
+		return 2;
 	for (i = 0; i < NFDS; i++)
 		f.fd[i] = bp_open(i % 2 ? O_NONBLOCK : 0);
 	if (f.fd[0] < 0)
 		return 3;
+	ra = (struct racer_arg) {
+		.h = f.h, .rep = rep, .fd = f.fd, .rng = f.rng ^ 0x5bd1e995,
+	};
+	racer_pid = start_racer(&ra);
+	if (racer_pid < 0)
+		return 4;
 
 	start_interrupts();
 	while (rep->calls < calls)
 		one_op(&f);
-	return 0;
+	__atomic_store_n(&f.h->stop, 1, __ATOMIC_RELAXED);
+	return bp_reap(racer_pid) ? 5 : 0;
 }
 
 FIXTURE(fuzz) {
@@ -481,7 +693,7 @@ FIXTURE_TEARDOWN(fuzz)
 TEST_F_TIMEOUT(fuzz, hostile_input, 3600)
 {
 	unsigned int i, n = fuzz_procs;
-	unsigned long long total = 0, ok = 0, bad = 0;
+	unsigned long long total = 0, ok = 0, bad = 0, raced = 0;
 	struct fuzz_report *rep;
 	struct bufpool_stats a, b;
 	pid_t pid[MAX_PROCS];
@@ -509,6 +721,10 @@ TEST_F_TIMEOUT(fuzz, hostile_input, 3600)
 		total += rep[i].calls;
 		ok += rep[i].ok;
 		bad += rep[i].bad_errno;
+		raced += rep[i].racer_released;
+		EXPECT_EQ(0ULL, rep[i].leaks)
+			TH_LOG("worker %u: op %d: isolation broken %llu times",
+			       i, rep[i].leak_op, rep[i].leaks);
 		EXPECT_EQ(0ULL, rep[i].bad_errno)
 			TH_LOG("worker %u: op %d cmd %#x: unexpected errno %d (%s)",
 			       i, rep[i].bad_op, rep[i].bad_cmd,
@@ -516,6 +732,7 @@ TEST_F_TIMEOUT(fuzz, hostile_input, 3600)
 	}
 	ksft_print_msg("fuzz: seed %llu, %u processes, %llu calls (%llu ok)\n",
 		       fuzz_seed, n, total, ok);
+	ksft_print_msg("fuzz: the racers released %llu times\n", raced);
 	ksft_print_msg("fuzz: %lld ms, %lld calls/s\n", ms,
 		       ms ? (long long)(total * 1000 / ms) : 0);
 
