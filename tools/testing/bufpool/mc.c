@@ -27,13 +27,17 @@
  *         deadlock trace is printed and its existence is expected.
  *  ops    generic: every entity may alloc any class and count 1-2,
  *         collect, release all, cancel, destroy, let a queued request's
- *         deadline pass, up to a depth bound.
+ *         deadline pass, up to a depth bound.  With -x, an entity may
+ *         also release in two halves, as the character device does:
+ *         detach all it holds, and finish later, with any other action
+ *         in between.
  *
  * Options: -s seed|ops -n entities -l limit -r reserve -d depth
  *          -t (seed: waits may time out and cancel)
  *          -m (the page allocator may fail; the retry may run)
  *          -q quota (entities 0 and 1 share one account, the others a
  *             second one; the pool's quota is @quota)
+ *          -x (ops: split releases)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -55,13 +59,15 @@ static const char *const phase_name[] = { "start", "wait-req", "have-req",
 /* action: entity in the low 3 bits, kind above */
 enum { A_REQ, A_COLLECT, A_CONNECT, A_RESP, A_FINISH, A_TIMEOUT,
        A_ALLOC, A_RELEASE = A_ALLOC + 6, A_CANCEL, A_DESTROY,
-       A_MEMFAIL, A_MEMOK, A_RETRY, A_EXPIRE, A_NR };
+       A_MEMFAIL, A_MEMOK, A_RETRY, A_EXPIRE, A_DETACH, A_FINISH_RET,
+       A_NR };
 #define ACT(e, k)	((u8)((k) << 3 | (e)))
 #define ACT_E(a)	((a) & 7)
 #define ACT_K(a)	((a) >> 3)
 
 struct ment {
 	struct bufpool_entity e;
+	struct bufpool_returning ret;	/* detached, not finished (-x) */
 	unsigned int wakes;
 	u8 phase;
 	u8 woken;
@@ -70,8 +76,8 @@ struct ment {
 static struct {
 	char scenario;		/* 's'eed or 'o'ps */
 	unsigned int n, limit, reserve, depth, quota;
-	bool timeouts, memfail;
-} cfg = { 's', 2, 2, 1, 12, 0, false, false };
+	bool timeouts, memfail, split;
+} cfg = { 's', 2, 2, 1, 12, 0, false, false, false };
 
 /* the world being replayed */
 static struct {
@@ -123,8 +129,10 @@ static void world_fini(void)
 {
 	unsigned int i;
 
-	for (i = 0; i < cfg.n; i++)
+	for (i = 0; i < cfg.n; i++) {
+		bufpool_release_finish(W.pool, &W.m[i].ret);
 		bufpool_entity_destroy(&W.m[i].e);
+	}
 	bufpool_destroy(W.pool);
 }
 
@@ -184,6 +192,10 @@ static bool enabled(u8 a)
 		       bp_mem_retry_pending(W.mem);
 	case A_EXPIRE:
 		return cfg.scenario == 'o' && ws == BUFPOOL_WAIT_QUEUED;
+	case A_DETACH:
+		return cfg.split && m->e.nr_held && !m->ret.count;
+	case A_FINISH_RET:
+		return m->ret.count;
 	}
 	return false;
 }
@@ -290,6 +302,24 @@ static const char *apply(u8 a)
 		if (m->e.waiter.state != BUFPOOL_WAIT_EXPIRED)
 			return "an expired request is not EXPIRED";
 		break;
+	case A_DETACH: {
+		struct bufpool_buf *buf;
+		u32 ids[BUFPOOL_ALLOC_MAX];
+		unsigned int n = 0;
+
+		list_for_each_entry(buf, &m->e.held, node)
+			ids[n++] = buf->id;
+		if (bufpool_release_detach(&m->e, ids, n, &m->ret) ||
+		    m->ret.count != n)
+			return "detach failed";
+		list_for_each_entry(buf, &m->ret.bufs, node)
+			if (bufpool_held_buf(&m->e, buf->id))
+				return "a detached buffer is still held";
+		break;
+	}
+	case A_FINISH_RET:
+		bufpool_release_finish(W.pool, &m->ret);
+		break;
 	}
 	return NULL;
 }
@@ -312,11 +342,24 @@ static const char *act_name(u8 a, char *buf, size_t len)
 			 k == A_CANCEL ? "cancel" : "destroy");
 	else if (k == A_EXPIRE)
 		snprintf(buf, len, "e%u deadline passes", ACT_E(a));
+	else if (k >= A_DETACH)
+		snprintf(buf, len, "e%u %s", ACT_E(a),
+			 k == A_DETACH ? "detach all" : "finish the release");
 	else
 		snprintf(buf, len, "%s", k == A_MEMFAIL ? "page allocator fails" :
 			 k == A_MEMOK ? "page allocator recovers" :
 			 "memory retry runs");
 	return buf;
+}
+
+static bool any_detached(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < cfg.n; i++)
+		if (W.m[i].ret.count)
+			return true;
+	return false;
 }
 
 /* Replay @seq on a fresh world, checking every step. */
@@ -348,8 +391,10 @@ static void replay(const u8 *seq, unsigned int len)
 				die("not exactly one wake-up per grant", seq,
 				    i + 1);
 		}
-		if (bp_check(W.pool, ents, cfg.n, BP_CHECK_QUIESCENT |
-			     BP_CHECK_WAKEUP, why, sizeof(why)))
+		/* detached buffers are in no list until finished */
+		if (bp_check(W.pool, ents, cfg.n, BP_CHECK_WAKEUP |
+			     (any_detached() ? 0 : BP_CHECK_QUIESCENT),
+			     why, sizeof(why)))
 			die(why, seq, i + 1);
 	}
 }
@@ -377,6 +422,7 @@ static unsigned int world_key(u8 *key)
 		struct bufpool_waiter *w = &W.m[i].e.waiter;
 
 		key[n++] = W.m[i].e.nr_held | W.m[i].e.nr_critical << 4;
+		key[n++] = W.m[i].ret.count;
 		key[n++] = w->state | w->class << 3 | w->count << 5;
 		key[n++] = W.m[i].phase | W.m[i].woken << 4;
 	}
@@ -494,7 +540,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tm")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tmx")) != -1) {
 		switch (opt) {
 		case 's': cfg.scenario = optarg[0]; break;
 		case 'n': cfg.n = atoi(optarg); break;
@@ -504,8 +550,9 @@ int main(int argc, char **argv)
 		case 'q': cfg.quota = atoi(optarg); break;
 		case 't': cfg.timeouts = true; break;
 		case 'm': cfg.memfail = true; break;
+		case 'x': cfg.split = true; break;
 		default:
-			fprintf(stderr, "usage: mc -s seed|ops -n N -l L -r R [-d D] [-t] [-m]\n");
+			fprintf(stderr, "usage: mc -s seed|ops -n N -l L -r R [-d D] [-q Q] [-t] [-m] [-x]\n");
 			return 2;
 		}
 	}
@@ -586,10 +633,11 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
-	printf("mc: %s n=%u limit=%u reserve=%u quota=%u%s%s: %u states, %zu transitions, depth %u%s, %llu replays, %.2f s\n",
+	printf("mc: %s n=%u limit=%u reserve=%u quota=%u%s%s%s: %u states, %zu transitions, depth %u%s, %llu replays, %.2f s\n",
 	       cfg.scenario == 's' ? "seed002" : "ops", cfg.n, cfg.limit,
 	       cfg.reserve, cfg.quota, cfg.timeouts ? " +timeouts" : "",
-	       cfg.memfail ? " +page-failures" : "", nr_nodes, nr_edges, maxd,
+	       cfg.memfail ? " +page-failures" : "",
+	       cfg.split ? " +split-release" : "", nr_nodes, nr_edges, maxd,
 	       truncated ? " (bounded)" : "", replays,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	printf("mc: invariants and exact hand-off hold in every state; no lost wake-up\n");

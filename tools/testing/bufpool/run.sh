@@ -60,6 +60,8 @@ mc() {
 	-s ops -n 4 -l 2 -r 1 -d 6
 	-s ops -n 3 -l 4 -r 1 -d 7 -q 4
 	-s ops -n 4 -l 3 -r 0 -d 6 -q 2
+	-s ops -n 2 -l 2 -r 1 -d 12 -m -x
+	-s ops -n 3 -l 2 -r 0 -d 8 -x
 	EOT
 }
 
