@@ -56,7 +56,7 @@ check-lane: deps-kernels
 	$(MAKE) --no-print-directory initramfs vm KDIR="$$kdir" \
 		VM_LOG=$(BUILD)/vm-$$lane.log \
 		$$([ "$$lane" != debug ] || echo VM_TIMEOUT=$(DEBUG_VM_TIMEOUT) \
-			VM_APPEND="'$(DEBUG_VM_APPEND)'") || rc=1; \
+			VM_APPEND=$(DEBUG_VM_APPEND)) || rc=1; \
 	exit $$rc
 
 check-rt: deps-kernels
