@@ -957,6 +957,26 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 	return ret;
 }
 
+/* bufpool_alloc_until(), and the ids and grant number if @ids is set. */
+static int bufpool_alloc_report(struct bufpool_entity *e, unsigned int class,
+				unsigned int count, unsigned int flags,
+				u64 deadline, struct bufpool_buf **bufs,
+				u32 *ids, u64 *grant, struct bufpool_ticket *t)
+{
+	int ret;
+
+	if (bufpool_bad_alloc_args(class, count, flags))
+		return -EINVAL;
+
+	spin_lock(&e->pool->lock);
+	ret = bufpool_alloc_until_locked(e, class, count, flags, deadline,
+					 bufs, t);
+	if (!ret && ids)
+		bufpool_report_ids_locked(e->pool, bufs, count, ids, grant);
+	spin_unlock(&e->pool->lock);
+	return ret;
+}
+
 /**
  * bufpool_alloc_until() - get @count buffers of @class for @e, all or none
  * @e: the entity
@@ -996,16 +1016,8 @@ int bufpool_alloc_until(struct bufpool_entity *e, unsigned int class,
 			unsigned int count, unsigned int flags, u64 deadline,
 			struct bufpool_buf **bufs, struct bufpool_ticket *t)
 {
-	int ret;
-
-	if (bufpool_bad_alloc_args(class, count, flags))
-		return -EINVAL;
-
-	spin_lock(&e->pool->lock);
-	ret = bufpool_alloc_until_locked(e, class, count, flags, deadline,
-					 bufs, t);
-	spin_unlock(&e->pool->lock);
-	return ret;
+	return bufpool_alloc_report(e, class, count, flags, deadline, bufs,
+				    NULL, NULL, t);
 }
 EXPORT_SYMBOL_GPL(bufpool_alloc_until);
 
@@ -1032,18 +1044,9 @@ int bufpool_alloc_until_ids(struct bufpool_entity *e, unsigned int class,
 			    struct bufpool_ticket *t)
 {
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
-	int ret;
 
-	if (bufpool_bad_alloc_args(class, count, flags))
-		return -EINVAL;
-
-	spin_lock(&e->pool->lock);
-	ret = bufpool_alloc_until_locked(e, class, count, flags, deadline,
-					 bufs, t);
-	if (!ret)
-		bufpool_report_ids_locked(e->pool, bufs, count, ids, grant);
-	spin_unlock(&e->pool->lock);
-	return ret;
+	return bufpool_alloc_report(e, class, count, flags, deadline, bufs,
+				    ids, grant, t);
 }
 EXPORT_SYMBOL_GPL(bufpool_alloc_until_ids);
 
