@@ -113,6 +113,14 @@ FIXTURE_TEARDOWN(adm)
 	EXPECT_EQ(0, bp_dev_close_down());
 }
 
+/* Does this kernel have user namespaces (CONFIG_USER_NS)? */
+static bool userns_available(void)
+{
+	return !access("/proc/self/ns/user", F_OK);
+}
+
+#define BP_NO_USERNS "kernel without user namespaces (CONFIG_USER_NS)"
+
 /* Wait for a one-byte message from a child; -1 if none came. */
 static int hear(int fd)
 {
@@ -596,6 +604,8 @@ TEST_F(adm, rootless_container_shares_its_owner_quota)
 	__u32 one[1];
 	pid_t host;
 
+	if (!userns_available())
+		SKIP(return, BP_NO_USERNS);
 	ASSERT_EQ(0, bp_sysfs_set("user_quota", QUOTA));
 	ASSERT_EQ(0, pipe(sync));
 	ASSERT_EQ(0, pipe(go));
@@ -641,6 +651,8 @@ TEST_F(adm, root_created_container_is_one_account)
 	__u32 ids[QUOTA];
 	int res[4];
 
+	if (!userns_available())
+		SKIP(return, BP_NO_USERNS);
 	ASSERT_EQ(0, bp_sysfs_set("user_quota", QUOTA));
 	ASSERT_EQ(0, bp_try(self->fd, BP_NORM, QUOTA, ids));
 	ASSERT_EQ(0, in_userns(0, 200000, 4, counts, 1u << 3, res));

@@ -77,7 +77,8 @@ kill_session()
 	# no glob: this script runs with globbing off
 	for p in $(ls /proc); do
 		case $p in *[!0-9]*) continue ;; esac
-		read -r st < "/proc/$p/stat" 2> /dev/null || continue
+		# it may be gone meanwhile: say nothing then
+		{ read -r st < "/proc/$p/stat"; } 2> /dev/null || continue
 		# the fields after "pid (comm) ": state ppid pgrp session ...
 		# shellcheck disable=SC2086 # split on purpose
 		set -- ${st##*) }
