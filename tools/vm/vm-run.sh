@@ -33,6 +33,38 @@ while getopts "k:i:l:t:c:m:a:P:" opt; do
 	esac
 done
 
+# boot_once: run QEMU until the guest is done; sets rc and timedout
+boot_once()
+{
+	: > "$log"
+	timeout -k 10 "$tmo" "${qemu[@]}" < /dev/null > "$log" 2>&1 &
+	qpid=$!
+	tail -n +1 -f --pid=$qpid "$log" &
+	tpid=$!
+	# Once the init printed its last marker, give the guest 20 s to power
+	# off, then stop QEMU (a guest that only halts would sit there).
+	while kill -0 $qpid 2>/dev/null; do
+		if grep -q '@@BUFPOOL done' "$log"; then
+			for _ in $(seq 40); do
+				kill -0 $qpid 2>/dev/null || break
+				sleep 0.5
+			done
+			kill $qpid 2>/dev/null && echo "vm: stopped QEMU: no power-off 20 s after the last marker"
+			break
+		fi
+		sleep 0.5
+	done
+	rc=0
+	wait $qpid || rc=$?
+	wait $tpid || true
+	case $rc in
+	0) ;;
+	124|137) timedout=1; echo "vm: timed out after ${tmo}s" ;;
+	143) ;;	# stopped above, after the last marker
+	*) echo "vm: qemu exited with status $rc" ;;
+	esac
+}
+
 timings=${BUFPOOL_TIMINGS:-}
 timedout=0
 
@@ -55,34 +87,21 @@ else
 	echo "vm: ${qemu[*]}"
 	echo "vm: console log: $log (timeout ${tmo}s)"
 	t0=$(date +%s.%N)
-	: > "$log"
-	timeout -k 10 "$tmo" "${qemu[@]}" < /dev/null > "$log" 2>&1 &
-	qpid=$!
-	tail -n +1 -f --pid=$qpid "$log" &
-	tpid=$!
-	# Once the init printed its last marker, give the guest 20 s to power
-	# off, then stop QEMU (a guest that only halts would sit there).
-	while kill -0 $qpid 2>/dev/null; do
-		if grep -q '@@BUFPOOL done' "$log"; then
-			for _ in $(seq 40); do
-				kill -0 $qpid 2>/dev/null || break
-				sleep 0.5
-			done
-			kill $qpid 2>/dev/null && echo "vm: stopped QEMU: no power-off 20 s after the last marker"
-			break
+	for attempt in 1 2; do
+		boot_once
+		# A kernel that died before our /init printed anything never
+		# saw the module: a TCG boot flake (seen once with 6.12-rt,
+		# an int3 Oops in early boot), not a test result.  Boot once
+		# more, keeping the failed console log beside the new one.
+		if [ $attempt -eq 1 ] && ! grep -q '@@BUFPOOL boot' "$log" &&
+		   grep -qE 'Kernel panic|Oops' "$log"; then
+			mv "$log" "$log.boot-failed"
+			echo "vm: the kernel died before /init ran (log: $log.boot-failed): booting again"
+			continue
 		fi
-		sleep 0.5
+		break
 	done
-	rc=0
-	wait $qpid || rc=$?
-	wait $tpid || true
 	t1=$(date +%s.%N)
-	case $rc in
-	0) ;;
-	124|137) timedout=1; echo "vm: timed out after ${tmo}s" ;;
-	143) ;;	# stopped above, after the last marker
-	*) echo "vm: qemu exited with status $rc" ;;
-	esac
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 	timings="${timings:+$timings, }boot+tests ${secs}s"
 	echo
