@@ -38,12 +38,16 @@ enum bufpool_buf_state {
 	BUFPOOL_BUF_GRANTED,	/* on a waiter's grant list, not collected */
 	BUFPOOL_BUF_HELD,	/* on an entity's held list */
 	BUFPOOL_BUF_RETURNING,	/* detached, being zeroed before caching */
+	BUFPOOL_BUF_QUARANTINED,	/* detached, its memory still referenced
+					 * elsewhere: the backend's until then */
 };
 
 /**
  * struct bufpool_buf - one buffer of pool->bufsize bytes
  * @node: link in the list of whoever has the buffer (see @state)
- * @addr: kernel address of the buffer's memory
+ * @addr: kernel address of the buffer's memory, contiguous (for a buffer
+ *	of several order-0 pages, a vmap() of them; see bufpool_buf_page()
+ *	for its pages)
  * @owner: entity the buffer is granted to or held by
  * @id: pool-wide unique id, stable for the buffer's lifetime
  * @state: enum bufpool_buf_state
@@ -77,6 +81,9 @@ static inline void bufpool_buf_mark_dirty(struct bufpool_buf *buf)
 {
 	WRITE_ONCE(buf->dirty, true);
 }
+
+struct page;
+struct page *bufpool_buf_page(const struct bufpool_buf *buf, unsigned int i);
 
 enum bufpool_wait_state {
 	BUFPOOL_WAIT_IDLE,	/* no request */

@@ -89,13 +89,15 @@
  * @nr_offered: waiters woken by offer/all that have not tried again yet
  * @offered: those waiters, oldest offer first
  * @offer_expiry: withdraws offers not taken up in time
- * @in_use: buffers held, granted or being returned
+ * @in_use: buffers held, granted, being returned or quarantined
  * @nr_alloc: buffers the pool owns (in use + cached)
  * @nr_growing: buffers being created outside the lock; with @nr_alloc
  *	never above @limit
  * @nr_growers: bufpool_grow() loops running: each looks at the queue heads
  *	again before it stops, so nobody needs to ask for another
  * @nr_cached: buffers on @cache
+ * @nr_quarantined: buffers the backend keeps until their memory is no
+ *	longer referenced elsewhere (part of @in_use and @nr_alloc)
  * @cache: free, zeroed buffers
  * @queue: FIFO of waiting requests, per class
  * @nr_queued: requests on each @queue
@@ -127,6 +129,7 @@ struct bufpool {
 	unsigned int nr_growing;
 	unsigned int nr_growers;
 	unsigned int nr_cached;
+	unsigned int nr_quarantined;
 	struct list_head cache;
 	struct list_head queue[BUFPOOL_NR_CLASSES];
 	unsigned int nr_queued[BUFPOOL_NR_CLASSES];
@@ -784,7 +787,8 @@ static unsigned int bufpool_grow_direct(struct bufpool_entity *e,
 	for (i = 0; i < need; i++) {
 		if (i && (flags & BUFPOOL_ALLOC_MAY_SLEEP))
 			cond_resched();
-		buf = bufpool_mem_create(pool->mem, GFP_NOWAIT | __GFP_NOWARN);
+		buf = bufpool_mem_create_nowait(pool->mem,
+						flags & BUFPOOL_ALLOC_MAY_SLEEP);
 		if (!buf)
 			break;
 		list_add_tail(&buf->node, &fresh);
@@ -1342,18 +1346,57 @@ static bool bufpool_any_dirty(struct list_head *bufs)
 	return false;
 }
 
+static bool bufpool_any_busy(struct bufpool *pool, struct list_head *bufs)
+{
+	struct bufpool_buf *buf;
+
+	list_for_each_entry(buf, bufs, node)
+		if (bufpool_mem_busy(pool->mem, buf))
+			return true;
+	return false;
+}
+
 /*
- * Second half of giving buffers back: zero those that may hold data
- * outside the lock (they are still charged to in_use, so the budget
- * cannot be exceeded meanwhile), yielding the CPU between two, then cache
- * them and serve the queues.
+ * Buffers whose memory is still referenced elsewhere go to the backend's
+ * quarantine: still in use and owned, never zeroed nor granted until the
+ * backend gives them back with bufpool_quarantine_done().
+ */
+static void bufpool_quarantine_locked(struct bufpool *pool,
+				      struct list_head *bufs)
+{
+	struct bufpool_buf *buf, *tmp;
+
+	lockdep_assert_held(&pool->lock);
+	list_for_each_entry_safe(buf, tmp, bufs, node) {
+		list_del_init(&buf->node);
+		buf->state = BUFPOOL_BUF_QUARANTINED;
+		/* whoever referenced it may have written it */
+		buf->dirty = true;
+		pool->nr_quarantined++;
+		bufpool_mem_quarantine(pool->mem, buf);
+	}
+}
+
+/*
+ * Second half of giving buffers back: those whose memory someone else
+ * still references are quarantined; zero those of the others that may
+ * hold data outside the lock (they are still charged to in_use, so the
+ * budget cannot be exceeded meanwhile), yielding the CPU between two, then
+ * cache them and serve the queues.
  */
 static void bufpool_return(struct bufpool *pool, struct list_head *bufs,
 			   unsigned int count)
 {
-	struct bufpool_buf *buf;
+	struct bufpool_buf *buf, *tmp;
+	unsigned int nr_busy = 0;
+	LIST_HEAD(busy);
 
-	list_for_each_entry(buf, bufs, node) {
+	list_for_each_entry_safe(buf, tmp, bufs, node) {
+		if (bufpool_mem_busy(pool->mem, buf)) {
+			list_move_tail(&buf->node, &busy);
+			nr_busy++;
+			continue;
+		}
 		if (!READ_ONCE(buf->dirty))
 			continue;
 		cond_resched();
@@ -1362,7 +1405,32 @@ static void bufpool_return(struct bufpool *pool, struct list_head *bufs,
 	}
 
 	spin_lock(&pool->lock);
-	bufpool_uncharge_locked(pool, bufs, count);
+	bufpool_quarantine_locked(pool, &busy);
+	bufpool_uncharge_locked(pool, bufs, count - nr_busy);
+	bufpool_grant_locked(pool);
+	spin_unlock(&pool->lock);
+}
+
+/**
+ * bufpool_quarantine_done() - a quarantined buffer comes back
+ * @pool: the pool
+ * @buf: a buffer bufpool_mem_quarantine() was given, whose memory nobody
+ *	but the backend references any more
+ *
+ * For the backend: zeroes it, caches it and serves the queues, as a
+ * release does.  May sleep.
+ */
+void bufpool_quarantine_done(struct bufpool *pool, struct bufpool_buf *buf)
+{
+	LIST_HEAD(back);
+
+	bufpool_mem_zero(pool->mem, buf);
+	buf->dirty = false;
+	list_add_tail(&buf->node, &back);
+
+	spin_lock(&pool->lock);
+	pool->nr_quarantined--;
+	bufpool_uncharge_locked(pool, &back, 1);
 	bufpool_grant_locked(pool);
 	spin_unlock(&pool->lock);
 }
@@ -1466,7 +1534,8 @@ int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 	if (!ret) {
 		bufpool_detach_ids_locked(e, ids, count, &returning);
 		/* nothing to zero: no need to drop the lock in between */
-		if (!bufpool_any_dirty(&returning)) {
+		if (!bufpool_any_dirty(&returning) &&
+		    !bufpool_any_busy(pool, &returning)) {
 			bufpool_uncharge_locked(pool, &returning, count);
 			bufpool_grant_locked(pool);
 			count = 0;
@@ -1912,6 +1981,7 @@ void bufpool_get_stats(struct bufpool *pool, struct bufpool_stats *st)
 	st->in_use = pool->in_use;
 	st->free = pool->limit > pool->in_use ? pool->limit - pool->in_use : 0;
 	st->allocated = pool->nr_alloc;
+	st->quarantined = pool->nr_quarantined;
 	for (c = 0; c < ARRAY_SIZE(st->queued); c++)
 		st->queued[c] = c < BUFPOOL_NR_CLASSES ? pool->nr_queued[c] : 0;
 	st->allocations = pool->allocations;
@@ -2033,9 +2103,10 @@ EXPORT_SYMBOL_GPL(bufpool_create);
  */
 void bufpool_destroy(struct bufpool *pool)
 {
+	/* waits for the quarantine to give its buffers back */
+	bufpool_mem_quiesce(pool->mem);
 	WARN_ON(pool->nr_entities || pool->in_use);
 	cancel_delayed_work_sync(&pool->offer_expiry);
-	bufpool_mem_quiesce(pool->mem);
 	bufpool_free_cache(pool);
 	WARN_ON(pool->nr_alloc);
 	bufpool_mem_fini(pool->mem);

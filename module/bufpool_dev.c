@@ -15,9 +15,13 @@
  * map_lock held for writing (which waits for a fault that found it still
  * held), and only then zero and cache it.  So a later access never sees
  * the next holder's data.  Close needs none of this: every mapping holds
- * the file.  Mappings are not inherited across fork() (VM_DONTCOPY, kept
- * by VM_IO against MADV_DOFORK).  Only buffers that were mapped writable
- * are zeroed on the way back: the others cannot have been written.
+ * the file.  The pages are ordinary pages, so the kernel may pin them
+ * (O_DIRECT, vmsplice(), zero-copy sends, io_uring): a buffer whose pages
+ * are still referenced once its mappings are gone is quarantined by the
+ * core and the backend instead of being zeroed.  Mappings are not
+ * inherited across fork() (VM_DONTCOPY; a copy MADV_DOFORK lets through
+ * faults SIGBUS).  Only buffers that were mapped writable are zeroed on
+ * the way back: the others cannot have been written.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -345,6 +349,10 @@ static unsigned long bufpool_pages_per_buf(void)
 	return bufpool_bufsize(bufpool_dev_pool) >> PAGE_SHIFT;
 }
 
+/*
+ * The page itself, with a reference for the page table: an ordinary page
+ * in an ordinary shared mapping, which get_user_pages() can pin.
+ */
 static vm_fault_t bufpool_vm_fault(struct vm_fault *vmf)
 {
 	struct bufpool_file *bf = vmf->vma->vm_private_data;
@@ -353,7 +361,8 @@ static vm_fault_t bufpool_vm_fault(struct vm_fault *vmf)
 	struct bufpool_buf *buf;
 	vm_fault_t ret;
 
-	if (id > U32_MAX)
+	/* a copy fork() made of the mapping (see bufpool_vm_open()) */
+	if (!bf || id > U32_MAX)
 		return VM_FAULT_SIGBUS;
 	down_read(&bf->map_lock);
 	buf = bufpool_held_buf(&bf->entity, id);
@@ -361,9 +370,9 @@ static vm_fault_t bufpool_vm_fault(struct vm_fault *vmf)
 		/* writable from now on: zero it when it comes back */
 		if (vmf->vma->vm_flags & VM_MAYWRITE)
 			bufpool_buf_mark_dirty(buf);
-		ret = vmf_insert_pfn(vmf->vma, vmf->address,
-				     page_to_pfn(virt_to_page(buf->addr)) +
-				     vmf->pgoff % ppb);
+		vmf->page = bufpool_buf_page(buf, vmf->pgoff % ppb);
+		get_page(vmf->page);
+		ret = 0;
 	} else {
 		ret = VM_FAULT_SIGBUS;
 	}
@@ -371,7 +380,22 @@ static vm_fault_t bufpool_vm_fault(struct vm_fault *vmf)
 	return ret;
 }
 
+/*
+ * A new VMA of one of our mappings: a split or a move in the same mm, or a
+ * copy for a child, made by fork() in the parent (then current->mm is not
+ * the new VMA's).  The mappings are VM_DONTCOPY, but madvise(MADV_DOFORK)
+ * may lift that: the child's copy has no page table entries (a shared
+ * mapping of ordinary pages is not copied at fork) and is cut off from
+ * the file here, so every access to it is SIGBUS.
+ */
+static void bufpool_vm_open(struct vm_area_struct *vma)
+{
+	if (vma->vm_mm != current->mm)
+		vma->vm_private_data = NULL;
+}
+
 static const struct vm_operations_struct bufpool_vm_ops = {
+	.open = bufpool_vm_open,
 	.fault = bufpool_vm_fault,
 };
 
@@ -380,7 +404,8 @@ static const struct vm_operations_struct bufpool_vm_ops = {
  * now (-EACCES otherwise), and is checked again at each fault.  Shared
  * mappings only: do_mmap() clears VM_SHARED, not VM_MAYSHARE, for a file
  * opened read-only, whose mappings can then be read but never written.
- * VM_IO keeps MADV_DOFORK from lifting VM_DONTCOPY.
+ * Not VM_IO nor VM_PFNMAP, which get_user_pages() refuses; VM_DONTEXPAND
+ * keeps mremap() from growing it and mlock() away from the pages.
  */
 static int bufpool_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -401,8 +426,7 @@ static int bufpool_mmap(struct file *file, struct vm_area_struct *vma)
 	down_write(&bf->map_lock);
 	bf->mapped = true;
 	up_write(&bf->map_lock);
-	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND |
-		     VM_DONTDUMP);
+	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &bufpool_vm_ops;
 	vma->vm_private_data = bf;
 	return 0;

@@ -1,7 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bufpool memory backend for the kernel: page-backed buffers, their ids,
- * zeroing, and the retry after a failed page allocation.
+ * bufpool memory backend for the kernel: buffers of order-0 pages, their
+ * ids, zeroing, the retry after a failed page allocation, and the
+ * quarantine of buffers whose pages someone else still references.
+ *
+ * A buffer is an array of order-0 pages, each with a reference count of
+ * its own, the backend holding one reference per page.  The character
+ * device maps them as ordinary pages, which get_user_pages() accepts, so
+ * O_DIRECT, vmsplice(), MSG_ZEROCOPY and io_uring can pin them.  By
+ * default every page is a separate allocation (an order-0 allocation
+ * rarely fails, even when memory is fragmented); with contig=1 a buffer is
+ * one high-order allocation split into its pages, for whoever wants it
+ * physically contiguous.  In-kernel users get one kernel address for the
+ * whole buffer, @addr: the linear map of a one-page or contiguous buffer,
+ * else a vmap() of its pages, made when the buffer is created (vmap()
+ * may sleep: a creation that must not cannot make one, see
+ * bufpool_mem_create_nowait()).
  *
  * The core never allocates under its spinlock.  A new request's missing
  * buffers are created by its caller with GFP_NOWAIT, the lock dropped.
@@ -12,14 +26,35 @@
  * a failure it runs again after a delay while requests are still queued,
  * so a transient shortage of pages delays waiters instead of stranding
  * them.
+ *
+ * Quarantine: a buffer coming back whose pages are referenced beyond the
+ * backend's own reference (a pin of an O_DIRECT in flight, an skb of a
+ * zero-copy send, a pipe buffer of vmsplice(), an io_uring registration)
+ * must not be zeroed nor handed on: whoever holds the reference may still
+ * read or write it.  The core hands it to bufpool_mem_quarantine().  The
+ * last put of an ordinary page calls nobody back, so a delayed work polls
+ * the reference counts, backing off up to a second, and returns each
+ * buffer whose pages are all ours again to the core
+ * (bufpool_quarantine_done()), which zeroes and grants it like a release.
+ * Nobody can take a new reference meanwhile: the buffer is mapped nowhere
+ * and faults find it held by nobody.  While anything is quarantined the
+ * backend holds a reference on the module, so it cannot be unloaded
+ * under the pins (rmmod says EBUSY).
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/gfp.h>
+#include <linux/llist.h>
 #include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/overflow.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -28,23 +63,86 @@
 #include "bufpool_mem.h"
 
 #define BUFPOOL_RETRY_DELAY	(HZ / 50)
+#define BUFPOOL_QUARANTINE_POLL_MIN	(HZ / 100 ? HZ / 100 : 1)
+#define BUFPOOL_QUARANTINE_POLL_MAX	HZ
+
+static bool contig;
+module_param(contig, bool, 0444);
+MODULE_PARM_DESC(contig,
+		 "Each buffer one physically contiguous high-order allocation, split into its pages (default 0: one order-0 allocation per page)");
 
 /**
  * struct bufpool_mem - the kernel backend of one pool
  * @pool: the pool it serves
  * @ids: id -> struct bufpool_buf, for every buffer the pool owns
  * @bufsize: bytes per buffer
- * @order: page order of a buffer
+ * @nr_pages: pages per buffer
+ * @contig: buffers are one high-order allocation each
  * @retry: runs bufpool_grow(): at once for a queue head short of memory,
  *	after a delay after a failure
+ * @qlock: protects @quarantine, @poll_delay and @holds_module
+ * @quarantine: buffers whose pages are still referenced elsewhere, by
+ *	their node
+ * @poll: looks at the quarantine again after @poll_delay
+ * @poll_delay: jiffies until the next look, doubled up to a second
+ * @holds_module: a reference on the module is held for the quarantine
+ * @dead: buffers destroyed under the pool lock, freed by @reap
+ * @reap: frees @dead where sleeping is allowed (vunmap(), kvfree())
  */
 struct bufpool_mem {
 	struct bufpool *pool;
 	struct xarray ids;
 	size_t bufsize;
-	unsigned int order;
+	unsigned int nr_pages;
+	bool contig;
 	struct delayed_work retry;
+	spinlock_t qlock;	/* see @qlock above */
+	struct list_head quarantine;
+	struct delayed_work poll;
+	unsigned long poll_delay;
+	bool holds_module;
+	struct llist_head dead;
+	struct work_struct reap;
 };
+
+/**
+ * struct bufpool_page_buf - a buffer and its pages
+ * @buf: what the core sees
+ * @dead: link in bufpool_mem.dead once destroyed
+ * @vmapped: @buf.addr is a vmap() of @pages
+ * @nr_pages: number of @pages
+ * @pages: the pages, each holding one reference of the backend
+ */
+struct bufpool_page_buf {
+	struct bufpool_buf buf;
+	struct llist_node dead;
+	bool vmapped;
+	unsigned int nr_pages;
+	struct page *pages[];
+};
+
+static struct bufpool_page_buf *to_page_buf(const struct bufpool_buf *buf)
+{
+	return container_of(buf, struct bufpool_page_buf, buf);
+}
+
+/**
+ * bufpool_buf_page() - page @i of a buffer
+ * @buf: the buffer
+ * @i: index of the page, below bufsize / PAGE_SIZE
+ *
+ * For in-kernel users that work per page (bio_add_page(), scatterlists)
+ * and for the character device's faults.
+ *
+ * Return: the page; its reference belongs to the pool.
+ */
+struct page *bufpool_buf_page(const struct bufpool_buf *buf, unsigned int i)
+{
+	const struct bufpool_page_buf *pb = to_page_buf(buf);
+
+	return i < pb->nr_pages ? pb->pages[i] : NULL;
+}
+EXPORT_SYMBOL_GPL(bufpool_buf_page);
 
 static void bufpool_mem_retry_fn(struct work_struct *work)
 {
@@ -55,11 +153,84 @@ static void bufpool_mem_retry_fn(struct work_struct *work)
 	bufpool_grow(mem->pool);
 }
 
+static void bufpool_page_buf_free(struct bufpool_page_buf *pb)
+{
+	unsigned int i;
+
+	if (pb->vmapped)
+		vunmap(pb->buf.addr);
+	for (i = 0; i < pb->nr_pages; i++)
+		put_page(pb->pages[i]);
+	kvfree(pb);
+}
+
+static void bufpool_mem_reap_fn(struct work_struct *work)
+{
+	struct bufpool_mem *mem = container_of(work, struct bufpool_mem, reap);
+	struct bufpool_page_buf *pb, *tmp;
+	struct llist_node *dead = llist_del_all(&mem->dead);
+
+	llist_for_each_entry_safe(pb, tmp, dead, dead) {
+		bufpool_page_buf_free(pb);
+		cond_resched();
+	}
+}
+
+/* True while a page of @pb is referenced beyond the backend's reference. */
+static bool bufpool_page_buf_busy(const struct bufpool_page_buf *pb)
+{
+	unsigned int i;
+
+	for (i = 0; i < pb->nr_pages; i++)
+		if (page_ref_count(pb->pages[i]) != 1)
+			return true;
+	return false;
+}
+
+static void bufpool_mem_poll_fn(struct work_struct *work)
+{
+	struct bufpool_mem *mem = container_of(to_delayed_work(work),
+					       struct bufpool_mem, poll);
+	struct bufpool_buf *buf, *tmp;
+	bool put = false;
+	LIST_HEAD(back);
+
+	spin_lock(&mem->qlock);
+	list_for_each_entry_safe(buf, tmp, &mem->quarantine, node)
+		if (!bufpool_page_buf_busy(to_page_buf(buf)))
+			list_move_tail(&buf->node, &back);
+	spin_unlock(&mem->qlock);
+
+	list_for_each_entry_safe(buf, tmp, &back, node) {
+		list_del_init(&buf->node);
+		pr_debug("buffer %u leaves the quarantine\n", buf->id);
+		bufpool_quarantine_done(mem->pool, buf);
+		cond_resched();
+	}
+
+	spin_lock(&mem->qlock);
+	if (!list_empty(&mem->quarantine)) {
+		mem->poll_delay = min_t(unsigned long, 2 * mem->poll_delay,
+					BUFPOOL_QUARANTINE_POLL_MAX);
+		schedule_delayed_work(&mem->poll, mem->poll_delay);
+	} else if (mem->holds_module) {
+		mem->holds_module = false;
+		put = true;
+	}
+	spin_unlock(&mem->qlock);
+	/*
+	 * Last: rmmod may proceed from here, and its exit cancels this work
+	 * synchronously, so it waits for this function to return.
+	 */
+	if (put)
+		module_put(THIS_MODULE);
+}
+
 struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize)
 {
 	struct bufpool_mem *mem;
 
-	/* the largest buffer must be one allocation of the page allocator */
+	/* a contiguous buffer must be one allocation of the page allocator */
 	BUILD_BUG_ON(get_order(BUFPOOL_BUFSIZE_MAX) > MAX_PAGE_ORDER);
 
 	mem = kzalloc(sizeof(*mem), GFP_KERNEL);
@@ -68,56 +239,149 @@ struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize)
 	mem->pool = pool;
 	xa_init_flags(&mem->ids, XA_FLAGS_ALLOC);
 	mem->bufsize = bufsize;
-	mem->order = get_order(bufsize);
+	mem->nr_pages = bufsize >> PAGE_SHIFT;
+	mem->contig = contig;
 	INIT_DELAYED_WORK(&mem->retry, bufpool_mem_retry_fn);
+	spin_lock_init(&mem->qlock);
+	INIT_LIST_HEAD(&mem->quarantine);
+	INIT_DELAYED_WORK(&mem->poll, bufpool_mem_poll_fn);
+	mem->poll_delay = BUFPOOL_QUARANTINE_POLL_MIN;
+	init_llist_head(&mem->dead);
+	INIT_WORK(&mem->reap, bufpool_mem_reap_fn);
 	return mem;
 }
 
-/* Stop the retry work: no buffer is adopted after this returns. */
+/*
+ * Stop the retry work: no buffer is adopted after this returns.  Then wait
+ * for the quarantine to empty: the pool is about to be freed, and the
+ * buffers in it are still its own.  The system pool never waits here (the
+ * quarantine holds the module); a pool of an in-kernel user may.
+ */
 void bufpool_mem_quiesce(struct bufpool_mem *mem)
 {
+	bool empty;
+	int waited = 0;
+
 	cancel_delayed_work_sync(&mem->retry);
+	for (;;) {
+		spin_lock(&mem->qlock);
+		empty = list_empty(&mem->quarantine);
+		spin_unlock(&mem->qlock);
+		if (empty)
+			break;
+		if (!waited++)
+			pr_warn("pool destroyed with buffers in quarantine: waiting for their pages to be released\n");
+		mod_delayed_work(system_wq, &mem->poll, 0);
+		flush_delayed_work(&mem->poll);
+		schedule_timeout_uninterruptible(BUFPOOL_QUARANTINE_POLL_MAX);
+	}
+	cancel_delayed_work_sync(&mem->poll);
 }
 
 void bufpool_mem_fini(struct bufpool_mem *mem)
 {
-	cancel_delayed_work_sync(&mem->retry);
+	bufpool_mem_quiesce(mem);
+	flush_work(&mem->reap);
 	WARN_ON(!xa_empty(&mem->ids));
 	xa_destroy(&mem->ids);
 	kfree(mem);
 }
 
-/* A new zeroed buffer with an id, or NULL.  @gfp decides whether it sleeps. */
-struct bufpool_buf *bufpool_mem_create(struct bufpool_mem *mem, gfp_t gfp)
+static int bufpool_alloc_pages(struct bufpool_mem *mem,
+			       struct bufpool_page_buf *pb, gfp_t gfp)
 {
-	struct bufpool_buf *buf;
 	struct page *page;
+	unsigned int i;
 
-	buf = kzalloc(sizeof(*buf), gfp);
-	if (!buf)
+	if (mem->contig) {
+		unsigned int order = get_order(mem->bufsize);
+
+		page = alloc_pages(gfp | __GFP_ZERO, order);
+		if (!page)
+			return -ENOMEM;
+		split_page(page, order);
+		/* the tail of a non-power-of-two size goes back at once */
+		for (i = mem->nr_pages; i < 1U << order; i++)
+			__free_page(page + i);
+		for (i = 0; i < mem->nr_pages; i++)
+			pb->pages[pb->nr_pages++] = page + i;
+		return 0;
+	}
+	for (i = 0; i < mem->nr_pages; i++) {
+		page = alloc_page(gfp | __GFP_ZERO);
+		if (!page)
+			return -ENOMEM;
+		pb->pages[pb->nr_pages++] = page;
+	}
+	return 0;
+}
+
+/*
+ * A new zeroed buffer with an id, or NULL.  @gfp decides how hard its
+ * pages are looked for; @may_sleep whether the rest (its vmap()) may
+ * sleep.
+ */
+static struct bufpool_buf *bufpool_mem_new(struct bufpool_mem *mem, gfp_t gfp,
+					   bool may_sleep)
+{
+	struct bufpool_page_buf *pb;
+	bool need_vmap = !mem->contig && mem->nr_pages > 1;
+
+	if (need_vmap && !may_sleep)
 		goto fail;
-	page = alloc_pages(gfp | __GFP_ZERO, mem->order);
-	if (!page)
-		goto free_buf;
-	buf->addr = page_address(page);
-	if (xa_alloc(&mem->ids, &buf->id, buf, xa_limit_31b, gfp))
-		goto free_page;
-	INIT_LIST_HEAD(&buf->node);
-	return buf;
+	pb = kvzalloc(struct_size(pb, pages, mem->nr_pages), gfp);
+	if (!pb)
+		goto fail;
+	if (bufpool_alloc_pages(mem, pb, gfp))
+		goto free_pages;
+	if (need_vmap) {
+		pb->buf.addr = vmap(pb->pages, pb->nr_pages, VM_MAP,
+				    PAGE_KERNEL);
+		if (!pb->buf.addr)
+			goto free_pages;
+		pb->vmapped = true;
+	} else {
+		pb->buf.addr = page_address(pb->pages[0]);
+	}
+	if (xa_alloc(&mem->ids, &pb->buf.id, &pb->buf, xa_limit_31b, gfp))
+		goto free_pages;
+	INIT_LIST_HEAD(&pb->buf.node);
+	return &pb->buf;
 
-free_page:
-	__free_pages(page, mem->order);
-free_buf:
-	kfree(buf);
+free_pages:
+	bufpool_page_buf_free(pb);
 fail:
 	return NULL;
 }
 
+struct bufpool_buf *bufpool_mem_create(struct bufpool_mem *mem, gfp_t gfp)
+{
+	return bufpool_mem_new(mem, gfp, gfpflags_allow_blocking(gfp));
+}
+
+/*
+ * A buffer whose pages are allocated without waiting (GFP_NOWAIT).  Unless
+ * @may_sleep, a buffer that needs a vmap() (several order-0 pages) cannot
+ * be created at all: NULL, as for a failed allocation, and the backend's
+ * work creates it.
+ */
+struct bufpool_buf *bufpool_mem_create_nowait(struct bufpool_mem *mem,
+					      bool may_sleep)
+{
+	return bufpool_mem_new(mem, GFP_NOWAIT | __GFP_NOWARN, may_sleep);
+}
+
+/*
+ * May be called under the pool lock: the id goes at once, the memory
+ * (vunmap() may sleep) when the reaper runs.
+ */
 void bufpool_mem_destroy(struct bufpool_mem *mem, struct bufpool_buf *buf)
 {
+	struct bufpool_page_buf *pb = to_page_buf(buf);
+
 	xa_erase(&mem->ids, buf->id);
-	__free_pages(virt_to_page(buf->addr), mem->order);
-	kfree(buf);
+	llist_add(&pb->dead, &mem->dead);
+	schedule_work(&mem->reap);
 }
 
 struct bufpool_buf *bufpool_mem_lookup(struct bufpool_mem *mem, u32 id)
@@ -125,9 +389,46 @@ struct bufpool_buf *bufpool_mem_lookup(struct bufpool_mem *mem, u32 id)
 	return xa_load(&mem->ids, id);
 }
 
+/* Through @addr, the alias in-kernel users read; may sleep between pages. */
 void bufpool_mem_zero(struct bufpool_mem *mem, struct bufpool_buf *buf)
 {
-	memset(buf->addr, 0, mem->bufsize);
+	unsigned int i;
+
+	for (i = 0; i < mem->nr_pages; i++) {
+		if (i)
+			cond_resched();
+		memset(buf->addr + i * PAGE_SIZE, 0, PAGE_SIZE);
+	}
+}
+
+/* Under the pool lock or not: reads reference counts only. */
+bool bufpool_mem_busy(struct bufpool_mem *mem, struct bufpool_buf *buf)
+{
+	return bufpool_page_buf_busy(to_page_buf(buf));
+}
+
+/*
+ * Called with the pool lock held: @buf, state QUARANTINED, is the
+ * backend's until it gives it back with bufpool_quarantine_done().
+ */
+void bufpool_mem_quarantine(struct bufpool_mem *mem, struct bufpool_buf *buf)
+{
+	bool first;
+
+	spin_lock(&mem->qlock);
+	first = !mem->holds_module;
+	if (first) {
+		/* the caller's open file or symbol reference keeps it alive */
+		__module_get(THIS_MODULE);
+		mem->holds_module = true;
+	}
+	list_add_tail(&buf->node, &mem->quarantine);
+	mem->poll_delay = BUFPOOL_QUARANTINE_POLL_MIN;
+	mod_delayed_work(system_wq, &mem->poll, mem->poll_delay);
+	spin_unlock(&mem->qlock);
+	if (first)
+		pr_info_ratelimited("buffer %u quarantined: its pages are still referenced elsewhere; the module stays loaded until they are released\n",
+				    buf->id);
 }
 
 /* Called with the pool lock held: only queues the work. */

@@ -4,8 +4,10 @@
  *
  * The core (bufpool_core.c) decides who gets a buffer; the backend
  * (bufpool_mem.c in the kernel, a shim in the userspace harness) gives
- * buffers memory and ids, zeroes them, and retries after a failed page
- * allocation.  Functions marked "core" are the core's, called back by the
+ * buffers memory and ids, zeroes them, retries after a failed page
+ * allocation, and keeps in quarantine the buffers coming back whose memory
+ * someone else still references (bufpool_mem_busy()) until it is theirs
+ * alone again.  Functions marked "core" are the core's, called back by the
  * backend.
  */
 #ifndef _BUFPOOL_MEM_H
@@ -18,13 +20,19 @@ struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize);
 void bufpool_mem_quiesce(struct bufpool_mem *mem);
 void bufpool_mem_fini(struct bufpool_mem *mem);
 struct bufpool_buf *bufpool_mem_create(struct bufpool_mem *mem, gfp_t gfp);
+struct bufpool_buf *bufpool_mem_create_nowait(struct bufpool_mem *mem,
+					      bool may_sleep);
 void bufpool_mem_destroy(struct bufpool_mem *mem, struct bufpool_buf *buf);
 struct bufpool_buf *bufpool_mem_lookup(struct bufpool_mem *mem, u32 id);
 void bufpool_mem_zero(struct bufpool_mem *mem, struct bufpool_buf *buf);
+bool bufpool_mem_busy(struct bufpool_mem *mem, struct bufpool_buf *buf);
+void bufpool_mem_quarantine(struct bufpool_mem *mem, struct bufpool_buf *buf);
 void bufpool_mem_retry_later(struct bufpool_mem *mem);
 void bufpool_mem_grow(struct bufpool_mem *mem);
 
 /* core: create the buffers queued requests wait for (the backend's work) */
 void bufpool_grow(struct bufpool *pool);
+/* core: a quarantined buffer is the backend's own again: zero, hand on */
+void bufpool_quarantine_done(struct bufpool *pool, struct bufpool_buf *buf);
 
 #endif /* _BUFPOOL_MEM_H */

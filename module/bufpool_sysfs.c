@@ -215,6 +215,7 @@ BUFPOOL_STAT_ATTR(releases, releases);
 BUFPOOL_STAT_ATTR(page_alloc_failures, page_alloc_failures);
 BUFPOOL_STAT_ATTR(peak_in_use, peak_in_use);
 BUFPOOL_STAT_ATTR(peak_queued, peak_queued);
+BUFPOOL_STAT_ATTR(quarantined, quarantined);
 
 static struct attribute *bufpool_stat_attrs[] = {
 	&dev_attr_in_use.attr,
@@ -231,6 +232,7 @@ static struct attribute *bufpool_stat_attrs[] = {
 	&dev_attr_page_alloc_failures.attr,
 	&dev_attr_peak_in_use.attr,
 	&dev_attr_peak_queued.attr,
+	&dev_attr_quarantined.attr,
 	NULL,
 };
 

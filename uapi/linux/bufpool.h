@@ -95,9 +95,12 @@
  *  Pages are inserted at fault time while the fd holds the buffer.  A
  *  buffer that leaves the fd (RELEASE, an undone ALLOC) is revoked from
  *  every mapping before it is zeroed: a later access is SIGBUS.  A refused
- *  RELEASE touches no mapping.  Mappings are VM_DONTCOPY | VM_IO: fork()
- *  does not copy them, madvise(MADV_DOFORK) is -EINVAL, and
- *  get_user_pages() (O_DIRECT, vmsplice, ...) refuses them.
+ *  RELEASE touches no mapping.  The pages are ordinary pages that
+ *  get_user_pages() pins (O_DIRECT, vmsplice, MSG_ZEROCOPY, io_uring):
+ *  a buffer released while such a pin or reference remains is
+ *  quarantined (STATS quarantined) and neither zeroed nor handed on
+ *  until the last one is dropped.  Mappings are VM_DONTCOPY: fork() does
+ *  not copy them, and a copy made after madvise(MADV_DOFORK) is SIGBUS.
  *
  * BUFPOOL_IOC_CANCEL:
  *  -ENOENT      this fd has no request: none queued, granted or failed (a
@@ -274,6 +277,10 @@ struct bufpool_info {
  * @page_alloc_failures: failed attempts to get a buffer's memory
  * @peak_in_use: most buffers in use at once since load
  * @peak_queued: most requests queued at once since load
+ * @quarantined: buffers given back whose pages something else still
+ *	references (a pin of I/O in flight, a pipe, an skb, an io_uring
+ *	registration): counted in @in_use and @allocated, zeroed and handed
+ *	on only once the last of those references is dropped
  */
 struct bufpool_stats {
 	__u32 size;
@@ -293,6 +300,7 @@ struct bufpool_stats {
 	__aligned_u64 page_alloc_failures;
 	__aligned_u64 peak_in_use;
 	__aligned_u64 peak_queued;
+	__aligned_u64 quarantined;
 };
 
 #define BUFPOOL_IOC_MAGIC		0xBB

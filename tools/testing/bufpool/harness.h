@@ -29,6 +29,7 @@ struct bp_mem_stats {
 	unsigned long retries_scheduled;	/* bufpool_mem_retry_later() calls */
 	unsigned long grows_scheduled;	/* bufpool_mem_grow() calls */
 	unsigned long retries_run;
+	unsigned long quarantined;	/* buffers ever quarantined */
 	unsigned int live;		/* buffers with an id now */
 };
 
@@ -41,6 +42,9 @@ bool bp_mem_retry_pending(struct bufpool_mem *mem);
 bool bp_mem_run_retry(struct bufpool_mem *mem);
 void bp_mem_get_stats(struct bufpool_mem *mem, struct bp_mem_stats *st);
 u32 bp_mem_id_end(struct bufpool_mem *mem);
+void bp_mem_pin(struct bufpool_mem *mem, struct bufpool_buf *buf, int delta);
+unsigned int bp_mem_run_quarantine(struct bufpool_mem *mem);
+unsigned int bp_mem_quarantined(struct bufpool_mem *mem);
 extern void (*bp_mem_lookup_hook)(u32 id, struct bufpool_buf *buf);
 extern void (*bp_mem_destroy_hook)(struct bufpool_buf *buf);
 extern void (*bp_mem_create_hook)(void);

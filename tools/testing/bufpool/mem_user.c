@@ -6,6 +6,12 @@
  * and the kernel's work item (run now to grow the pool for a queue head,
  * or later after a failure) recorded as a pending flag that the test runs
  * when it chooses with bp_mem_run_retry(), which calls bufpool_grow().
+ * References others hold on a buffer's memory (the kernel's pins, pipe
+ * buffers, skbs) are a count per id that the test sets with bp_mem_pin();
+ * the quarantine is a list the test polls with bp_mem_run_quarantine(),
+ * as the kernel's delayed work would.  Zeroing or destroying a buffer
+ * that is pinned is a WARN_ON: it is what the quarantine exists to
+ * prevent.
  *
  * Its own mutex makes it safe to call with or without the pool lock, from
  * any thread; lock order is pool->lock, then mem->lock.  Creating and
@@ -26,6 +32,9 @@ struct bufpool_mem {
 	pthread_mutex_t lock;		/* everything below */
 	pthread_cond_t idle;		/* a retry finished running */
 	struct bufpool_buf **ids;	/* id -> buffer, NULL if free */
+	unsigned int *pins;		/* id -> references held elsewhere */
+	struct list_head quarantine;	/* buffers given by the core */
+	unsigned int nr_quarantined;
 	u32 nr_ids;			/* slots in @ids */
 	u32 id_end;			/* one past the highest id ever used */
 	bool fail_nowait;		/* GFP_NOWAIT creations fail */
@@ -56,13 +65,17 @@ struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize)
 	mem->bufsize = bufsize;
 	pthread_mutex_init(&mem->lock, NULL);
 	pthread_cond_init(&mem->idle, NULL);
+	INIT_LIST_HEAD(&mem->quarantine);
 	return mem;
 }
 
 /* Like cancel_delayed_work_sync(): no retry pending or running after. */
 void bufpool_mem_quiesce(struct bufpool_mem *mem)
 {
+	/* the kernel waits for the pins to go: here, they must be gone */
+	bp_mem_run_quarantine(mem);
 	pthread_mutex_lock(&mem->lock);
+	WARN_ON(mem->nr_quarantined);
 	mem->retry_pending = false;
 	while (mem->retry_running)
 		pthread_cond_wait(&mem->idle, &mem->lock);
@@ -74,6 +87,7 @@ void bufpool_mem_fini(struct bufpool_mem *mem)
 	bufpool_mem_quiesce(mem);
 	WARN_ON(mem->st.live);
 	free(mem->ids);
+	free(mem->pins);
 	pthread_mutex_destroy(&mem->lock);
 	pthread_cond_destroy(&mem->idle);
 	free(mem);
@@ -95,6 +109,7 @@ static bool bp_mem_should_fail(struct bufpool_mem *mem, gfp_t gfp)
 static int bp_mem_get_id(struct bufpool_mem *mem, struct bufpool_buf *buf)
 {
 	struct bufpool_buf **ids;
+	unsigned int *pins;
 	u32 id, n;
 
 	for (id = 0; id < mem->nr_ids; id++)
@@ -106,10 +121,16 @@ static int bp_mem_get_id(struct bufpool_mem *mem, struct bufpool_buf *buf)
 		return -ENOMEM;
 	memset(ids + mem->nr_ids, 0, (n - mem->nr_ids) * sizeof(*ids));
 	mem->ids = ids;
+	pins = realloc(mem->pins, n * sizeof(*pins));
+	if (!pins)
+		return -ENOMEM;
+	memset(pins + mem->nr_ids, 0, (n - mem->nr_ids) * sizeof(*pins));
+	mem->pins = pins;
 	id = mem->nr_ids;
 	mem->nr_ids = n;
 found:
 	mem->ids[id] = buf;
+	mem->pins[id] = 0;
 	buf->id = id;
 	if (id >= mem->id_end)
 		mem->id_end = id + 1;
@@ -147,6 +168,13 @@ out:
 	return buf;
 }
 
+/* The kernel's may not vmap() without sleeping: no such limit here. */
+struct bufpool_buf *bufpool_mem_create_nowait(struct bufpool_mem *mem,
+					      bool may_sleep)
+{
+	return bufpool_mem_create(mem, GFP_NOWAIT | __GFP_NOWARN);
+}
+
 void bufpool_mem_destroy(struct bufpool_mem *mem, struct bufpool_buf *buf)
 {
 	if (bp_mem_destroy_hook)
@@ -156,6 +184,7 @@ void bufpool_mem_destroy(struct bufpool_mem *mem, struct bufpool_buf *buf)
 		pthread_mutex_unlock(&mem->lock);
 		return;
 	}
+	WARN_ON(mem->pins[buf->id]);
 	mem->ids[buf->id] = NULL;
 	mem->st.destroys++;
 	mem->st.live--;
@@ -181,9 +210,78 @@ void bufpool_mem_zero(struct bufpool_mem *mem, struct bufpool_buf *buf)
 {
 	if (bp_spinlocks_held)
 		bp_fatal(__FILE__, __LINE__, "buffer zeroed under a spinlock");
+	pthread_mutex_lock(&mem->lock);
+	WARN_ON(mem->pins[buf->id]);
+	pthread_mutex_unlock(&mem->lock);
 	memset(buf->addr, 0, mem->bufsize);
 	pthread_mutex_lock(&mem->lock);
 	mem->st.zeroes++;
+	pthread_mutex_unlock(&mem->lock);
+}
+
+bool bufpool_mem_busy(struct bufpool_mem *mem, struct bufpool_buf *buf)
+{
+	bool busy;
+
+	pthread_mutex_lock(&mem->lock);
+	busy = mem->pins[buf->id] != 0;
+	pthread_mutex_unlock(&mem->lock);
+	return busy;
+}
+
+/* Called with the pool lock held. */
+void bufpool_mem_quarantine(struct bufpool_mem *mem, struct bufpool_buf *buf)
+{
+	pthread_mutex_lock(&mem->lock);
+	WARN_ON(buf->state != BUFPOOL_BUF_QUARANTINED);
+	list_add_tail(&buf->node, &mem->quarantine);
+	mem->nr_quarantined++;
+	mem->st.quarantined++;
+	pthread_mutex_unlock(&mem->lock);
+}
+
+/* What the kernel's poll does: give back each buffer no longer pinned. */
+unsigned int bp_mem_run_quarantine(struct bufpool_mem *mem)
+{
+	struct bufpool_buf *buf, *tmp;
+	unsigned int n = 0;
+	LIST_HEAD(back);
+
+	if (bp_spinlocks_held)
+		bp_fatal(__FILE__, __LINE__, "quarantine polled under a spinlock");
+	pthread_mutex_lock(&mem->lock);
+	list_for_each_entry_safe(buf, tmp, &mem->quarantine, node) {
+		if (mem->pins[buf->id])
+			continue;
+		list_move_tail(&buf->node, &back);
+		mem->nr_quarantined--;
+	}
+	pthread_mutex_unlock(&mem->lock);
+	list_for_each_entry_safe(buf, tmp, &back, node) {
+		list_del_init(&buf->node);
+		bufpool_quarantine_done(mem->pool, buf);
+		n++;
+	}
+	return n;
+}
+
+unsigned int bp_mem_quarantined(struct bufpool_mem *mem)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&mem->lock);
+	n = mem->nr_quarantined;
+	pthread_mutex_unlock(&mem->lock);
+	return n;
+}
+
+/* Take (@delta > 0) or drop references to @buf's memory, as others would. */
+void bp_mem_pin(struct bufpool_mem *mem, struct bufpool_buf *buf, int delta)
+{
+	pthread_mutex_lock(&mem->lock);
+	if (!WARN_ON(buf->id >= mem->nr_ids || mem->ids[buf->id] != buf ||
+		     (int)mem->pins[buf->id] + delta < 0))
+		mem->pins[buf->id] += delta;
 	pthread_mutex_unlock(&mem->lock);
 }
 

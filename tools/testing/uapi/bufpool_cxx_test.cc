@@ -8,6 +8,7 @@
  * reserve + 1: the defaults do); run as a user who may open the device.
  */
 #include <cerrno>
+#include <cstddef>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>
@@ -30,7 +31,9 @@ namespace {
 static_assert(sizeof(bufpool_alloc) == 48, "struct bufpool_alloc size");
 static_assert(sizeof(bufpool_release) == 32, "struct bufpool_release size");
 static_assert(sizeof(bufpool_info) == 40, "struct bufpool_info size");
-static_assert(sizeof(bufpool_stats) == 152, "struct bufpool_stats size");
+static_assert(sizeof(bufpool_stats) == 160, "struct bufpool_stats size");
+static_assert(offsetof(bufpool_stats, quarantined) == 152,
+	      "struct bufpool_stats: quarantined follows the first version");
 static_assert(std::is_standard_layout<bufpool_alloc>::value &&
 	      std::is_trivially_copyable<bufpool_stats>::value,
 	      "uapi structures are plain data");
