@@ -31,6 +31,7 @@ static void bp_snapshot_locked(struct bufpool *pool, struct bp_snap *s)
 	s->in_use = pool->in_use;
 	s->nr_alloc = pool->nr_alloc;
 	s->nr_cached = pool->nr_cached;
+	s->nr_quarantined = pool->nr_quarantined;
 	s->nr_growing = pool->nr_growing;
 	s->nr_entities = pool->nr_entities;
 	s->wakeups = pool->wakeups;
@@ -208,6 +209,7 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 				 .len = len };
 	unsigned int queued[BUFPOOL_NR_CLASSES] = { 0 };
 	unsigned int held = 0, granted = 0, returning = 0, live = 0;
+	unsigned int quarantined = 0;
 	unsigned int offered = 0;
 	struct bufpool_waiter *w;
 	struct bufpool_buf *buf;
@@ -376,6 +378,11 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 			ck.seen[id] = 1;
 			returning++;
 		}
+		/* the backend's until their memory is theirs alone again */
+		if (buf->state == BUFPOOL_BUF_QUARANTINED && !ck.seen[id]) {
+			ck.seen[id] = 1;
+			quarantined++;
+		}
 		if ((flags & BP_CHECK_QUIESCENT) && !ck.seen[id])
 			bp_fail(&ck, "buffer %u (state %u) is in no list: leaked",
 				id, buf->state);
@@ -384,9 +391,16 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 	if (pool->nr_alloc != pool->in_use + pool->nr_cached)
 		bp_fail(&ck, "allocated %u != in_use %u + cached %u",
 			pool->nr_alloc, pool->in_use, pool->nr_cached);
-	if (pool->in_use != held + granted + returning)
-		bp_fail(&ck, "in_use %u != held %u + granted %u + returning %u",
-			pool->in_use, held, granted, returning);
+	if (pool->in_use != held + granted + returning + quarantined)
+		bp_fail(&ck, "in_use %u != held %u + granted %u + returning %u + quarantined %u",
+			pool->in_use, held, granted, returning, quarantined);
+	if (pool->nr_quarantined != quarantined)
+		bp_fail(&ck, "nr_quarantined %u, %u buffers quarantined",
+			pool->nr_quarantined, quarantined);
+	if ((flags & BP_CHECK_QUIESCENT) &&
+	    bp_mem_quarantined(pool->mem) != quarantined)
+		bp_fail(&ck, "quiescent pool: backend keeps %u, %u quarantined",
+			bp_mem_quarantined(pool->mem), quarantined);
 	if ((flags & BP_CHECK_QUIESCENT) && (pool->nr_growing || pool->nr_growers))
 		bp_fail(&ck, "quiescent pool: %u buffers still growing, %u growers",
 			pool->nr_growing, pool->nr_growers);

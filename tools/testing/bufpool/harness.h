@@ -54,6 +54,7 @@ bool bp_mem_zeroed(struct bufpool_mem *mem, const struct bufpool_buf *buf);
 struct bp_snap {
 	unsigned int limit, reserve, headroom[BUFPOOL_NR_CLASSES];
 	unsigned int in_use, nr_alloc, nr_cached, nr_entities, nr_growing;
+	unsigned int nr_quarantined;
 	unsigned int nr_queued[BUFPOOL_NR_CLASSES];
 	unsigned long long wakeups, grants_waited, allocations, releases;
 	unsigned long long page_alloc_failures;

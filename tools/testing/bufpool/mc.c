@@ -30,7 +30,10 @@
  *         deadline pass, up to a depth bound.  With -x, an entity may
  *         also release in two halves, as the character device does:
  *         detach all it holds, and finish later, with any other action
- *         in between.
+ *         in between.  With -p, someone else (a pipe, a DMA) may also
+ *         pin a buffer an entity holds, unpin it later, and the
+ *         quarantine may be polled: a pinned buffer must never be
+ *         zeroed, destroyed nor handed to anyone but its pinner's grant.
  *
  * Options: -s seed|ops -n entities -l limit -r reserve -d depth
  *          -t (seed: waits may time out and cancel)
@@ -38,6 +41,7 @@
  *          -q quota (entities 0 and 1 share one account, the others a
  *             second one; the pool's quota is @quota)
  *          -x (ops: split releases)
+ *          -p (ops: pins and the quarantine)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -60,7 +64,7 @@ static const char *const phase_name[] = { "start", "wait-req", "have-req",
 enum { A_REQ, A_COLLECT, A_CONNECT, A_RESP, A_FINISH, A_TIMEOUT,
        A_ALLOC, A_RELEASE = A_ALLOC + 6, A_CANCEL, A_DESTROY,
        A_MEMFAIL, A_MEMOK, A_RETRY, A_EXPIRE, A_DETACH, A_FINISH_RET,
-       A_NR };
+       A_PIN, A_UNPIN, A_POLL, A_NR };
 #define ACT(e, k)	((u8)((k) << 3 | (e)))
 #define ACT_E(a)	((a) & 7)
 #define ACT_K(a)	((a) >> 3)
@@ -76,8 +80,10 @@ struct ment {
 static struct {
 	char scenario;		/* 's'eed or 'o'ps */
 	unsigned int n, limit, reserve, depth, quota;
-	bool timeouts, memfail, split;
-} cfg = { 's', 2, 2, 1, 12, 0, false, false, false };
+	bool timeouts, memfail, split, pins;
+} cfg = { 's', 2, 2, 1, 12, 0, false, false, false, false };
+
+#define MAX_PINS	8
 
 /* the world being replayed */
 static struct {
@@ -88,6 +94,12 @@ static struct {
 	int srv;			/* session on the server, or -1 */
 	u8 srvq[MAX_E], nsrvq;		/* FIFO of sessions waiting for it */
 	bool failing;
+	struct pin {
+		struct bufpool_buf *buf;
+		struct bufpool_entity *by;	/* who held it when pinned */
+		u64 grant;			/* from which grant */
+	} pins[MAX_PINS];
+	unsigned int npins;
 } W;
 
 static void m_wake(struct bufpool_waiter *w)
@@ -129,6 +141,10 @@ static void world_fini(void)
 {
 	unsigned int i;
 
+	/* the pins go first: bufpool_destroy() waits for the quarantine */
+	for (i = 0; i < W.npins; i++)
+		bp_mem_pin(W.mem, W.pins[i].buf, -1);
+
 	for (i = 0; i < cfg.n; i++) {
 		bufpool_release_finish(W.pool, &W.m[i].ret);
 		bufpool_entity_destroy(&W.m[i].e);
@@ -152,6 +168,46 @@ static int alloc(struct ment *m, unsigned int class, unsigned int count)
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
 
 	return bufpool_alloc(&m->e, class, count, 0, bufs);
+}
+
+static bool is_pinned(const struct bufpool_buf *buf)
+{
+	unsigned int i;
+
+	for (i = 0; i < W.npins; i++)
+		if (W.pins[i].buf == buf)
+			return true;
+	return false;
+}
+
+/* The first buffer @m holds that nobody pinned yet, or NULL. */
+static struct bufpool_buf *unpinned_held(struct ment *m)
+{
+	struct bufpool_buf *buf;
+
+	list_for_each_entry(buf, &m->e.held, node)
+		if (!is_pinned(buf))
+			return buf;
+	return NULL;
+}
+
+/* A pinned buffer is its pinner's (same grant) or quarantined. */
+static const char *check_pins(void)
+{
+	const struct pin *p;
+	unsigned int i;
+
+	for (i = 0; i < W.npins; i++) {
+		p = &W.pins[i];
+		if (p->buf->state == BUFPOOL_BUF_QUARANTINED)
+			continue;
+		if (p->buf->state == BUFPOOL_BUF_RETURNING)
+			continue;	/* detached, not finished (-x) */
+		if (p->buf->state != BUFPOOL_BUF_HELD ||
+		    p->buf->owner != p->by || p->buf->grant != p->grant)
+			return "a pinned buffer was handed on";
+	}
+	return NULL;
 }
 
 /* Is action @a enabled in the current world? */
@@ -196,6 +252,13 @@ static bool enabled(u8 a)
 		return cfg.split && m->e.nr_held && !m->ret.count;
 	case A_FINISH_RET:
 		return m->ret.count;
+	case A_PIN:
+		return cfg.pins && W.npins < MAX_PINS && unpinned_held(m);
+	case A_UNPIN:
+		return cfg.pins && ACT_E(a) == 0 && W.npins;
+	case A_POLL:
+		return cfg.pins && ACT_E(a) == 0 &&
+		       bp_mem_quarantined(W.mem);
 	}
 	return false;
 }
@@ -320,8 +383,31 @@ static const char *apply(u8 a)
 	case A_FINISH_RET:
 		bufpool_release_finish(W.pool, &m->ret);
 		break;
+	case A_PIN: {
+		struct bufpool_buf *buf = unpinned_held(m);
+
+		W.pins[W.npins++] = (struct pin){ .buf = buf, .by = &m->e,
+						  .grant = buf->grant };
+		bp_mem_pin(W.mem, buf, 1);
+		break;
 	}
-	return NULL;
+	case A_UNPIN:
+		/* the oldest pin goes: which one decides nothing more */
+		bp_mem_pin(W.mem, W.pins[0].buf, -1);
+		memmove(W.pins, W.pins + 1, --W.npins * sizeof(W.pins[0]));
+		break;
+	case A_POLL: {
+		unsigned int held = 0;
+
+		bp_mem_run_quarantine(W.mem);
+		for (i = 0; i < W.npins; i++)
+			held += W.pins[i].buf->state == BUFPOOL_BUF_QUARANTINED;
+		if (bp_mem_quarantined(W.mem) != held)
+			return "an unpinned buffer stayed in quarantine";
+		break;
+	}
+	}
+	return check_pins();
 }
 
 static const char *act_name(u8 a, char *buf, size_t len)
@@ -342,6 +428,10 @@ static const char *act_name(u8 a, char *buf, size_t len)
 			 k == A_CANCEL ? "cancel" : "destroy");
 	else if (k == A_EXPIRE)
 		snprintf(buf, len, "e%u deadline passes", ACT_E(a));
+	else if (k >= A_PIN)
+		snprintf(buf, len, k == A_PIN ? "e%u: a buffer it holds is pinned" :
+			 k == A_UNPIN ? "the oldest pin goes" :
+			 "the quarantine is polled", ACT_E(a));
 	else if (k >= A_DETACH)
 		snprintf(buf, len, "e%u %s", ACT_E(a),
 			 k == A_DETACH ? "detach all" : "finish the release");
@@ -411,6 +501,7 @@ static unsigned int world_key(u8 *key)
 	key[n++] = s.in_use;
 	key[n++] = s.nr_alloc;
 	key[n++] = s.nr_cached;
+	key[n++] = s.nr_quarantined | W.npins << 4;
 	key[n++] = W.failing | bp_mem_retry_pending(W.mem) << 1;
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
 		k = bp_queue_walk(W.pool, c, q, MAX_E + 1);
@@ -425,6 +516,14 @@ static unsigned int world_key(u8 *key)
 		key[n++] = W.m[i].ret.count;
 		key[n++] = w->state | w->class << 3 | w->count << 5;
 		key[n++] = W.m[i].phase | W.m[i].woken << 4;
+		if (cfg.pins) {
+			struct bufpool_buf *buf;
+			unsigned int np = 0;
+
+			list_for_each_entry(buf, &W.m[i].e.held, node)
+				np += is_pinned(buf);
+			key[n++] = np;
+		}
 	}
 	key[n++] = W.srv + 1;
 	key[n++] = W.nsrvq;
@@ -540,7 +639,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tmx")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tmxp")) != -1) {
 		switch (opt) {
 		case 's': cfg.scenario = optarg[0]; break;
 		case 'n': cfg.n = atoi(optarg); break;
@@ -551,8 +650,9 @@ int main(int argc, char **argv)
 		case 't': cfg.timeouts = true; break;
 		case 'm': cfg.memfail = true; break;
 		case 'x': cfg.split = true; break;
+		case 'p': cfg.pins = true; break;
 		default:
-			fprintf(stderr, "usage: mc -s seed|ops -n N -l L -r R [-d D] [-q Q] [-t] [-m] [-x]\n");
+			fprintf(stderr, "usage: mc -s seed|ops -n N -l L -r R [-d D] [-q Q] [-t] [-m] [-x] [-p]\n");
 			return 2;
 		}
 	}
@@ -637,7 +737,8 @@ int main(int argc, char **argv)
 	       cfg.scenario == 's' ? "seed002" : "ops", cfg.n, cfg.limit,
 	       cfg.reserve, cfg.quota, cfg.timeouts ? " +timeouts" : "",
 	       cfg.memfail ? " +page-failures" : "",
-	       cfg.split ? " +split-release" : "", nr_nodes, nr_edges, maxd,
+	       cfg.split ? (cfg.pins ? " +split-release +pins" : " +split-release") :
+	       cfg.pins ? " +pins" : "", nr_nodes, nr_edges, maxd,
 	       truncated ? " (bounded)" : "", replays,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	printf("mc: invariants and exact hand-off hold in every state; no lost wake-up\n");

@@ -62,6 +62,9 @@ mc() {
 	-s ops -n 4 -l 3 -r 0 -d 6 -q 2
 	-s ops -n 2 -l 2 -r 1 -d 12 -m -x
 	-s ops -n 3 -l 2 -r 0 -d 8 -x
+	-s ops -n 2 -l 2 -r 1 -d 11 -p
+	-s ops -n 3 -l 2 -r 0 -d 7 -p -m
+	-s ops -n 2 -l 2 -r 0 -d 10 -x -p
 	EOT
 }
 

@@ -1413,6 +1413,89 @@ static void test_undo_grant(void)
  * Undoing a CRITICAL grant gives back its reserve mark with it: the
  * entity may take the same CRITICAL buffer again, and no more.
  */
+/*
+ * Quarantine: a buffer given back while its memory is referenced
+ * elsewhere (pinned) is neither zeroed nor granted, stays in use, and
+ * comes back like a release once the last pin goes; by RELEASE (dirty or
+ * clean), by the two halves, and by entity destroy.
+ */
+static void test_quarantine(void)
+{
+	struct bufpool_returning r;
+	struct bufpool_stats st;
+	struct bufpool_buf *b, *c;
+	unsigned char *p;
+	u32 id;
+
+	setup(2, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	b = T.t[0].bufs[0];
+	p = b->addr;
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);
+	bp_mem_pin(T.mem, b, 1);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(b->state, BUFPOOL_BUF_QUARANTINED);
+	EXPECT_EQ(in_use(), 2);
+	EXPECT_EQ(T.t[2].wakes, 0);		/* not handed on */
+	EXPECT_EQ(p[0], 0xa5);			/* nor zeroed */
+	bufpool_get_stats(T.pool, &st);
+	EXPECT_EQ(st.quarantined, 1);
+	EXPECT_EQ(st.allocated, 2);
+	EXPECT_EQ(bp_mem_run_quarantine(T.mem), 0);	/* still pinned */
+	CHECK();
+	EXPECT_EQ(T.t[2].wakes, 0);
+	bp_mem_pin(T.mem, b, -1);
+	EXPECT_EQ(bp_mem_run_quarantine(T.mem), 1);
+	CHECK();
+	EXPECT_EQ(T.t[2].wakes, 1);		/* granted like a release */
+	EXPECT(bp_mem_zeroed(T.mem, b));
+	bufpool_get_stats(T.pool, &st);
+	EXPECT_EQ(st.quarantined, 0);
+	EXPECT_EQ(C(2), 0);			/* give the grant back */
+
+	/* a clean buffer of a tracking entity takes the same way */
+	T.t[3].e.tracks_dirty = true;
+	EXPECT_EQ(bufpool_alloc(&T.t[3].e, NORM, 1, 0, T.t[3].bufs), 0);
+	c = T.t[3].bufs[0];
+	bp_mem_pin(T.mem, c, 2);
+	EXPECT_EQ(R(3, 1), 0);
+	EXPECT_EQ(c->state, BUFPOOL_BUF_QUARANTINED);
+	bp_mem_pin(T.mem, c, -1);
+	EXPECT_EQ(bp_mem_run_quarantine(T.mem), 0);
+	bp_mem_pin(T.mem, c, -1);
+	EXPECT_EQ(bp_mem_run_quarantine(T.mem), 1);
+	CHECK();
+
+	/* the two halves, as the character device releases */
+	EXPECT_EQ(A(4, NORM, 1), 0);
+	c = T.t[4].bufs[0];
+	id = c->id;
+	bp_mem_pin(T.mem, c, 1);
+	EXPECT_EQ(bufpool_release_detach(&T.t[4].e, &id, 1, &r), 0);
+	bufpool_release_finish(T.pool, &r);
+	CHECK();
+	EXPECT_EQ(c->state, BUFPOOL_BUF_QUARANTINED);
+	EXPECT_EQ(A(5, NORM, 1), -EAGAIN);	/* its budget is still taken */
+	bp_mem_pin(T.mem, c, -1);
+	EXPECT_EQ(bp_mem_run_quarantine(T.mem), 1);
+	CHECK();
+	EXPECT_EQ(T.t[5].wakes, 1);
+	EXPECT_EQ(C(5), 0);
+
+	/* entity destroy; then pool destroy drains what is left */
+	EXPECT_EQ(A(6, NORM, 1), 0);
+	c = T.t[6].bufs[0];
+	bp_mem_pin(T.mem, c, 1);
+	D(6);
+	EXPECT_EQ(c->state, BUFPOOL_BUF_QUARANTINED);
+	bufpool_get_stats(T.pool, &st);
+	EXPECT_EQ(st.quarantined, 1);
+	EXPECT_EQ(in_use(), 2);
+	bp_mem_pin(T.mem, c, -1);
+	teardown();
+}
+
 static void test_undo_critical(void)
 {
 	struct bufpool_returning r;
@@ -1474,6 +1557,7 @@ static const struct test tests[] = {
 	{ "release_detach", test_release_detach },
 	{ "undo_grant", test_undo_grant },
 	{ "undo_critical", test_undo_critical },
+	{ "quarantine", test_quarantine },
 };
 
 int main(void)
