@@ -6,16 +6,20 @@
  * argument pointers that are NULL, unmapped, read-only, straddle into an
  * inaccessible page or point into the kernel, or into a buffer mapping;
  * mmap/mremap/munmap/madvise at random offsets with random flags,
- * touching what got mapped; poll; close and reopen; dup; fork.  Each
+ * touching what got mapped; vmsplice() of mapped ranges into a pipe that
+ * is drained only now and then (the pipe holds the pages past their
+ * release: the quarantine), process_vm_readv() of them (get_user_pages());
+ * poll; close and reopen; dup; fork.  Each
  * worker has a racer: a second process sharing its file table (clone
  * with CLONE_FILES) that releases, at random moments, ids the worker
  * holds.  An interval timer interrupts blocking calls.  Errors must be
  * among the documented ones, and isolation must hold: a buffer just
  * allocated reads zero (or SIGBUS once the racer gave it back), a child
- * never inherits a mapping, MADV_DOFORK is refused.
+ * never inherits a mapping (SIGSEGV, or SIGBUS for a copy MADV_DOFORK let
+ * through).
  *
- * Afterwards, with every fd closed: nothing in use, nothing queued, the
- * counters consistent; the runner then checks dmesg and that the module
+ * Afterwards, with every fd and pipe closed: nothing in use, quarantined
+ * or queued, the counters consistent; the runner then checks dmesg and that the module
  * unloads.
  *
  *   bufpool_fuzz_test [--calls N] [--seed S] [--procs P]
@@ -29,6 +33,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
@@ -79,6 +84,7 @@ struct fuzz {
 	char *edge;		/* last bytes of a page before a PROT_NONE one */
 	char *ro;		/* a read-only page */
 	char *gone;		/* an unmapped page */
+	int pipe[2];		/* non-blocking, for vmsplice() */
 	bool child;
 };
 
@@ -98,7 +104,7 @@ static unsigned int below(struct fuzz *f, unsigned int n)
 
 enum {
 	OP_IOCTL = 1, OP_MMAP, OP_MUNMAP, OP_POLL, OP_OPEN, OP_MREMAP,
-	OP_MADVISE, OP_FRESH, OP_FORK,
+	OP_MADVISE, OP_FRESH, OP_FORK, OP_VMSPLICE, OP_GUP,
 };
 
 /* Isolation broken: a failure whatever the errno. */
@@ -434,9 +440,68 @@ static void do_madvise(struct fuzz *f)
 		return;
 	ret = madvise(f->map[m].addr, f->map[m].len, advice);
 	note(f, OP_MADVISE, advice, ret, NULL);
-	if (advice == MADV_DOFORK && !ret)
-		leak(f, OP_MADVISE);	/* would let fork copy it */
 	bp_touch(f->map[m].addr, false, 0, NULL);
+}
+
+static const int splice_errs[] = {
+	EFAULT, EAGAIN, EINVAL, ENOMEM, EINTR, 0,
+};
+
+/* A range of a mapping, maybe running off its end. */
+static size_t pick_range(struct fuzz *f, int m, char **p)
+{
+	size_t off = below(f, (unsigned int)f->map[m].len);
+
+	*p = f->map[m].addr + off;
+	return 1 + below(f, below(f, 4) ? (unsigned int)(f->map[m].len - off) :
+				       (unsigned int)(2 * f->map[m].len));
+}
+
+/*
+ * Splice a mapped range into the pipe: the pipe takes references on the
+ * pages, which may outlive the buffer's release (the racer's, a RELEASE,
+ * a close).  Drained now and then.
+ */
+static void do_vmsplice(struct fuzz *f)
+{
+	static const unsigned int flags[] = {
+		0, SPLICE_F_NONBLOCK, SPLICE_F_GIFT, SPLICE_F_MORE,
+	};
+	int m = below(f, NMAPS);
+	struct iovec iov;
+	char buf[4096], *p;
+
+	if (f->pipe[1] < 0)
+		return;
+	if (f->map[m].addr) {
+		iov.iov_len = pick_range(f, m, &p);
+		iov.iov_base = p;
+		note(f, OP_VMSPLICE, 0,
+		     vmsplice(f->pipe[1], &iov, 1,
+			      flags[below(f, ARRAY_SIZE(flags))]),
+		     splice_errs);
+	}
+	if (!below(f, 3))
+		while (read(f->pipe[0], buf, sizeof(buf)) > 0)
+			;
+}
+
+static const int gup_errs[] = { EFAULT, ENOMEM, EINTR, 0 };
+
+/* get_user_pages() of a mapped range, as a debugger would read it. */
+static void do_gup(struct fuzz *f)
+{
+	int m = below(f, NMAPS);
+	struct iovec local = { .iov_base = f->arg }, remote;
+	char *p;
+
+	if (!f->map[m].addr)
+		return;
+	remote.iov_len = pick_range(f, m, &p);
+	remote.iov_base = p;
+	local.iov_len = remote.iov_len < 2 * 4096 ? remote.iov_len : 2 * 4096;
+	note(f, OP_GUP, 0,
+	     process_vm_readv(getpid(), &local, 1, &remote, 1, 0), gup_errs);
 }
 
 static void do_reopen(struct fuzz *f)
@@ -501,10 +566,16 @@ static void do_fork(struct fuzz *f)
 	if (pid == 0) {
 		f->child = true;
 		f->rng ^= (unsigned long long)getpid() << 32;
-		/* nothing mapped in the parent may be reachable here */
+		/*
+		 * Nothing mapped in the parent may be reachable here: not
+		 * copied, or (MADV_DOFORK) a copy cut off from the buffer.
+		 */
 		for (i = 0; i < NMAPS; i++) {
-			if (f->map[i].addr &&
-			    bp_touch(f->map[i].addr, false, 0, NULL) != SIGSEGV)
+			int sig = f->map[i].addr ?
+				  bp_touch(f->map[i].addr, false, 0, NULL) :
+				  SIGSEGV;
+
+			if (sig != SIGSEGV && sig != SIGBUS)
 				leak(f, OP_FORK);
 			f->map[i].addr = NULL;
 		}
@@ -531,6 +602,10 @@ static void one_op(struct fuzz *f)
 		do_mremap(f);
 	else if (r < 81)
 		do_madvise(f);
+	else if (r < 84)
+		do_vmsplice(f);
+	else if (r < 86)
+		do_gup(f);
 	else if (r < 88)
 		do_poll(f);
 	else if (r < 97)
@@ -623,6 +698,8 @@ static int worker(struct fuzz_report *rep, unsigned int n, size_t bs,
 	f.h = mmap(NULL, sizeof(*f.h), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (f.h == MAP_FAILED)
+		return 2;
+	if (pipe2(f.pipe, O_NONBLOCK))
 		return 2;
 	for (i = 0; i < NFDS; i++)
 		f.fd[i] = bp_open(i % 2 ? O_NONBLOCK : 0);
@@ -736,9 +813,10 @@ TEST_F_TIMEOUT(fuzz, hostile_input, 3600)
 	ksft_print_msg("fuzz: %lld ms, %lld calls/s\n", ms,
 		       ms ? (long long)(total * 1000 / ms) : 0);
 
-	/* every fd is closed: nothing in use or queued */
+	/* every fd and pipe is closed: nothing in use, quarantined, queued */
 	EXPECT_EQ(0, bp_wait_idle(self->fd));
 	ASSERT_EQ(0, bp_stats(self->fd, &b));
+	EXPECT_EQ(0ULL, b.quarantined);
 	ksft_print_msg("fuzz: allocations %llu, waited %llu, wake-ups %llu\n",
 		       b.allocations - a.allocations,
 		       b.grants_waited - a.grants_waited, b.wakeups - a.wakeups);
