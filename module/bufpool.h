@@ -38,8 +38,8 @@ enum bufpool_buf_state {
 	BUFPOOL_BUF_GRANTED,	/* on a waiter's grant list, not collected */
 	BUFPOOL_BUF_HELD,	/* on an entity's held list */
 	BUFPOOL_BUF_RETURNING,	/* detached, being zeroed before caching */
-	BUFPOOL_BUF_QUARANTINED,	/* detached, its memory still referenced
-					 * elsewhere: the backend's until then */
+	/* detached, memory still referenced elsewhere: the backend's */
+	BUFPOOL_BUF_QUARANTINED,
 };
 
 /**

@@ -42,11 +42,12 @@ FIXTURE(pin) {
 FIXTURE_SETUP(pin)
 {
 	struct bufpool_stats st;
-	long pg = getpagesize();
+	size_t pg = getpagesize();
 
 	self->fd_a = -1;
 	self->fd_b = -1;
-	self->pipefd[0] = self->pipefd[1] = -1;
+	self->pipefd[0] = -1;
+	self->pipefd[1] = -1;
 	ASSERT_EQ(0, bp_tunables_save(&self->saved)) TH_LOG(BP_POOL_NEEDS);
 	self->fd_a = bp_open(0);
 	ASSERT_LE(0, self->fd_a) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
@@ -71,7 +72,7 @@ FIXTURE_TEARDOWN(pin)
 	EXPECT_EQ(0, bp_tunables_restore(&self->saved));
 }
 
-static unsigned long long quarantined(void)
+static unsigned long long nr_quarantined(void)
 {
 	return bp_sysfs_get("stats/quarantined");
 }
@@ -81,7 +82,7 @@ static int wait_quarantined(unsigned long long n)
 {
 	long long end = bp_now_ms() + BP_PATIENCE_MS;
 
-	while (quarantined() != n) {
+	while (nr_quarantined() != n) {
 		if (bp_now_ms() > end)
 			return -ETIMEDOUT;
 		bp_msleep(10);
@@ -167,7 +168,7 @@ TEST_F(pin, vmsplice_works)
  * pipe) the old bytes would be lost.  Neither: the buffer waits.
  */
 static void release_while_spliced(struct __test_metadata *_metadata,
-				  FIXTURE_DATA(pin) *self, bool by_close)
+				  struct _test_data_pin *self, bool by_close)
 {
 	struct bufpool_stats st;
 	char *p, *q, *r;
@@ -185,7 +186,7 @@ static void release_while_spliced(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, bp_release(self->fd_a, &x, 1));
 	}
 	/* quarantined at once: the release is synchronous */
-	EXPECT_EQ(1ULL, quarantined());
+	EXPECT_EQ(1ULL, nr_quarantined());
 	ASSERT_EQ(0, bp_stats(self->fd_b, &st));
 	EXPECT_EQ(1ULL, st.quarantined);
 	EXPECT_EQ(1ULL, st.in_use) TH_LOG("a quarantined buffer is in use");
@@ -247,13 +248,14 @@ TEST_F(pin, no_unload_while_quarantined)
 	munmap(p, self->bs);
 	close(self->fd_a);
 	close(self->fd_b);
-	self->fd_a = self->fd_b = -1;
-	ASSERT_EQ(1ULL, quarantined());
+	self->fd_a = -1;
+	self->fd_b = -1;
+	ASSERT_EQ(1ULL, nr_quarantined());
 	ret = delete_module("bufpool", O_NONBLOCK);
 	EXPECT_TRUE(ret == -EWOULDBLOCK || ret == -EBUSY)
 		TH_LOG("delete_module() with a buffer quarantined: %d", ret);
 	/* still loaded, still quarantined */
-	EXPECT_EQ(1ULL, quarantined());
+	EXPECT_EQ(1ULL, nr_quarantined());
 	EXPECT_EQ(0, drain_count_not(self->pipefd[0], self->len, OLD));
 	EXPECT_EQ(0, wait_quarantined(0));
 }

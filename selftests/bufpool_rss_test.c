@@ -70,20 +70,20 @@ static long status_kb(const char *name)
 static void settle_rss(void)
 {
 	size_t pg = getpagesize(), n = 200, i;
-	volatile char *a = mmap(NULL, n * pg, PROT_READ | PROT_WRITE,
+	char *a = mmap(NULL, n * pg, PROT_READ | PROT_WRITE,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	if (a == MAP_FAILED)
 		return;
 	for (i = 0; i < n; i++)
-		a[i * pg] = 1;
-	munmap((void *)a, n * pg);
+		__atomic_store_n(&a[i * pg], 1, __ATOMIC_RELAXED);
+	munmap(a, n * pg);
 }
 
 TEST_F(rss, mapped_buffer_counts)
 {
 	long before, touched, released, bs_kb = self->bs / 1024;
-	volatile char *p;
+	char *p;
 	size_t off;
 	__u32 x;
 
@@ -96,7 +96,7 @@ TEST_F(rss, mapped_buffer_counts)
 	if (before < 0)
 		SKIP(return, "no RssFile in /proc/self/status");
 	for (off = 0; off < self->bs; off += getpagesize())
-		p[off] = 1;
+		__atomic_store_n(&p[off], 1, __ATOMIC_RELAXED);
 	settle_rss();
 	touched = status_kb("RssFile");
 	EXPECT_GE(touched - before, bs_kb)
@@ -109,7 +109,7 @@ TEST_F(rss, mapped_buffer_counts)
 	EXPECT_GE(touched - released, bs_kb)
 		TH_LOG("RssFile %ld kB -> %ld kB after RELEASE", touched,
 		       released);
-	munmap((void *)p, self->bs);
+	munmap(p, self->bs);
 }
 
 TEST_HARNESS_MAIN
