@@ -35,9 +35,11 @@ if [ -z "$parse_only" ]; then
 	"$make" --no-print-directory modules tools kbench
 	cp tools/bench/bufpool-bench-vm.sh "$out/bufpool-bench-vm"
 	cp tools/bench/bufpool-bench-vm.sh "$out/bufpool-bench-floor"
+	cp tools/bench/bufpool-bench-pages.sh "$out/bufpool-bench-pages"
 	tools/vm/mkinitramfs.sh -o "$out/initramfs.cpio.gz" -k bufpool.ko \
 		-p tools/bench/vm-phases -x "$build/tools/bufpool-bench" \
-		-x "$out/bufpool-bench-vm" -x "$out/bufpool-bench-floor"
+		-x "$out/bufpool-bench-vm" -x "$out/bufpool-bench-floor" \
+		-x "$build/tools/bufpool-pagebench" -x "$out/bufpool-bench-pages"
 	# A second cpio archive with the kbench module: the kernel unpacks
 	# concatenated archives one after the other.
 	kroot=$(mktemp -d)
@@ -66,6 +68,7 @@ qemu=$(sed -n 's/^vm: \(qemu-system.*\)/\1/p' "$out/vm-run.out" 2>/dev/null | he
 
 tr -d '\r' < "$log" | awk -v kver="$kver" -v nproc="$nproc" \
 	-v qemu="$qemu" -v out="$out" -f tools/bench/bench-report.awk
+tr -d '\r' < "$log" | awk -f tools/bench/pages-report.awk | tee "$out/pages.md"
 if command -v gnuplot > /dev/null; then
 	gnuplot -e "dir='$out'" -e "svc=${BENCH_SERVICE_US:-2000}" \
 		-e "csvc=${BENCH_CPU_SERVICE_US:-200}" tools/bench/plot.gp &&
