@@ -35,6 +35,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/nospec.h>
+#include <linux/pagemap.h>
 #include <linux/poll.h>
 #include <linux/rwsem.h>
 #include <linux/sched/signal.h>
@@ -172,18 +173,33 @@ static bool bufpool_zero(const void *p, size_t len)
 }
 
 /*
- * Zap every mapping of the buffers @ids, which the file no longer holds.
- * Holding map_lock for writing waits for the faults that found them still
- * held; later faults find them gone and get SIGBUS.
+ * Zap every mapping of the buffers @r holds (@ids), which the file no
+ * longer holds.  Holding map_lock for writing waits for the faults that
+ * found them still held and are in bufpool_vm_fault(); those that left it
+ * hold the page they return locked until its page table entry is in, so
+ * taking each page's lock waits for them too.  Only then is the zap sure
+ * to be the last word: later faults find the buffers gone and get SIGBUS.
  */
 static void bufpool_revoke(struct file *file, const u32 *ids,
-			   unsigned int count)
+			   unsigned int count, struct bufpool_returning *r)
 {
 	struct bufpool_file *bf = file->private_data;
 	loff_t size = bufpool_bufsize(bufpool_dev_pool);
-	unsigned int i;
+	unsigned int i, ppb = size >> PAGE_SHIFT;
+	struct bufpool_buf *buf;
+	struct page *page;
 
 	down_write(&bf->map_lock);
+	if (bf->mapped) {
+		list_for_each_entry(buf, &r->bufs, node) {
+			for (i = 0; i < ppb; i++) {
+				page = bufpool_buf_page(buf, i);
+				lock_page(page);
+				unlock_page(page);
+			}
+			cond_resched();
+		}
+	}
 	for (i = 0; bf->mapped && i < count; i++)
 		unmap_mapping_range(file->f_mapping, (loff_t)ids[i] * size,
 				    size, 1);
@@ -204,7 +220,7 @@ static void bufpool_undo_alloc(struct file *file, u32 *ids,
 
 	n = bufpool_undo_detach(&bf->entity, ids, count, grant, &r);
 	if (n)
-		bufpool_revoke(file, ids, n);
+		bufpool_revoke(file, ids, n, &r);
 	bufpool_release_finish(bufpool_dev_pool, &r);
 }
 
@@ -351,7 +367,9 @@ static unsigned long bufpool_pages_per_buf(void)
 
 /*
  * The page itself, with a reference for the page table: an ordinary page
- * in an ordinary shared mapping, which get_user_pages() can pin.
+ * in an ordinary shared mapping, which get_user_pages() can pin.  The
+ * core installs it after we return, so it is returned locked, locked
+ * while the buffer is known held (map_lock).
  */
 static vm_fault_t bufpool_vm_fault(struct vm_fault *vmf)
 {
@@ -372,7 +390,9 @@ static vm_fault_t bufpool_vm_fault(struct vm_fault *vmf)
 			bufpool_buf_mark_dirty(buf);
 		vmf->page = bufpool_buf_page(buf, vmf->pgoff % ppb);
 		get_page(vmf->page);
-		ret = 0;
+		/* until its entry is in: see bufpool_revoke() */
+		lock_page(vmf->page);
+		ret = VM_FAULT_LOCKED;
 	} else {
 		ret = VM_FAULT_SIGBUS;
 	}
@@ -449,7 +469,7 @@ static int bufpool_release_revoke(struct file *file, const u32 *ids,
 			 task_pid_nr(current), bf->entity.id, ret);
 		return ret;
 	}
-	bufpool_revoke(file, ids, count);
+	bufpool_revoke(file, ids, count, &r);
 	bufpool_release_finish(bufpool_dev_pool, &r);
 	return 0;
 }
