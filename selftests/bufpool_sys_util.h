@@ -34,7 +34,8 @@ static inline const char *bp_stat_file(unsigned int i)
 		"in_use", "free", "allocated", "queued_critical",
 		"queued_normal", "queued_low", "allocations", "grants_waited",
 		"wakeups", "spurious_wakeups", "releases",
-		"page_alloc_failures", "peak_in_use", "peak_queued", NULL,
+		"page_alloc_failures", "peak_in_use", "peak_queued",
+		"quarantined", NULL,
 	};
 
 	return names[i];

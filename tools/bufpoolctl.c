@@ -33,7 +33,7 @@ static const char * const counters[] = {
 	"in_use", "free", "allocated", "queued_critical", "queued_normal",
 	"queued_low", "allocations", "grants_waited", "wakeups",
 	"spurious_wakeups", "releases", "page_alloc_failures", "peak_in_use",
-	"peak_queued",
+	"peak_queued", "quarantined",
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -155,6 +155,7 @@ static int cmd_status(bool json)
 	printf("%-22s %12llu\n", "page alloc failures",
 	       cnt(&s, "page_alloc_failures"));
 	printf("%-22s %12llu\n", "peak queued", cnt(&s, "peak_queued"));
+	printf("%-22s %12llu\n", "quarantined", cnt(&s, "quarantined"));
 	return 0;
 }
 
