@@ -197,7 +197,9 @@ TEST_F(abi, cmd_size_bits_ignored)
 /* The smallest size @cmd accepts: its structure's first version. */
 static size_t first_size(unsigned long cmd, size_t ssize)
 {
-	return cmd == BUFPOOL_IOC_INFO ? BUFPOOL_INFO_SIZE_VER0 : ssize;
+	if (cmd == BUFPOOL_IOC_INFO)
+		return BUFPOOL_INFO_SIZE_VER0;
+	return cmd == BUFPOOL_IOC_STATS ? BUFPOOL_STATS_SIZE_VER0 : ssize;
 }
 
 /*
