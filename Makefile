@@ -122,11 +122,16 @@ $(BUILD)/tools/%: tools/testing/uapi/%.cc $(UAPI_HDRS)
 # The test VM: phases from $(PHASES), every selftest and tool packed.
 # The udev rule goes where udev would read it; the perm test applies it.
 VM_DATA := tools/udev/60-bufpool.rules:/etc/udev/rules.d/60-bufpool.rules
+# Kernel modules of the booted kernel the I/O tests need, NAME[:PARAMS]
+# (mkinitramfs.sh -m): null_blk without its default device (the tests
+# create theirs through configfs), loop.
+VM_KMODS ?= null_blk:nr_devices=0 loop
 
 initramfs: modules selftests tools $(foreach d,$(VM_DATA),$(firstword $(subst :, ,$(d))))
 	tools/vm/mkinitramfs.sh -o $(BUILD)/initramfs.cpio.gz -k bufpool.ko \
 		-p $(PHASES) $(addprefix -t ,$(SELFTESTS)) \
-		$(addprefix -x ,$(TOOLS) $(CXX_TESTS)) $(addprefix -d ,$(VM_DATA))
+		$(addprefix -x ,$(TOOLS) $(CXX_TESTS)) $(addprefix -d ,$(VM_DATA)) \
+		-r $$(tools/vm/kver.sh release $(KDIR)) $(addprefix -m ,$(VM_KMODS))
 
 # `make run`: one phase that runs bufpool-demo (tools/bufpool-demo.c)
 # if it exists, else only insmod/rmmod.

@@ -39,6 +39,7 @@ pkgs=(
 	kmod			# modinfo on the host
 	clang			# the core harness: sanitizers, libFuzzer
 	libclang-rt-14-dev	# their runtimes (only recommended by clang)
+	liburing-dev		# the io_uring selftest, linked statically
 	"$@"
 )
 

@@ -44,6 +44,8 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 # Booted "quiet": from here on every kernel message reaches the console
 # too (the log then holds a WARN even if the VM hangs after it).
 echo 8 > /proc/sys/kernel/printk
+[ -d /sys/kernel/config ] &&
+	mount -t configfs configfs /sys/kernel/config 2>/dev/null
 
 phase=0
 tmo=300		# per-program timeout, seconds (@timeout in the phase file)
@@ -187,6 +189,22 @@ run_phase()
 	fi
 	scan_dmesg "phase $phase"
 }
+
+# The kernel modules the tests need (mkinitramfs.sh -m; none when the
+# kernel has them built in), and the loopback interface for TCP: part
+# of the boot, before its messages are set aside.
+while read -r mod params; do
+	# shellcheck disable=SC2086 # params are words by design
+	modprobe "$mod" $params
+	check $? "modprobe $mod${params:+ $params}"
+done < /etc/bufpool-kmods
+# configfs may have come as a module just now
+[ -d /sys/kernel/config ] && ! grep -q ' /sys/kernel/config ' /proc/mounts &&
+	mount -t configfs configfs /sys/kernel/config
+if [ -d /sys/class/net/lo ]; then
+	ip link set lo up
+	check $? "ip link set lo up"
+fi
 
 # Boot messages are not ours: keep them, but do not scan them.
 dmesg -c > /tmp/dmesg.boot
