@@ -339,10 +339,9 @@ TEST_F(inflight, next_holder_is_safe)
 		break;
 	}
 	if (variant->how != BP_LEAVE_KILL) {
-		EXPECT_EQ(0, bp_wait_quarantined(1)) {
-			q = bp_quarantined();
-			TH_LOG("stats/quarantined %lld with the read in flight", q);
-		}
+		ret = bp_wait_quarantined(1);
+		q = bp_quarantined();
+		EXPECT_EQ(0, ret) TH_LOG("stats/quarantined %lld with the read in flight", q);
 	}
 	TH_LOG("in flight after the release: %ld", bp_inflight(disk));
 
