@@ -22,10 +22,10 @@ parse_only=
 
 vars=$("$make" --no-print-directory -s -f Makefile -f - print-vars <<'EOM'
 print-vars:
-	@echo "$(KERNEL)|$(BUILD)|$(VM_CPUS)|$(VM_MEM)"
+	@echo "$(KERNEL)|$(BUILD)|$(VM_CPUS)|$(VM_MEM)|$(KDIR)"
 EOM
 )
-IFS='|' read -r kernel build cpus mem <<< "$vars"
+IFS='|' read -r kernel build cpus mem kdir <<< "$vars"
 out=$build/bench
 log=${parse_only:-$out/vm.log}
 mkdir -p "$out"
@@ -39,7 +39,9 @@ if [ -z "$parse_only" ]; then
 	tools/vm/mkinitramfs.sh -o "$out/initramfs.cpio.gz" -k bufpool.ko \
 		-p tools/bench/vm-phases -x "$build/tools/bufpool-bench" \
 		-x "$out/bufpool-bench-vm" -x "$out/bufpool-bench-floor" \
-		-x "$build/tools/bufpool-pagebench" -x "$out/bufpool-bench-pages"
+		-x "$build/tools/bufpool-pagebench" -x "$out/bufpool-bench-pages" \
+		-x "$build/tools/bufpool-iobench" \
+		-r "$(tools/vm/kver.sh release "$kdir")" -m null_blk:nr_devices=0
 	# A second cpio archive with the kbench module: the kernel unpacks
 	# concatenated archives one after the other.
 	kroot=$(mktemp -d)
@@ -69,6 +71,7 @@ qemu=$(sed -n 's/^vm: \(qemu-system.*\)/\1/p' "$out/vm-run.out" 2>/dev/null | he
 tr -d '\r' < "$log" | awk -v kver="$kver" -v nproc="$nproc" \
 	-v qemu="$qemu" -v out="$out" -f tools/bench/bench-report.awk
 tr -d '\r' < "$log" | awk -f tools/bench/pages-report.awk | tee "$out/pages.md"
+tools/bench/io-report.sh "$log" | tee "$out/io.md"
 if command -v gnuplot > /dev/null; then
 	gnuplot -e "dir='$out'" -e "svc=${BENCH_SERVICE_US:-2000}" \
 		-e "csvc=${BENCH_CPU_SERVICE_US:-200}" tools/bench/plot.gp &&
