@@ -99,7 +99,8 @@ TEST_F(direct, write_from_buffer)
 
 	bp_pattern(self->buf.p, self->bs, 1);
 	n = pwrite(self->dfd, self->buf.p, self->bs, 0);
-	ASSERT_EQ((ssize_t)self->bs, n) TH_LOG("O_DIRECT write: %s", n < 0 ? strerror(errno) : "short");
+	ASSERT_EQ((ssize_t)self->bs, n)
+		TH_LOG("O_DIRECT write: %s", n < 0 ? strerror(errno) : "short");
 	memset(self->ctl, 0, self->bs);
 	ASSERT_EQ((ssize_t)self->bs, pread(self->dfd, self->ctl, self->bs, 0));
 	EXPECT_EQ(self->bs, bp_pattern_diff(self->ctl, self->bs, 1));
@@ -117,7 +118,8 @@ TEST_F(direct, read_into_buffer)
 	ASSERT_EQ((ssize_t)self->bs, pwrite(self->dfd, self->ctl, self->bs, off));
 	memset(self->buf.p, 0xee, self->bs);
 	n = pread(self->dfd, self->buf.p, self->bs, off);
-	ASSERT_EQ((ssize_t)self->bs, n) TH_LOG("O_DIRECT read: %s", n < 0 ? strerror(errno) : "short");
+	ASSERT_EQ((ssize_t)self->bs, n)
+		TH_LOG("O_DIRECT read: %s", n < 0 ? strerror(errno) : "short");
 	EXPECT_EQ(self->bs, bp_pattern_diff(self->buf.p, self->bs, 2));
 }
 

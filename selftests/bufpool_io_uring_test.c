@@ -34,8 +34,11 @@
 /*
  * What this kernel's io_uring says to registering a shared mapping of a
  * file that is neither shmem nor hugetlbfs: 0 (GUP decides), -EOPNOTSUPP
- * (before 6.5), or -ENOSYS without io_uring.
+ * (before 6.5), or BP_NO_URING when there is no io_uring.
  */
+#define BP_NO_URING	1
+#define BP_URING_NEEDS	"needs io_uring (CONFIG_IO_URING, kernel.io_uring_disabled)"
+
 static int bp_uring_file_policy(void)
 {
 	struct io_uring ring;
@@ -44,7 +47,7 @@ static int bp_uring_file_policy(void)
 
 	ret = io_uring_queue_init(4, &ring, 0);
 	if (ret)
-		return ret == -ENOSYS || ret == -EPERM ? -ENOSYS : ret;
+		return BP_NO_URING;
 	io_uring_queue_exit(&ring);
 	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
 		return -EINVAL;
@@ -121,8 +124,8 @@ FIXTURE_SETUP(uring)
 	if (self->bs % 512)
 		SKIP(return, "bufsize %zu is not a multiple of 512", self->bs);
 	self->policy = bp_uring_file_policy();
-	if (self->policy == -ENOSYS)
-		SKIP(return, "needs io_uring (CONFIG_IO_URING, io_uring_disabled)");
+	if (self->policy == BP_NO_URING)
+		SKIP(return, BP_URING_NEEDS);
 	ret = io_uring_queue_init(8, &self->ring, 0);
 	ASSERT_EQ(0, ret) TH_LOG("io_uring_queue_init: %s", strerror(-ret));
 	self->ring_up = true;
@@ -238,10 +241,11 @@ FIXTURE_SETUP(registered)
 	if (self->bs % 512)
 		SKIP(return, "bufsize %zu is not a multiple of 512", self->bs);
 	ret = bp_uring_file_policy();
-	if (ret == -ENOSYS)
-		SKIP(return, "needs io_uring (CONFIG_IO_URING, io_uring_disabled)");
+	if (ret == BP_NO_URING)
+		SKIP(return, BP_URING_NEEDS);
 	if (ret)
-		SKIP(return, "this kernel's io_uring registers no file mapping but shmem's (%s; uring.pool checks it)",
+		SKIP(return, "%s (%s; uring.pool checks it)",
+		     "this kernel's io_uring registers no file mapping but shmem's",
 		     strerror(-ret));
 	self->ids = calloc(self->st.limit, sizeof(__u32));
 	ASSERT_NE(NULL, self->ids);
@@ -352,7 +356,8 @@ TEST_F(registered, next_holder_is_safe)
 		ASSERT_EQ((ssize_t)self->bs, pread(self->dfd, self->ctl, self->bs,
 						   (off_t)self->bs));
 		EXPECT_EQ(self->bs, bp_pattern_diff(self->ctl, self->bs, 3))
-			TH_LOG("WRITE_FIXED did not send what READ_FIXED brought (the next holder's: %s)",
+			TH_LOG("%s (the next holder's: %s)",
+			       "WRITE_FIXED did not send what READ_FIXED brought",
 			       bp_pattern_diff(self->ctl, self->bs, 9) == self->bs ?
 			       "yes" : "no");
 		io_uring_queue_exit(&ring);

@@ -205,7 +205,8 @@ TEST_F(zc, send_and_complete)
 
 	bp_pattern(self->buf.p, self->bs, 4);
 	n = send(self->snd, self->buf.p, self->bs, MSG_ZEROCOPY);
-	ASSERT_EQ((ssize_t)self->bs, n) TH_LOG("send(MSG_ZEROCOPY): %s", n < 0 ? strerror(errno) : "short");
+	ASSERT_EQ((ssize_t)self->bs, n)
+		TH_LOG("send(MSG_ZEROCOPY): %s", n < 0 ? strerror(errno) : "short");
 	ASSERT_EQ(0, bp_recv_all(self->rcv, self->got, self->bs));
 	EXPECT_EQ(self->bs, bp_pattern_diff(self->got, self->bs, 4));
 	ASSERT_EQ(0, bp_zc_wait(self->snd, BP_PATIENCE_MS, &lo, &hi, &code));

@@ -215,16 +215,17 @@ static int bench_odirect(void *pool, void *heap, size_t len)
 	pair_ratio(vp, vh, rounds, &rm, &r1, &r3);
 	mp = median(vp, rounds);
 	mh = median(vh, rounds);
-	printf("@@IOBENCH row=odirect len=%zu rounds=%u round_ms=%u pool_MBps=%.1f malloc_MBps=%.1f ratio=%.3f ratio_q1=%.3f ratio_q3=%.3f\n",
-	       len, rounds, round_ms, mp, mh, rm, r1, r3);
-	printf("# O_DIRECT read %zu B from null_blk: pool %.1f MB/s, malloc %.1f MB/s, pool/malloc %.3f (quartiles %.3f-%.3f)\n",
-	       len, mp, mh, rm, r1, r3);
+	printf("@@IOBENCH row=odirect len=%zu rounds=%u round_ms=%u", len, rounds, round_ms);
+	printf(" pool_MBps=%.1f malloc_MBps=%.1f", mp, mh);
+	printf(" ratio=%.3f ratio_q1=%.3f ratio_q3=%.3f\n", rm, r1, r3);
+	printf("# O_DIRECT read %zu B from null_blk: pool %.1f MB/s, malloc %.1f MB/s,",
+	       len, mp, mh);
+	printf(" pool/malloc %.3f (quartiles %.3f-%.3f)\n", rm, r1, r3);
 	return 0;
 }
 
 struct sink {
 	int fd;
-	volatile bool stop;
 };
 
 static void *sink_thread(void *arg)
@@ -355,11 +356,15 @@ static int bench_zerocopy(void *pool, void *heap, size_t len)
 	mp = median(vp, rounds);
 	mh = median(vh, rounds);
 	/* one socket: the malloc zerocopy completions count with the pool's */
-	printf("@@IOBENCH row=zerocopy len=%zu rounds=%u round_ms=%u pool_zc_MBps=%.1f malloc_send_MBps=%.1f malloc_zc_MBps=%.1f ratio=%.3f ratio_q1=%.3f ratio_q3=%.3f zc_sends=%llu completed=%llu copied=%llu\n",
-	       len, rounds, round_ms, mz, mp, mh, rm, r1, r3, sent + hs, done,
-	       copied);
-	printf("# %zu B messages over lo: MSG_ZEROCOPY from pool %.1f MB/s, send() of malloc %.1f MB/s (pool/plain %.3f, quartiles %.3f-%.3f), MSG_ZEROCOPY from malloc %.1f MB/s; %llu of %llu completions SO_EE_CODE_ZEROCOPY_COPIED\n",
-	       len, mz, mp, rm, r1, r3, mh, copied, done);
+	printf("@@IOBENCH row=zerocopy len=%zu rounds=%u round_ms=%u", len, rounds, round_ms);
+	printf(" pool_zc_MBps=%.1f malloc_send_MBps=%.1f malloc_zc_MBps=%.1f", mz, mp, mh);
+	printf(" ratio=%.3f ratio_q1=%.3f ratio_q3=%.3f", rm, r1, r3);
+	printf(" zc_sends=%llu completed=%llu copied=%llu\n", sent + hs, done, copied);
+	printf("# %zu B messages over lo: MSG_ZEROCOPY from pool %.1f MB/s,", len, mz);
+	printf(" send() of malloc %.1f MB/s (pool/plain %.3f, quartiles %.3f-%.3f),",
+	       mp, rm, r1, r3);
+	printf(" MSG_ZEROCOPY from malloc %.1f MB/s;", mh);
+	printf(" %llu of %llu completions SO_EE_CODE_ZEROCOPY_COPIED\n", copied, done);
 	return 0;
 }
 
@@ -404,11 +409,10 @@ int main(int argc, char **argv)
 	printf("# bufpool-iobench: bufsize %u, %u rounds of %u ms per mode\n",
 	       info.bufsize, rounds, round_ms);
 	ret = bench_odirect(pool, heap, info.bufsize);
-	if (msg > info.bufsize) {
+	if (msg > info.bufsize)
 		printf("# zerocopy: %zu B messages need bufsize >= %zu: skipped\n", msg, msg);
-	} else {
+	else
 		ret |= bench_zerocopy(pool, heap, msg);
-	}
 	close(fd);
 	return ret;
 }
