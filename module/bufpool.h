@@ -104,6 +104,17 @@ enum bufpool_wait_state {
  */
 #define BUFPOOL_OFFER_TTL_NS	(100ULL * 1000 * 1000)
 
+/*
+ * Under the adaptive policy: a queue head that has waited this long is
+ * served strictly in order, as under hand-off: no request is served ahead
+ * of it, and it is granted as soon as it fits.  Before that, buffers that
+ * come back while it fits are parked for up to BUFPOOL_PARK_NS (never
+ * beyond the head's bound) for a running request to take, and granted to
+ * the head when the window closes.  Go's sync.Mutex uses the same 1 ms.
+ */
+#define BUFPOOL_BARGE_NS	(1000ULL * 1000)
+#define BUFPOOL_PARK_NS		(50ULL * 1000)
+
 /**
  * enum bufpool_policy - what the pool does when buffers come back
  * @BUFPOOL_POLICY_HANDOFF: grant them to the queue heads, in order, then
@@ -112,14 +123,22 @@ enum bufpool_wait_state {
  *	as there are free buffers, and let them try again (first come, first
  *	served; a waiter that fails is queued again at the tail)
  * @BUFPOOL_POLICY_ALL: the naive way: wake every waiter to try again
+ * @BUFPOOL_POLICY_ADAPTIVE: hand-off without the convoy: while the queue
+ *	heads are younger than BUFPOOL_BARGE_NS a running request may be
+ *	served ahead of them (barging, as a mutex lets a running task take
+ *	it), and buffers that come back while a head fits are parked for
+ *	BUFPOOL_PARK_NS before they are granted to it; a head that has
+ *	waited BUFPOOL_BARGE_NS is served as under hand-off.  Waiters are
+ *	still only woken with a grant
  * @BUFPOOL_NR_POLICIES: number of policies
  *
- * The last two exist to be measured against the first.
+ * Offer and all exist to be measured against the others.
  */
 enum bufpool_policy {
 	BUFPOOL_POLICY_HANDOFF,
 	BUFPOOL_POLICY_OFFER,
 	BUFPOOL_POLICY_ALL,
+	BUFPOOL_POLICY_ADAPTIVE,
 	BUFPOOL_NR_POLICIES,
 };
 

@@ -35,6 +35,15 @@
  *    fails its retry counts as a spurious wake-up.  A woken waiter that
  *    has not tried again within BUFPOOL_OFFER_TTL_NS loses its offer (a
  *    spurious wake-up too): one that never comes back cannot hold others;
+ *  - adaptive policy, hand-off without the convoy: while the queue heads
+ *    are younger than BUFPOOL_BARGE_NS a new request may be served ahead
+ *    of them (a barge), and buffers that come back while the first head
+ *    fits stay in the cache until a window of BUFPOOL_PARK_NS closes, for
+ *    a running request to take, and are granted to that head then (a
+ *    timer closes the window, so none is lost).  A head that has waited
+ *    BUFPOOL_BARGE_NS, or for which a window has closed, is served as
+ *    under hand-off: it is granted as soon as it fits and nobody barges
+ *    ahead of it.  Waiters are only ever woken with a grant;
  *  - a queued request may have a deadline: it is withdrawn when it passes,
  *    whether or not anyone sleeps on it (bufpool_expire()), and a sleeper
  *    recognises its own request by its number (bufpool_waiting()), so it
@@ -63,6 +72,7 @@
 #include <linux/bug.h>
 #include <linux/err.h>
 #include <linux/export.h>
+#include <linux/hrtimer.h>
 #include <linux/lockdep.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
@@ -89,6 +99,10 @@
  * @nr_offered: waiters woken by offer/all that have not tried again yet
  * @offered: those waiters, oldest offer first
  * @offer_expiry: withdraws offers not taken up in time
+ * @park_until: adaptive policy: when the window closes in which what came
+ *	back for the fitting queue head stays in the cache, 0 if none is open
+ * @park_timer: fires when the window closes; queues @park_work
+ * @park_work: grants to the queue heads once the window has closed
  * @in_use: buffers held, granted, being returned or quarantined
  * @nr_alloc: buffers the pool owns (in use + cached)
  * @nr_growing: buffers being created outside the lock; with @nr_alloc
@@ -107,6 +121,7 @@
  * @peak_queued: highest total of @nr_queued seen
  * @allocations: requests served
  * @grants_waited: requests served after waiting
+ * @barges: requests served at once ahead of queued ones (adaptive)
  * @wakeups: ->wake() calls
  * @spurious: offered waiters whose retry failed
  * @releases: buffers given back
@@ -124,6 +139,9 @@ struct bufpool {
 	unsigned int nr_offered;
 	struct list_head offered;
 	struct delayed_work offer_expiry;
+	u64 park_until;
+	struct hrtimer park_timer;
+	struct work_struct park_work;
 	unsigned int in_use;
 	unsigned int nr_alloc;
 	unsigned int nr_growing;
@@ -139,6 +157,7 @@ struct bufpool {
 	unsigned int peak_queued;
 	u64 allocations;
 	u64 grants_waited;
+	u64 barges;
 	u64 wakeups;
 	u64 spurious;
 	u64 releases;
@@ -251,6 +270,44 @@ static bool bufpool_queued_ahead(const struct bufpool *pool, unsigned int class)
 	for (c = 0; c <= class; c++)
 		if (pool->nr_queued[c])
 			return true;
+	return false;
+}
+
+/* Do the queue heads get what comes back by a grant, in order? */
+static bool bufpool_grants(const struct bufpool *pool)
+{
+	return pool->policy == BUFPOOL_POLICY_HANDOFF ||
+	       pool->policy == BUFPOOL_POLICY_ADAPTIVE;
+}
+
+/*
+ * Must a new request of @class wait behind the queued ones?  Under
+ * hand-off whenever one of its class or of a more critical one is queued;
+ * under adaptive only once such a head has waited BUFPOOL_BARGE_NS, or
+ * the window in which buffers were parked for a head has closed (they
+ * are the head's now); never under offer and all, whose waiters retry.
+ */
+static bool bufpool_behind_locked(struct bufpool *pool,
+				  unsigned int class)
+{
+	struct bufpool_waiter *w;
+	unsigned int c;
+	u64 now;
+
+	lockdep_assert_held(&pool->lock);
+	if (!bufpool_grants(pool) || !bufpool_queued_ahead(pool, class))
+		return false;
+	if (pool->policy == BUFPOOL_POLICY_HANDOFF)
+		return true;
+	now = ktime_get_ns();
+	if (pool->park_until && now >= pool->park_until)
+		return true;
+	for (c = 0; c <= class; c++) {
+		w = list_first_entry_or_null(&pool->queue[c],
+					     struct bufpool_waiter, node);
+		if (w && now - w->queued_at >= BUFPOOL_BARGE_NS)
+			return true;
+	}
 	return false;
 }
 
@@ -517,6 +574,41 @@ arm:
 }
 
 /*
+ * Adaptive policy: instead of granting them to @w at once, leave the
+ * buffers that @w fits in the cache for a running request to take?  Only
+ * while @w is younger than BUFPOOL_BARGE_NS and the window is open: the
+ * first call opens it (BUFPOOL_PARK_NS, never beyond @w's bound) and arms
+ * the timer that serves the heads when it closes; a grant closes it.
+ */
+static bool bufpool_park_locked(struct bufpool *pool,
+				struct bufpool_waiter *w)
+{
+	u64 now, end;
+
+	lockdep_assert_held(&pool->lock);
+	if (pool->policy != BUFPOOL_POLICY_ADAPTIVE ||
+	    bufpool_cache_usable(pool, w->class) < w->count)
+		return false;
+	now = ktime_get_ns();
+	end = w->queued_at + BUFPOOL_BARGE_NS;
+	if (now >= end)
+		return false;
+	if (pool->park_until) {
+		if (now >= pool->park_until)
+			return false;
+		/* opened for a head that left: close it by this one's bound */
+		if (end >= pool->park_until)
+			return true;
+		pool->park_until = end;
+	} else {
+		pool->park_until = min_t(u64, now + BUFPOOL_PARK_NS, end);
+	}
+	hrtimer_start(&pool->park_timer, ns_to_ktime(pool->park_until - now),
+		      HRTIMER_MODE_REL);
+	return true;
+}
+
+/*
  * The hand-off: serve the queue heads, most critical class first, for as
  * long as they fit.  Stopping at the first head that does not fit is what
  * keeps FIFO order and class priority: nobody behind it may barge.
@@ -528,7 +620,7 @@ static void bufpool_grant_locked(struct bufpool *pool)
 	unsigned int c;
 
 	lockdep_assert_held(&pool->lock);
-	if (pool->policy != BUFPOOL_POLICY_HANDOFF) {
+	if (!bufpool_grants(pool)) {
 		bufpool_offer_locked(pool);
 		return;
 	}
@@ -542,8 +634,11 @@ static void bufpool_grant_locked(struct bufpool *pool)
 					continue;
 				return;
 			}
+			if (bufpool_park_locked(pool, w))
+				return;
 			if (!bufpool_take_locked(pool, c, w->count, &w->granted))
 				return;
+			pool->park_until = 0;
 			list_for_each_entry(buf, &w->granted, node) {
 				buf->owner = waiter_entity(w);
 				buf->state = BUFPOOL_BUF_GRANTED;
@@ -612,8 +707,8 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 {
 	struct bufpool *pool = e->pool;
 	struct bufpool_waiter *w = &e->waiter;
+	bool ahead;
 	LIST_HEAD(got);
-
 	int ret;
 
 	lockdep_assert_held(&pool->lock);
@@ -626,10 +721,12 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 	    e->account->charged + count > pool->quota)
 		return -EDQUOT;
 
-	if ((pool->policy != BUFPOOL_POLICY_HANDOFF ||
-	     !bufpool_queued_ahead(pool, class)) &&
+	ahead = bufpool_queued_ahead(pool, class);
+	if ((!ahead || !bufpool_behind_locked(pool, class)) &&
 	    bufpool_budget_ok(pool, class, count) &&
 	    bufpool_take_locked(pool, class, count, &got)) {
+		if (ahead)
+			pool->barges++;
 		bufpool_hold_locked(e, &got, count, class, bufs);
 		if (e->account)
 			e->account->charged += count;
@@ -638,8 +735,7 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 		 * The side of @e now holds more: a queue head of the same
 		 * side (of a less critical class) may have become hopeless.
 		 */
-		if (e->account && pool->quota &&
-		    pool->policy == BUFPOOL_POLICY_HANDOFF &&
+		if (e->account && pool->quota && bufpool_grants(pool) &&
 		    bufpool_total_queued(pool))
 			bufpool_grant_locked(pool);
 		return 0;
@@ -749,8 +845,7 @@ static unsigned int bufpool_direct_need_locked(struct bufpool_entity *e,
 	    bufpool_hopeless(e, class, count) ||
 	    (e->account && pool->quota &&
 	     e->account->charged + count > pool->quota) ||
-	    (pool->policy == BUFPOOL_POLICY_HANDOFF &&
-	     bufpool_queued_ahead(pool, class)) ||
+	    bufpool_behind_locked(pool, class) ||
 	    !bufpool_budget_ok(pool, class, count))
 		return 0;
 	short_by = bufpool_cache_short(pool, class, count, pool->nr_cached);
@@ -1786,7 +1881,7 @@ static void bufpool_store_tunables(struct bufpool *pool,
 /*
  * Buffers to create for the first queue head, if it fits the budget but
  * not the cache (counting those already being created), within the limit.
- * Only hand-off serves queued heads; the other policies' waiters retry.
+ * Only hand-off and adaptive serve queued heads; the others' waiters retry.
  */
 static unsigned int bufpool_grow_need_locked(struct bufpool *pool)
 {
@@ -1794,7 +1889,7 @@ static unsigned int bufpool_grow_need_locked(struct bufpool *pool)
 	unsigned int c, short_by;
 
 	lockdep_assert_held(&pool->lock);
-	if (pool->policy != BUFPOOL_POLICY_HANDOFF)
+	if (!bufpool_grants(pool))
 		return 0;
 	for (c = 0; c < BUFPOOL_NR_CLASSES && !w; c++)
 		w = list_first_entry_or_null(&pool->queue[c],
@@ -2022,6 +2117,33 @@ static void bufpool_offer_expiry_fn(struct work_struct *work)
 	spin_unlock(&pool->lock);
 }
 
+static enum hrtimer_restart bufpool_park_timer_fn(struct hrtimer *t)
+{
+	struct bufpool *pool = container_of(t, struct bufpool, park_timer);
+
+	/* the pool lock is not taken from timer context */
+	queue_work(system_highpri_wq, &pool->park_work);
+	return HRTIMER_NORESTART;
+}
+
+static void bufpool_park_work_fn(struct work_struct *work)
+{
+	struct bufpool *pool = container_of(work, struct bufpool, park_work);
+
+	u64 now;
+
+	spin_lock(&pool->lock);
+	/* the window has closed: what is parked goes to the heads */
+	bufpool_grant_locked(pool);
+	now = ktime_get_ns();
+	/* never leave an open window without its timer */
+	if (pool->park_until && now < pool->park_until)
+		hrtimer_start(&pool->park_timer,
+			      ns_to_ktime(pool->park_until - now),
+			      HRTIMER_MODE_REL);
+	spin_unlock(&pool->lock);
+}
+
 static void bufpool_free_cache(struct bufpool *pool)
 {
 	struct bufpool_buf *buf, *tmp;
@@ -2062,6 +2184,9 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 	INIT_LIST_HEAD(&pool->cache);
 	INIT_LIST_HEAD(&pool->offered);
 	INIT_DELAYED_WORK(&pool->offer_expiry, bufpool_offer_expiry_fn);
+	hrtimer_init(&pool->park_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	pool->park_timer.function = bufpool_park_timer_fn;
+	INIT_WORK(&pool->park_work, bufpool_park_work_fn);
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++)
 		INIT_LIST_HEAD(&pool->queue[c]);
 	pool->bufsize = PAGE_ALIGN(cfg->bufsize);
@@ -2107,6 +2232,8 @@ void bufpool_destroy(struct bufpool *pool)
 	bufpool_mem_quiesce(pool->mem);
 	WARN_ON(pool->nr_entities || pool->in_use);
 	cancel_delayed_work_sync(&pool->offer_expiry);
+	hrtimer_cancel(&pool->park_timer);
+	cancel_work_sync(&pool->park_work);
 	bufpool_free_cache(pool);
 	WARN_ON(pool->nr_alloc);
 	bufpool_mem_fini(pool->mem);

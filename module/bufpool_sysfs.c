@@ -127,6 +127,7 @@ static const char * const bufpool_policy_names[BUFPOOL_NR_POLICIES] = {
 	[BUFPOOL_POLICY_HANDOFF] = "handoff",
 	[BUFPOOL_POLICY_OFFER] = "offer",
 	[BUFPOOL_POLICY_ALL] = "all",
+	[BUFPOOL_POLICY_ADAPTIVE] = "adaptive",
 };
 
 /* All policies, the current one in brackets, as the I/O schedulers do. */

@@ -272,7 +272,8 @@ struct bufpool_info {
  * @grants_waited: requests served after waiting in a queue
  * @wakeups: wake-ups sent to waiters
  * @spurious_wakeups: wake-ups after which the waiter found nothing (0
- *	under the default hand-off policy, which wakes only with a grant)
+ *	under the default hand-off policy and under adaptive, which wake
+ *	only with a grant)
  * @releases: buffers given back (RELEASE, CANCEL of a grant, close)
  * @page_alloc_failures: failed attempts to get a buffer's memory
  * @peak_in_use: most buffers in use at once since load

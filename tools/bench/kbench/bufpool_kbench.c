@@ -76,6 +76,7 @@ static const char * const kb_policy_names[BUFPOOL_NR_POLICIES] = {
 	[BUFPOOL_POLICY_HANDOFF] = "handoff",
 	[BUFPOOL_POLICY_OFFER] = "offer",
 	[BUFPOOL_POLICY_ALL] = "all",
+	[BUFPOOL_POLICY_ADAPTIVE] = "adaptive",
 };
 
 /**
@@ -252,7 +253,9 @@ static void kb_bufpool_wake(struct bufpool_waiter *w)
 static int kb_bufpool_get(struct kb_sess *s, unsigned int class,
 			  unsigned long *h, bool *waited)
 {
-	bool handoff = s->b->cfg.policy == BUFPOOL_POLICY_HANDOFF;
+	/* both wake only with a grant: collecting it is not a try */
+	bool handoff = s->b->cfg.policy == BUFPOOL_POLICY_HANDOFF ||
+		       s->b->cfg.policy == BUFPOOL_POLICY_ADAPTIVE;
 	struct bufpool_buf *buf;
 	bool woken = false;
 	int ret;

@@ -4,11 +4,16 @@
  * one buffer, uncontended and with 2 threads contending for a pool of one
  * buffer (each waits on a condition variable signalled by ->wake()),
  * against a plain pthread mutex + condition variable pool doing the same
- * work (a free list, zeroing the page on release), in the same run.
+ * work (a free list, zeroing the page on release), in the same run; under
+ * the hand-off and the adaptive policies.  For the contended runs: the
+ * waits (p99, max), wake-ups per waited request, spurious wake-ups and
+ * barges.  A timer thread plays the kernel's hrtimer for the adaptive
+ * policy's park window: it sleeps until the timer's expiry and fires it.
  *
  * Usage: bench [iterations]
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +117,41 @@ struct bent {
 };
 
 static struct bufpool *pool;
+static int timer_stop;
+static unsigned long long bp_barges_last;
+
+/* The kernel's hrtimer: fire the park window's timer when it is due. */
+static void *timer_loop(void *arg)
+{
+	struct timespec ts;
+	u64 exp;
+
+	(void)arg;
+	while (!__atomic_load_n(&timer_stop, __ATOMIC_RELAXED)) {
+		if (!bp_park_pending(pool)) {
+			ts = (struct timespec){ 0, 20000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		exp = bp_park_expires(pool);
+		ts.tv_sec = exp / 1000000000ull;
+		ts.tv_nsec = exp % 1000000000ull;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		bp_run_park(pool, false);
+	}
+	return NULL;
+}
+
+/* waits of the contended runs, ns, one array per thread */
+static double *waits[2];
+static unsigned long nwaits[2];
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 static void b_wake(struct bufpool_waiter *w)
 {
@@ -124,23 +164,26 @@ static void b_wake(struct bufpool_waiter *w)
 
 static void *bp_loop(void *arg)
 {
+	unsigned int me = (unsigned int)(uintptr_t)arg;
 	struct bufpool_buf *buf;
 	struct bent b;
 	unsigned long i;
+	double t0;
 	u32 id;
 
-	(void)arg;
 	pthread_mutex_init(&b.m, NULL);
 	pthread_cond_init(&b.cv, NULL);
 	bufpool_entity_init(pool, &b.e, b_wake, &b);
 	for (i = 0; i < iters; i++) {
 		if (bufpool_alloc(&b.e, BUFPOOL_CLASS_NORMAL, 1, 0, &buf)) {
+			t0 = now();
 			pthread_mutex_lock(&b.m);
 			while (!bufpool_ready(&b.e))
 				pthread_cond_wait(&b.cv, &b.m);
 			pthread_mutex_unlock(&b.m);
 			if (bufpool_alloc(&b.e, BUFPOOL_CLASS_NORMAL, 1, 0, &buf))
 				abort();
+			waits[me][nwaits[me]++] = now() - t0;
 		}
 		((char *)buf->addr)[0] = 1;
 		id = buf->id;
@@ -158,27 +201,60 @@ static double run(void *(*fn)(void *), unsigned int nthr)
 	double t0 = now();
 
 	for (i = 0; i < nthr; i++)
-		pthread_create(&t[i], NULL, fn, NULL);
+		pthread_create(&t[i], NULL, fn, (void *)(uintptr_t)i);
 	for (i = 0; i < nthr; i++)
 		pthread_join(t[i], NULL);
 	return (now() - t0) / (iters * nthr);
 }
 
-static void bench(const char *what, unsigned int limit, unsigned int nthr)
+static void bench(const char *what, unsigned int limit, unsigned int nthr,
+		  unsigned int policy)
 {
 	struct bufpool_config cfg = { .limit = limit, .bufsize = BUFSZ };
-	double a, b;
+	struct bufpool_tunables tun;
+	struct bufpool_stats st;
+	unsigned long i, n = 0;
+	pthread_t timer;
+	const char *why;
+	double a, b, *all;
 
 	pool = bufpool_create(&cfg);
 	if (IS_ERR(pool))
 		abort();
+	bufpool_get_tunables(pool, &tun);
+	tun.policy = policy;
+	if (bufpool_set_tunables(pool, &tun, &why))
+		abort();
+	for (i = 0; i < 2; i++) {
+		waits[i] = malloc(iters * sizeof(double));
+		nwaits[i] = 0;
+	}
+	timer_stop = 0;
+	pthread_create(&timer, NULL, timer_loop, NULL);
 	a = run(bp_loop, nthr);
+	__atomic_store_n(&timer_stop, 1, __ATOMIC_RELAXED);
+	pthread_join(timer, NULL);
+	bufpool_get_stats(pool, &st);
+	bp_barges_last = bp_barges(pool);
 	bufpool_destroy(pool);
 	plain_init(&pp, limit);
 	b = run(plain_loop, nthr);
 	plain_fini(&pp);
-	printf("bench: %-34s bufpool %7.1f ns/pair   mutex+condvar pool %7.1f ns/pair\n",
-	       what, a, b);
+	printf("bench: %-34s bufpool %7.1f ns/pair   mutex+condvar pool %7.1f ns/pair   (%.1fx)\n",
+	       what, a, b, a / b);
+	all = malloc((nwaits[0] + nwaits[1] + 1) * sizeof(double));
+	for (i = 0; i < 2; i++) {
+		memcpy(all + n, waits[i], nwaits[i] * sizeof(double));
+		n += nwaits[i];
+		free(waits[i]);
+	}
+	qsort(all, n, sizeof(double), cmp_d);
+	if (n)
+		printf("bench:   %lu waits, %.3f wake-ups/wait, %llu spurious, %llu barges, wait p99 %.1f us, max %.1f us\n",
+		       n, st.grants_waited ? (double)st.wakeups / st.grants_waited : 0.0,
+		       (unsigned long long)st.spurious_wakeups,
+		       bp_barges_last, all[n * 99 / 100] / 1000, all[n - 1] / 1000);
+	free(all);
 }
 
 int main(int argc, char **argv)
@@ -187,8 +263,10 @@ int main(int argc, char **argv)
 		iters = strtoul(argv[1], NULL, 0);
 	printf("bench: %lu alloc+release pairs per thread, 4 KiB buffers zeroed on release\n",
 	       iters);
-	bench("uncontended (1 thread, limit 4)", 4, 1);
-	bench("2 threads, limit 4 (lock only)", 4, 2);
-	bench("2 threads, limit 1 (hand-off)", 1, 2);
+	bench("uncontended (1 thread, limit 4)", 4, 1, BUFPOOL_POLICY_HANDOFF);
+	bench("2 threads, limit 4 (lock only)", 4, 2, BUFPOOL_POLICY_HANDOFF);
+	bench("2 threads, limit 1 (hand-off)", 1, 2, BUFPOOL_POLICY_HANDOFF);
+	bench("2 threads, limit 4 (adaptive)", 4, 2, BUFPOOL_POLICY_ADAPTIVE);
+	bench("2 threads, limit 1 (adaptive)", 1, 2, BUFPOOL_POLICY_ADAPTIVE);
 	return 0;
 }

@@ -83,6 +83,55 @@ bool bp_run_offer_expiry(struct bufpool *pool)
 	return bp_run_delayed_work(&pool->offer_expiry);
 }
 
+/* Is the park window's timer or work pending? */
+bool bp_park_pending(struct bufpool *pool)
+{
+	return hrtimer_is_queued(&pool->park_timer) ||
+	       work_pending(&pool->park_work);
+}
+
+u64 bp_park_until(struct bufpool *pool)
+{
+	bool mine = spin_is_held_by_me(&pool->lock);
+	u64 v;
+
+	if (!mine)
+		spin_lock(&pool->lock);
+	v = pool->park_until;
+	if (!mine)
+		spin_unlock(&pool->lock);
+	return v;
+}
+
+u64 bp_park_expires(struct bufpool *pool)
+{
+	return bp_hrtimer_expires(&pool->park_timer);
+}
+
+unsigned long long bp_barges(struct bufpool *pool)
+{
+	bool mine = spin_is_held_by_me(&pool->lock);
+	unsigned long long v;
+
+	if (!mine)
+		spin_lock(&pool->lock);
+	v = pool->barges;
+	if (!mine)
+		spin_unlock(&pool->lock);
+	return v;
+}
+
+/*
+ * Fire the park timer if it is pending (and expired, unless @early), and
+ * run the work it queues, as the kernel's timer and worker would.
+ */
+bool bp_run_park(struct bufpool *pool, bool early)
+{
+	bool ran = bp_fire_hrtimer(&pool->park_timer, early);
+
+	return bp_run_work(&pool->park_work) || ran;
+}
+
 bool bp_offer_expiry_pending(struct bufpool *pool)
 {
 	return delayed_work_pending(&pool->offer_expiry);
@@ -158,9 +207,10 @@ static void bp_check_wakeup(struct bp_checker *ck)
 	struct bufpool *pool = ck->pool;
 	struct bufpool_waiter *w;
 	unsigned int c;
+	bool parked;
 
 	/* offer/all: free buffers may wait for the offered to try again */
-	if (pool->policy != BUFPOOL_POLICY_HANDOFF)
+	if (!bufpool_grants(pool))
 		return;
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
 		w = list_first_entry_or_null(&pool->queue[c],
@@ -169,21 +219,31 @@ static void bp_check_wakeup(struct bp_checker *ck)
 			continue;
 		if (!bufpool_budget_ok(pool, c, w->count)) {
 			/* ... unless only its own side could give them back */
-			if (pool->policy == BUFPOOL_POLICY_HANDOFF &&
-			    bufpool_hopeless(waiter_entity(w), c, w->count))
+			if (bufpool_hopeless(waiter_entity(w), c, w->count))
 				bp_fail(ck, "%s head wants %u that only its own side's buffers could serve: it holds up the queue",
 					bp_class_name(c), w->count);
 			return;	/* blocked by the budget: a release serves it */
 		}
-		if (bufpool_cache_usable(pool, c) >= w->count)
-			bp_fail(ck, "lost wake-up: %s head wants %u, fits the budget (in_use %u limit %u) and the cache (%u usable)",
-				bp_class_name(c), w->count, pool->in_use,
-				pool->limit, bufpool_cache_usable(pool, c));
-		else if (!bp_mem_retry_pending(pool->mem) &&
-			 !pool->nr_growing && !pool->nr_growers)
+		parked = pool->policy == BUFPOOL_POLICY_ADAPTIVE &&
+			 pool->park_until && bp_park_pending(pool);
+		if (bufpool_cache_usable(pool, c) >= w->count) {
+			if (!parked)
+				bp_fail(ck, "lost wake-up: %s head wants %u, fits the budget (in_use %u limit %u) and the cache (%u usable)",
+					bp_class_name(c), w->count, pool->in_use,
+					pool->limit, bufpool_cache_usable(pool, c));
+			else if (ktime_get_ns() - w->queued_at >= BUFPOOL_BARGE_NS)
+				bp_fail(ck, "starvation: %s head fits, has waited past the bound and is still parked",
+					bp_class_name(c));
+			else if (pool->park_until > w->queued_at + BUFPOOL_BARGE_NS)
+				bp_fail(ck, "park window ends past the %s head's bound",
+					bp_class_name(c));
+		} else if (!bp_mem_retry_pending(pool->mem) &&
+			   !pool->nr_growing && !pool->nr_growers && !parked) {
+			/* (parked: the window's timer asks for memory) */
 			bp_fail(ck, "lost wake-up: %s head wants %u, fits the budget (in_use %u limit %u), short of memory and no retry pending",
 				bp_class_name(c), w->count, pool->in_use,
 				pool->limit);
+		}
 		return;
 	}
 }

@@ -70,6 +70,13 @@ bool bp_run_offer_expiry(struct bufpool *pool);
 bool bp_offer_expiry_pending(struct bufpool *pool);
 unsigned int bp_nr_offered(struct bufpool *pool);
 extern u64 bp_clock_skew;		/* shim.c: added to ktime_get_ns() */
+extern bool bp_clock_frozen;		/* shim.c: ktime_get_ns() is the skew */
+/* adaptive policy: the park window's timer and work */
+bool bp_park_pending(struct bufpool *pool);
+u64 bp_park_until(struct bufpool *pool);
+u64 bp_park_expires(struct bufpool *pool);
+bool bp_run_park(struct bufpool *pool, bool early);
+unsigned long long bp_barges(struct bufpool *pool);
 
 #define BP_CHECK_QUIESCENT	0x1	/* no call in flight: exact accounting */
 #define BP_CHECK_ZERO		0x2	/* cached buffers must be all zero */

@@ -42,6 +42,15 @@
  *             second one; the pool's quota is @quota)
  *          -x (ops: split releases)
  *          -p (ops: pins and the quarantine)
+ *          -a (the adaptive policy, on a frozen clock that only two
+ *             actions move: the park window's timer fires (time jumps to
+ *             its expiry), and time passes BUFPOOL_BARGE_NS.  Besides the
+ *             invariants, which accept a fitting head only while it is
+ *             parked with the timer armed and the window ending by its
+ *             bound, no request may be served ahead of a queued head of
+ *             its class or a more critical one once that head has waited
+ *             BUFPOOL_BARGE_NS or its window has closed: no starvation
+ *             beyond the bound)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -49,6 +58,8 @@
 #include <string.h>
 #include <time.h>
 #include <linux/err.h>
+#include <linux/minmax.h>
+#include <linux/timekeeping.h>
 #include "harness.h"
 
 #define MAX_E		4
@@ -64,7 +75,7 @@ static const char *const phase_name[] = { "start", "wait-req", "have-req",
 enum { A_REQ, A_COLLECT, A_CONNECT, A_RESP, A_FINISH, A_TIMEOUT,
        A_ALLOC, A_RELEASE = A_ALLOC + 6, A_CANCEL, A_DESTROY,
        A_MEMFAIL, A_MEMOK, A_RETRY, A_EXPIRE, A_DETACH, A_FINISH_RET,
-       A_PIN, A_UNPIN, A_POLL, A_NR };
+       A_PIN, A_UNPIN, A_POLL, A_PARK, A_AGE, A_NR };
 #define ACT(e, k)	((u8)((k) << 3 | (e)))
 #define ACT_E(a)	((a) & 7)
 #define ACT_K(a)	((a) >> 3)
@@ -80,10 +91,13 @@ struct ment {
 static struct {
 	char scenario;		/* 's'eed or 'o'ps */
 	unsigned int n, limit, reserve, depth, quota;
-	bool timeouts, memfail, split, pins;
-} cfg = { 's', 2, 2, 1, 12, 0, false, false, false, false };
+	bool timeouts, memfail, split, pins, adaptive;
+} cfg = { 's', 2, 2, 1, 12, 0, false, false, false, false, false };
 
 #define MAX_PINS	8
+
+/* the frozen clock starts here on every replay (-a) */
+#define T0	1000000000ULL
 
 /* the world being replayed */
 static struct {
@@ -127,6 +141,19 @@ static void world_init(void)
 	}
 	W.mem = bp_pool_mem(W.pool);
 	W.srv = -1;
+	if (cfg.adaptive) {
+		struct bufpool_tunables t;
+		const char *why;
+
+		bp_clock_frozen = true;
+		bp_clock_skew = T0;
+		bufpool_get_tunables(W.pool, &t);
+		t.policy = BUFPOOL_POLICY_ADAPTIVE;
+		if (bufpool_set_tunables(W.pool, &t, &why)) {
+			fprintf(stderr, "mc: %s\n", why);
+			exit(2);
+		}
+	}
 	for (i = 0; i < cfg.n; i++) {
 		bufpool_entity_init(W.pool, &W.m[i].e, m_wake, &W.m[i]);
 		/* seed: sessions follow the CRITICAL rule; ops: one is exempt */
@@ -163,11 +190,40 @@ static int release_all(struct ment *m)
 	return n ? bufpool_release(&m->e, ids, n) : 0;
 }
 
+/*
+ * Adaptive: must a new request of @class wait behind the queue?  Once a
+ * head of its class or a more critical one has waited BUFPOOL_BARGE_NS,
+ * or a park window has closed, yes.
+ */
+static bool must_wait_behind(unsigned int class)
+{
+	struct bufpool_entity *q[MAX_E + 1];
+	u64 now = ktime_get_ns(), until = bp_park_until(W.pool);
+	unsigned int c;
+
+	if (!cfg.adaptive)
+		return false;
+	for (c = 0; c <= class; c++)
+		if (bp_queue_walk(W.pool, c, q, MAX_E + 1) &&
+		    (now - q[0]->waiter.queued_at >= BUFPOOL_BARGE_NS ||
+		     (until && now >= until)))
+			return true;
+	return false;
+}
+
+static const char *barge_error;
+
 static int alloc(struct ment *m, unsigned int class, unsigned int count)
 {
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	bool behind = must_wait_behind(class);
+	unsigned long long b0 = bp_barges(W.pool);
+	int ret;
 
-	return bufpool_alloc(&m->e, class, count, 0, bufs);
+	ret = bufpool_alloc(&m->e, class, count, 0, bufs);
+	if (behind && bp_barges(W.pool) != b0)
+		barge_error = "served ahead of a head past its bound (starvation)";
+	return ret;
 }
 
 static bool is_pinned(const struct bufpool_buf *buf)
@@ -214,7 +270,7 @@ static const char *check_pins(void)
 static bool enabled(u8 a)
 {
 	struct ment *m = &W.m[ACT_E(a)];
-	unsigned int ws = m->e.waiter.state;
+	unsigned int ws = m->e.waiter.state, i;
 
 	switch (ACT_K(a)) {
 	case A_REQ:
@@ -259,6 +315,18 @@ static bool enabled(u8 a)
 	case A_POLL:
 		return cfg.pins && ACT_E(a) == 0 &&
 		       bp_mem_quarantined(W.mem);
+	case A_PARK:
+		return cfg.adaptive && ACT_E(a) == 0 &&
+		       bp_park_pending(W.pool);
+	case A_AGE:
+		if (!cfg.adaptive || ACT_E(a))
+			return false;
+		for (i = 0; i < cfg.n; i++)
+			if (W.m[i].e.waiter.state == BUFPOOL_WAIT_QUEUED &&
+			    ktime_get_ns() - W.m[i].e.waiter.queued_at <
+			    BUFPOOL_BARGE_NS)
+				return true;
+		return false;
 	}
 	return false;
 }
@@ -406,6 +474,22 @@ static const char *apply(u8 a)
 			return "an unpinned buffer stayed in quarantine";
 		break;
 	}
+	case A_PARK:
+		if (bp_clock_skew < bp_park_expires(W.pool))
+			bp_clock_skew = bp_park_expires(W.pool);
+		bp_run_park(W.pool, false);
+		break;
+	case A_AGE:
+		/* the timer fires on the way if it is due by then */
+		bp_clock_skew += BUFPOOL_BARGE_NS;
+		bp_run_park(W.pool, false);
+		break;
+	}
+	if (barge_error) {
+		const char *err = barge_error;
+
+		barge_error = NULL;
+		return err;
 	}
 	return check_pins();
 }
@@ -428,6 +512,10 @@ static const char *act_name(u8 a, char *buf, size_t len)
 			 k == A_CANCEL ? "cancel" : "destroy");
 	else if (k == A_EXPIRE)
 		snprintf(buf, len, "e%u deadline passes", ACT_E(a));
+	else if (k == A_PARK)
+		snprintf(buf, len, "park window closes, its timer fires");
+	else if (k == A_AGE)
+		snprintf(buf, len, "time passes the barging bound");
 	else if (k >= A_PIN)
 		snprintf(buf, len, k == A_PIN ? "e%u: a buffer it holds is pinned" :
 			 k == A_UNPIN ? "the oldest pin goes" :
@@ -524,6 +612,18 @@ static unsigned int world_key(u8 *key)
 				np += is_pinned(buf);
 			key[n++] = np;
 		}
+		if (cfg.adaptive)	/* its age, in park windows */
+			key[n++] = w->state != BUFPOOL_WAIT_QUEUED ? 0 :
+				   min_t(u64, ktime_get_ns() - w->queued_at,
+					 BUFPOOL_BARGE_NS + BUFPOOL_PARK_NS) /
+				   BUFPOOL_PARK_NS + 1;
+	}
+	if (cfg.adaptive) {
+		u64 until = bp_park_until(W.pool), now = ktime_get_ns();
+
+		key[n++] = !until ? 0 : until <= now ? 1 :
+			   2 + (until - now) * 8 / BUFPOOL_PARK_NS;
+		key[n++] = bp_park_pending(W.pool);
 	}
 	key[n++] = W.srv + 1;
 	key[n++] = W.nsrvq;
@@ -639,7 +739,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tmxp")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tmxpa")) != -1) {
 		switch (opt) {
 		case 's': cfg.scenario = optarg[0]; break;
 		case 'n': cfg.n = atoi(optarg); break;
@@ -651,8 +751,9 @@ int main(int argc, char **argv)
 		case 'm': cfg.memfail = true; break;
 		case 'x': cfg.split = true; break;
 		case 'p': cfg.pins = true; break;
+		case 'a': cfg.adaptive = true; break;
 		default:
-			fprintf(stderr, "usage: mc -s seed|ops -n N -l L -r R [-d D] [-q Q] [-t] [-m] [-x] [-p]\n");
+			fprintf(stderr, "usage: mc -s seed|ops -n N -l L -r R [-d D] [-q Q] [-t] [-m] [-x] [-p] [-a]\n");
 			return 2;
 		}
 	}
@@ -733,12 +834,13 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
-	printf("mc: %s n=%u limit=%u reserve=%u quota=%u%s%s%s: %u states, %zu transitions, depth %u%s, %llu replays, %.2f s\n",
+	printf("mc: %s n=%u limit=%u reserve=%u quota=%u%s%s%s%s: %u states, %zu transitions, depth %u%s, %llu replays, %.2f s\n",
 	       cfg.scenario == 's' ? "seed002" : "ops", cfg.n, cfg.limit,
 	       cfg.reserve, cfg.quota, cfg.timeouts ? " +timeouts" : "",
 	       cfg.memfail ? " +page-failures" : "",
 	       cfg.split ? (cfg.pins ? " +split-release +pins" : " +split-release") :
-	       cfg.pins ? " +pins" : "", nr_nodes, nr_edges, maxd,
+	       cfg.pins ? " +pins" : "",
+	       cfg.adaptive ? " +adaptive" : "", nr_nodes, nr_edges, maxd,
 	       truncated ? " (bounded)" : "", replays,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	printf("mc: invariants and exact hand-off hold in every state; no lost wake-up\n");

@@ -65,6 +65,14 @@ mc() {
 	-s ops -n 2 -l 2 -r 1 -d 11 -p
 	-s ops -n 3 -l 2 -r 0 -d 7 -p -m
 	-s ops -n 2 -l 2 -r 0 -d 10 -x -p
+	-s seed -n 3 -l 2 -r 1 -t -a
+	-s seed -n 4 -l 3 -r 1 -a
+	-s ops -n 2 -l 1 -r 0 -d 10 -a
+	-s ops -n 3 -l 2 -r 0 -d 7 -a
+	-s ops -n 2 -l 2 -r 1 -d 10 -m -a
+	-s ops -n 3 -l 2 -r 1 -d 7 -q 2 -a
+	-s ops -n 2 -l 2 -r 0 -d 10 -x -a
+	-s ops -n 2 -l 2 -r 1 -d 9 -p -a
 	EOT
 }
 
@@ -75,6 +83,7 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 step unit $B/unit
 step unit-asan-ubsan $B/unit-asan
 step stress-tsan $B/stress-tsan 3 4
+step stress-tsan-adaptive $B/stress-tsan 3 4 adaptive
 step repro-adopt-uaf $B/repro-adopt-uaf
 step fuzz fuzz
 step model-check mc

@@ -13,6 +13,7 @@ bool bp_warn_fatal;
 bool bp_quiet;
 unsigned int bp_kmalloc_fail;
 u64 bp_clock_skew;
+bool bp_clock_frozen;
 __thread char bp_self;
 __thread unsigned int bp_spinlocks_held;
 unsigned long bp_resched_calls;

@@ -8,7 +8,9 @@
  * runs the invariant checker under the pool lock all along.  ->wake()
  * signals a per-entity condition variable, as wake_up() would.
  *
- * Usage: stress [seconds] [threads]   (default 2 s, 4 threads)
+ * Usage: stress [seconds] [threads] [adaptive]   (default 2 s, 4 threads,
+ * hand-off; "adaptive" runs the adaptive policy, the retry thread then
+ * also fires the park window's timer when it is due)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -37,6 +39,8 @@ static struct sent ents[MAX_THREADS * ENTS_PER_THREAD];
 static unsigned int nr_ents;
 static pthread_rwlock_t reg = PTHREAD_RWLOCK_INITIALIZER; /* entity set */
 static int stop;
+static bool adaptive;
+static unsigned long long barges;
 #define STOPPED()	__atomic_load_n(&stop, __ATOMIC_RELAXED)
 #define STOP()		__atomic_store_n(&stop, 1, __ATOMIC_RELAXED)
 static unsigned long nr_ops, nr_waits, nr_cancels, nr_races, nr_checks;
@@ -254,6 +258,7 @@ static void *retrier(void *arg)
 	(void)arg;
 	while (!STOPPED()) {
 		bp_mem_run_retry(bp_pool_mem(pool));
+		bp_run_park(pool, false);
 		usleep(50);
 	}
 	return NULL;
@@ -275,6 +280,16 @@ int main(int argc, char **argv)
 	pool = bufpool_create(&cfg);
 	if (IS_ERR(pool))
 		DIE("create");
+	if (argc > 3 && !strcmp(argv[3], "adaptive")) {
+		struct bufpool_tunables t;
+		const char *why;
+
+		bufpool_get_tunables(pool, &t);
+		t.policy = BUFPOOL_POLICY_ADAPTIVE;
+		if (bufpool_set_tunables(pool, &t, &why))
+			DIE("adaptive policy");
+		adaptive = true;
+	}
 	bp_mem_fail_rate(bp_pool_mem(pool), 100, 12345);
 	nr_ents = nthr * ENTS_PER_THREAD;
 	for (i = 0; i < nr_ents; i++) {
@@ -297,6 +312,9 @@ int main(int argc, char **argv)
 	pthread_join(chk, NULL);
 	pthread_join(rt, NULL);
 	pthread_join(tu, NULL);
+	/* the timer would fire: nothing stays parked */
+	while (bp_run_park(pool, true))
+		;
 
 	/* quiescent now: exact accounting, no lost wake-up */
 	bp_mem_fail_rate(bp_pool_mem(pool), 0, 0);
@@ -308,12 +326,15 @@ int main(int argc, char **argv)
 		failed = 1;
 	}
 	bp_snapshot(pool, &snap);
+	barges = bp_barges(pool);
 	for (i = 0; i < nr_ents; i++)
 		bufpool_entity_destroy(&ents[i].e);
 	bp_mem_get_stats(bp_pool_mem(pool), &ms);
 	bufpool_destroy(pool);
 	if (bp_warnings)
 		failed = 1;
+	if (adaptive)
+		printf("stress: adaptive policy, %llu barges\n", barges);
 	printf("stress: %u threads%s, %lu ops, %lu waits, %lu cancels, %lu cancels after the grant, %lu checks, %llu wake-ups, %lu page failures\n",
 	       nthr, tuning ? " (+ limit/reserve changes)" : "", nr_ops, nr_waits, nr_cancels, nr_races, nr_checks,
 	       snap.wakeups, ms.create_failures);

@@ -1521,6 +1521,166 @@ static void test_undo_critical(void)
 	teardown();
 }
 
+/*
+ * Adaptive policy, on a frozen clock: what comes back while a young head
+ * fits is parked, a running request may take it (a barge) without anyone
+ * being woken, and the window's timer grants what is left to the head.
+ */
+static void start_adaptive(unsigned int limit, unsigned int reserve)
+{
+	bp_clock_frozen = true;
+	bp_clock_skew = 1000000000ULL;
+	setup(limit, reserve);
+	set_policy(BUFPOOL_POLICY_ADAPTIVE);
+}
+
+static void stop_adaptive(void)
+{
+	teardown();
+	bp_clock_frozen = false;
+	bp_clock_skew = 0;
+}
+
+/* Fire the park timer if it is due, and run its work. */
+static bool P(void)
+{
+	bool ran = bp_run_park(T.pool, false);
+
+	CHECK();
+	return ran;
+}
+
+static void test_adaptive_barge(void)
+{
+	start_adaptive(1, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT(!bp_park_pending(T.pool));
+	EXPECT_EQ(R(0, 0), 0);			/* parked for the head */
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT_EQ(cached(), 1);
+	EXPECT(bp_park_pending(T.pool));
+	EXPECT_EQ(bp_park_until(T.pool), ktime_get_ns() + BUFPOOL_PARK_NS);
+	EXPECT_EQ(A(0, NORM, 1), 0);		/* the releaser takes it again */
+	EXPECT_EQ(bp_barges(T.pool), 1);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(A(2, NORM, 1), 0);		/* so may any running request */
+	EXPECT_EQ(bp_barges(T.pool), 2);
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT(!P());				/* not due yet */
+	EXPECT_EQ(T.t[1].wakes, 0);
+	bp_clock_skew += BUFPOOL_PARK_NS;
+	EXPECT(P());				/* window closes: granted */
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(T.t[1].e.waiter.state, BUFPOOL_WAIT_GRANTED);
+	EXPECT_EQ(A(0, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A(1, NORM, 1), 0);		/* collects */
+	EXPECT_EQ(R(1, 0), 0);			/* 0 young: parked again */
+	EXPECT_EQ(T.t[0].wakes, 0);
+	EXPECT(bp_park_pending(T.pool));
+	bp_clock_skew += BUFPOOL_PARK_NS;
+	EXPECT(P());
+	EXPECT_EQ(T.t[0].wakes, 1);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	stop_adaptive();
+}
+
+/*
+ * Once the window has closed the buffers are the head's: nobody barges,
+ * and if a barger still holds them when the timer fires, the next release
+ * grants at once.
+ */
+static void test_adaptive_window_closed(void)
+{
+	start_adaptive(2, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(3, NORM, 1), 0);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(0, 0), 0);			/* parked */
+	bp_clock_skew += BUFPOOL_PARK_NS;	/* closed, timer not run yet */
+	EXPECT_EQ(A_noq(2, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A_noq(2, LOW, 1), -EAGAIN);
+	EXPECT_EQ(bp_barges(T.pool), 0);
+	EXPECT(P());
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	/* a barger holds it when the timer fires */
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(1, 0), 0);			/* parked for 2 */
+	EXPECT_EQ(A(0, NORM, 1), 0);		/* barges */
+	bp_clock_skew += BUFPOOL_PARK_NS;
+	EXPECT(P());				/* nothing fits: nothing done */
+	EXPECT_EQ(T.t[2].wakes, 0);
+	EXPECT_EQ(A_noq(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(0, 0), 0);			/* granted at once */
+	EXPECT_EQ(T.t[2].wakes, 1);
+	EXPECT(!bp_park_pending(T.pool));
+	EXPECT_EQ(A(2, NORM, 1), 0);
+	stop_adaptive();
+}
+
+/*
+ * A head that has waited BUFPOOL_BARGE_NS is served as under hand-off: no
+ * barging ahead of it (a more critical class still goes first) and a
+ * grant as soon as it fits; a window never ends past the head's bound.
+ */
+static void test_adaptive_bound(void)
+{
+	start_adaptive(3, 0);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);	/* wants 2, 1 free */
+	EXPECT_EQ(A(2, NORM, 1), 0);		/* young head: may barge */
+	EXPECT_EQ(bp_barges(T.pool), 1);
+	EXPECT_EQ(R(2, 0), 0);			/* does not fit: no window */
+	EXPECT(!bp_park_pending(T.pool));
+	bp_clock_skew += BUFPOOL_BARGE_NS;
+	EXPECT_EQ(A_noq(2, NORM, 1), -EAGAIN);	/* old head: no barging */
+	EXPECT_EQ(A_noq(2, LOW, 1), -EAGAIN);
+	EXPECT_EQ(A(3, CRIT, 1), 0);		/* a more critical class may */
+	EXPECT_EQ(R(3, 0), 0);
+	EXPECT_EQ(R(0, 1), 0);			/* fits: granted at once */
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT(!bp_park_pending(T.pool));
+	EXPECT_EQ(A(1, NORM, 2), 0);
+	/* a window opened late closes at the head's bound */
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);
+	bp_clock_skew += BUFPOOL_BARGE_NS - BUFPOOL_PARK_NS / 2;
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(T.t[2].wakes, 0);
+	EXPECT_EQ(bp_park_until(T.pool),
+		  ktime_get_ns() + BUFPOOL_PARK_NS / 2);
+	bp_clock_skew += BUFPOOL_PARK_NS / 2;
+	EXPECT(P());
+	EXPECT_EQ(T.t[2].wakes, 1);
+	EXPECT_EQ(A(2, NORM, 1), 0);
+	stop_adaptive();
+}
+
+/* Parked or not, the queue is served in order, one wake-up per grant. */
+static void test_adaptive_fifo(void)
+{
+	unsigned int i;
+
+	start_adaptive(1, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	for (i = 1; i <= 3; i++)
+		EXPECT_EQ(A(i, NORM, 1), -EAGAIN);
+	for (i = 1; i <= 3; i++) {
+		EXPECT_EQ(R(i - 1, 0), 0);
+		EXPECT_EQ(T.t[i].wakes, 0);
+		bp_clock_skew += BUFPOOL_PARK_NS;
+		EXPECT(P());
+		EXPECT_EQ(T.t[i].wakes, 1);
+		if (i < 3)
+			EXPECT_EQ(T.t[i + 1].wakes, 0);
+		EXPECT_EQ(A(i, NORM, 1), 0);
+	}
+	EXPECT_EQ(T.wakes, 3);
+	EXPECT_EQ(bp_barges(T.pool), 0);
+	stop_adaptive();
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -1558,6 +1718,10 @@ static const struct test tests[] = {
 	{ "undo_grant", test_undo_grant },
 	{ "undo_critical", test_undo_critical },
 	{ "quarantine", test_quarantine },
+	{ "adaptive_barge", test_adaptive_barge },
+	{ "adaptive_window_closed", test_adaptive_window_closed },
+	{ "adaptive_bound", test_adaptive_bound },
+	{ "adaptive_fifo", test_adaptive_fifo },
 };
 
 int main(void)

@@ -15,5 +15,6 @@
 #define min(a, b)	__bp_cmp(a, b, <)
 #define max(a, b)	__bp_cmp(a, b, >)
 #define clamp(v, lo, hi)	min(max(v, lo), hi)
+#define min_t(t, a, b)	min((t)(a), (t)(b))
 
 #endif

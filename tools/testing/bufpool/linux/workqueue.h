@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Userspace shim: a delayed work item is a pending flag and its function;
+ * Userspace shim: a (delayed) work item is a pending flag and its function;
  * nothing runs it by itself.  The harness runs a pending one when it
  * chooses with bp_run_delayed_work(), as the kernel's worker would (no
  * lock held).  Jiffies are milliseconds here.
@@ -16,6 +16,7 @@ typedef void (*work_func_t)(struct work_struct *work);
 
 struct work_struct {
 	work_func_t func;
+	bool pending;
 };
 
 struct delayed_work {
@@ -26,6 +27,37 @@ struct delayed_work {
 
 struct workqueue_struct;
 #define system_wq	((struct workqueue_struct *)NULL)
+#define system_highpri_wq	((struct workqueue_struct *)NULL)
+
+#define INIT_WORK(w, fn) do {						\
+	(w)->func = (fn);						\
+	__atomic_store_n(&(w)->pending, false, __ATOMIC_SEQ_CST);	\
+} while (0)
+
+static inline bool queue_work(struct workqueue_struct *wq,
+			      struct work_struct *w)
+{
+	return !__atomic_exchange_n(&w->pending, true, __ATOMIC_SEQ_CST);
+}
+
+static inline bool cancel_work_sync(struct work_struct *w)
+{
+	return __atomic_exchange_n(&w->pending, false, __ATOMIC_SEQ_CST);
+}
+
+static inline bool work_pending(struct work_struct *w)
+{
+	return __atomic_load_n(&w->pending, __ATOMIC_SEQ_CST);
+}
+
+/* Harness: run @w now if it is queued.  Returns whether it ran. */
+static inline bool bp_run_work(struct work_struct *w)
+{
+	if (!__atomic_exchange_n(&w->pending, false, __ATOMIC_SEQ_CST))
+		return false;
+	w->func(w);
+	return true;
+}
 
 #define INIT_DELAYED_WORK(dw, fn) do {					\
 	(dw)->work.func = (fn);						\
