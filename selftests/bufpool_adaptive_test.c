@@ -72,14 +72,14 @@ FIXTURE_TEARDOWN(adaptive)
 	EXPECT_EQ(0, bp_tunables_restore(&self->saved));
 }
 
-/* @fd's queued request is granted: poll, then collect it. */
-static int collect(int fd, __u32 *id)
+/* @fd's queued request for @n is granted: poll, then collect it. */
+static int collect(int fd, unsigned int n, __u32 *ids)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 
 	if (poll(&p, 1, BP_PATIENCE_MS) != 1)
 		return -ETIMEDOUT;
-	return bp_alloc(fd, BP_NORM, 1, id);
+	return bp_alloc(fd, BP_NORM, n, ids);
 }
 
 /* Wake-ups since setup: one per grant of a waited request, none spurious. */
@@ -95,22 +95,29 @@ static void expect_exact_wakeups(struct __test_metadata *_metadata,
 }
 
 /*
- * A head that has waited past the bound is handed the buffer at the
- * release: the releaser's next request, made at once, must not get it.
+ * A head that has waited past the bound and does not fit yet (it wants
+ * 2, 1 is free) holds the queue as under hand-off: a later request for 1
+ * must not overtake it; the next release serves it.
  */
 TEST_F(adaptive, head_past_the_bound_is_not_overtaken)
 {
-	__u32 x[1], y[1];
+	__u32 x[1], z[1], y[2];
+	int c = bp_open(0);
 
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, bp_tunables_set(2, 0, 0));
 	ASSERT_EQ(0, bp_alloc(self->a, BP_NORM, 1, x));
-	ASSERT_EQ(-EAGAIN, bp_alloc(self->b, BP_NORM, 1, y));
+	ASSERT_EQ(0, bp_alloc(c, BP_NORM, 1, z));
+	ASSERT_EQ(-EAGAIN, bp_alloc(self->b, BP_NORM, 2, y));
 	bp_msleep(PAST_BOUND_MS);
 	ASSERT_EQ(0, bp_release(self->a, x, 1));
 	EXPECT_EQ(-EAGAIN, bp_try(self->a, BP_NORM, 1, x))
 		TH_LOG("a request overtook a head that waited %d ms",
 		       PAST_BOUND_MS);
-	ASSERT_EQ(0, collect(self->b, y));
-	ASSERT_EQ(0, bp_release(self->b, y, 1));
+	ASSERT_EQ(0, bp_release(c, z, 1));
+	close(c);
+	ASSERT_EQ(0, collect(self->b, 2, y));
+	ASSERT_EQ(0, bp_release(self->b, y, 2));
 	expect_exact_wakeups(_metadata, self->a, &self->st0);
 }
 
@@ -135,7 +142,7 @@ TEST_F(adaptive, young_head_is_served_after_barges)
 	}
 	EXPECT_TRUE(!ret || ret == -EAGAIN);
 	/* whatever the releaser got, the head gets the buffer without it */
-	ASSERT_EQ(0, collect(self->b, y));
+	ASSERT_EQ(0, collect(self->b, 1, y));
 	ASSERT_EQ(-EAGAIN, bp_try(self->a, BP_NORM, 1, x));
 	ASSERT_EQ(0, bp_release(self->b, y, 1));
 	expect_exact_wakeups(_metadata, self->a, &self->st0);
@@ -149,7 +156,7 @@ TEST_F(adaptive, window_timer_grants_an_idle_buffer)
 	ASSERT_EQ(0, bp_alloc(self->a, BP_NORM, 1, x));
 	ASSERT_EQ(-EAGAIN, bp_alloc(self->b, BP_NORM, 1, y));
 	ASSERT_EQ(0, bp_release(self->a, x, 1));
-	ASSERT_EQ(0, collect(self->b, y));
+	ASSERT_EQ(0, collect(self->b, 1, y));
 	ASSERT_EQ(0, bp_release(self->b, y, 1));
 	expect_exact_wakeups(_metadata, self->a, &self->st0);
 }

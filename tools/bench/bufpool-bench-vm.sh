@@ -49,7 +49,7 @@ echo "# bench: S=$S M=$M service=${SVC}us and ${CSVC}us, peak need $peak buffers
 
 sweep()	# <service us> <reserves>
 {
-	for pol in handoff offer all; do
+	for pol in handoff adaptive offer all; do
 		for r in $2; do
 			for f in 0 0.5 0.25; do
 				$B -q -j -p "$pol" -r "$r" -f "$f" -P "$peak" \
@@ -74,8 +74,9 @@ if insmod $KO; then
 	quarter=$(((peak + 3) / 4))
 	for svc in $SVC $CSVC; do
 	for lim in $unc $half $quarter; do
-		for p in "bufpool policy=handoff" "bufpool policy=offer" \
-			 "bufpool policy=all" mempool sbitmap; do
+		for p in "bufpool policy=handoff" "bufpool policy=adaptive" \
+			 "bufpool policy=offer" "bufpool policy=all" mempool \
+			 sbitmap; do
 			# shellcheck disable=SC2086 # peer and policy are two words
 			set -- $p
 			if echo "peer=$1 ${2:-} sessions=$S maxconn=$M limit=$lim reserve=4 ms=$KMS service_us=$svc" > $KRUN; then
