@@ -432,6 +432,9 @@ static void bufpool_unqueue_locked(struct bufpool *pool,
 	pool->nr_queued[w->class]--;
 	if (account)
 		account->queued -= w->count;
+	/* nobody left to park for: a stale window must not stop barges */
+	if (!bufpool_total_queued(pool))
+		pool->park_until = 0;
 }
 
 static void bufpool_dequeue_locked(struct bufpool *pool,
@@ -2136,7 +2139,7 @@ static void bufpool_park_work_fn(struct work_struct *work)
 	/* the window has closed: what is parked goes to the heads */
 	bufpool_grant_locked(pool);
 	now = ktime_get_ns();
-	/* never leave an open window without its timer */
+	/* never leave an open window without its timer (none: no queue) */
 	if (pool->park_until && now < pool->park_until)
 		hrtimer_start(&pool->park_timer,
 			      ns_to_ktime(pool->park_until - now),

@@ -209,6 +209,8 @@ static void bp_check_wakeup(struct bp_checker *ck)
 	unsigned int c;
 	bool parked;
 
+	if (pool->park_until && !bufpool_total_queued(pool))
+		bp_fail(ck, "a park window is open with nobody queued");
 	/* offer/all: free buffers may wait for the offered to try again */
 	if (!bufpool_grants(pool))
 		return;

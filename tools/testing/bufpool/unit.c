@@ -1657,6 +1657,30 @@ static void test_adaptive_bound(void)
 	stop_adaptive();
 }
 
+/* The window of a head that left closes with it: it stops no barge. */
+static void test_adaptive_stale_window(void)
+{
+	start_adaptive(2, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(4, NORM, 1), 0);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(0, 0), 0);			/* parked for 1 */
+	EXPECT_EQ(C(1), 0);			/* 1 leaves */
+	EXPECT_EQ(bp_park_until(T.pool), 0);
+	bp_clock_skew += BUFPOOL_PARK_NS;
+	P();					/* the timer finds nothing */
+	EXPECT_EQ(A(2, NORM, 2), -EAGAIN);	/* a young head, 1 free */
+	EXPECT_EQ(A(3, NORM, 1), 0);		/* may be overtaken */
+	EXPECT_EQ(bp_barges(T.pool), 1);
+	EXPECT_EQ(R(3, 0), 0);
+	EXPECT_EQ(R(4, 0), 0);			/* fits: parked */
+	bp_clock_skew += BUFPOOL_PARK_NS;
+	EXPECT(P());
+	EXPECT_EQ(T.t[2].wakes, 1);
+	EXPECT_EQ(T.t[1].wakes, 0);
+	stop_adaptive();
+}
+
 /* Parked or not, the queue is served in order, one wake-up per grant. */
 static void test_adaptive_fifo(void)
 {
@@ -1722,6 +1746,7 @@ static const struct test tests[] = {
 	{ "adaptive_window_closed", test_adaptive_window_closed },
 	{ "adaptive_bound", test_adaptive_bound },
 	{ "adaptive_fifo", test_adaptive_fifo },
+	{ "adaptive_stale_window", test_adaptive_stale_window },
 };
 
 int main(void)
