@@ -257,6 +257,62 @@ static void bench(const char *what, unsigned int limit, unsigned int nthr,
 	free(all);
 }
 
+static double barge_woke;
+
+static void barge_wake(struct bufpool_waiter *w)
+{
+	barge_woke = now();
+}
+
+/*
+ * The adaptive bound on one thread, free of the scheduler: entity a
+ * releases and re-takes the only buffer in a loop while b is queued;
+ * how long until b is granted (the window), and how many barges before.
+ */
+static void bench_barge(void)
+{
+	struct bufpool_config cfg = { .limit = 1, .bufsize = BUFSZ };
+	struct bufpool_entity a, b;
+	struct bufpool_tunables tun;
+	struct bufpool_buf *buf;
+	unsigned long n = 0;
+	const char *why;
+	double t0;
+	u32 id;
+
+	pool = bufpool_create(&cfg);
+	if (IS_ERR(pool))
+		abort();
+	bufpool_get_tunables(pool, &tun);
+	tun.policy = BUFPOOL_POLICY_ADAPTIVE;
+	if (bufpool_set_tunables(pool, &tun, &why))
+		abort();
+	bufpool_entity_init(pool, &a, barge_wake, NULL);
+	bufpool_entity_init(pool, &b, barge_wake, NULL);
+	if (bufpool_alloc(&a, BUFPOOL_CLASS_NORMAL, 1, 0, &buf))
+		abort();
+	barge_woke = 0;
+	t0 = now();
+	if (bufpool_alloc(&b, BUFPOOL_CLASS_NORMAL, 1, 0, &buf) != -EAGAIN)
+		abort();
+	for (;;) {
+		id = buf->id;
+		if (bufpool_release(&a, &id, 1))
+			abort();
+		if (bufpool_alloc(&a, BUFPOOL_CLASS_NORMAL, 1, 0, &buf))
+			break;
+		n++;
+	}
+	/* a queued between a release and its next try: the timer's grant */
+	while (!barge_woke)
+		bp_run_park(pool, false);
+	printf("bench: adaptive, one thread re-taking the buffer: the queued entity granted after %.1f us, %lu barges\n",
+	       (barge_woke - t0) / 1000, n);
+	bufpool_entity_destroy(&a);
+	bufpool_entity_destroy(&b);
+	bufpool_destroy(pool);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -268,5 +324,6 @@ int main(int argc, char **argv)
 	bench("2 threads, limit 1 (hand-off)", 1, 2, BUFPOOL_POLICY_HANDOFF);
 	bench("2 threads, limit 4 (adaptive)", 4, 2, BUFPOOL_POLICY_ADAPTIVE);
 	bench("2 threads, limit 1 (adaptive)", 1, 2, BUFPOOL_POLICY_ADAPTIVE);
+	bench_barge();
 	return 0;
 }
