@@ -311,6 +311,23 @@ static bool bufpool_behind_locked(struct bufpool *pool,
 	return false;
 }
 
+/* How long the oldest queue head of @class or a more critical one waited. */
+static u64 bufpool_head_wait_locked(struct bufpool *pool, unsigned int class)
+{
+	struct bufpool_waiter *w;
+	u64 now = ktime_get_ns(), wait = 0;
+	unsigned int c;
+
+	lockdep_assert_held(&pool->lock);
+	for (c = 0; c <= class; c++) {
+		w = list_first_entry_or_null(&pool->queue[c],
+					     struct bufpool_waiter, node);
+		if (w)
+			wait = max(wait, now - w->queued_at);
+	}
+	return wait;
+}
+
 /* Cached buffers @class may take: only CRITICAL may eat into the reserve. */
 static unsigned int bufpool_cache_usable(const struct bufpool *pool,
 					 unsigned int class)
@@ -608,6 +625,8 @@ static bool bufpool_park_locked(struct bufpool *pool,
 	}
 	hrtimer_start(&pool->park_timer, ns_to_ktime(pool->park_until - now),
 		      HRTIMER_MODE_REL);
+	trace_bufpool_park(waiter_entity(w)->id, w->class, w->count,
+			   now - w->queued_at);
 	return true;
 }
 
@@ -728,8 +747,11 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 	if ((!ahead || !bufpool_behind_locked(pool, class)) &&
 	    bufpool_budget_ok(pool, class, count) &&
 	    bufpool_take_locked(pool, class, count, &got)) {
-		if (ahead)
+		if (ahead) {
 			pool->barges++;
+			trace_bufpool_barge(e->id, class, count,
+					    bufpool_head_wait_locked(pool, class));
+		}
 		bufpool_hold_locked(e, &got, count, class, bufs);
 		if (e->account)
 			e->account->charged += count;

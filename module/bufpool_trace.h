@@ -43,6 +43,17 @@ BUFPOOL_REQUEST_EVENT(bufpool_queue);
 BUFPOOL_REQUEST_EVENT(bufpool_grant);
 /* withdrawn (timeout, signal, CANCEL, close) after waiting wait_ns */
 BUFPOOL_REQUEST_EVENT(bufpool_cancel);
+/*
+ * adaptive policy: served at once ahead of queued requests (it also has
+ * its bufpool_alloc); wait_ns is how long the oldest head it overtook had
+ * waited
+ */
+BUFPOOL_REQUEST_EVENT(bufpool_barge);
+/*
+ * adaptive policy: what came back is parked for this head, which fits,
+ * until the window closes; wait_ns is how long it has waited so far
+ */
+BUFPOOL_REQUEST_EVENT(bufpool_park);
 
 TRACE_EVENT(bufpool_release,
 	    TP_PROTO(u64 entity, unsigned int count, unsigned int in_use),
