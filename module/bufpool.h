@@ -225,6 +225,12 @@ struct bufpool_account {
  * @critical_exempt: may ask for CRITICAL buffers without holding others
  *	(see bufpool_alloc()).  False after bufpool_entity_init(); set by
  *	the owner before the first request, e.g. for a privileged opener.
+ * @shared: its owner may have given others access to the buffers it holds
+ *	(the character device: the file was mmap()ed), to be revoked between
+ *	bufpool_release_detach() and bufpool_release_finish().  Until it is
+ *	set, bufpool_release_detach() gives back at once what needs no
+ *	zeroing.  False after bufpool_entity_init(); set with WRITE_ONCE()
+ *	before the first access is given, never cleared.
  */
 struct bufpool_entity {
 	struct bufpool *pool;
@@ -232,6 +238,7 @@ struct bufpool_entity {
 	struct bufpool_account *account;
 	bool tracks_dirty;
 	bool critical_exempt;
+	bool shared;
 	struct list_head held;
 	unsigned int nr_held;
 	unsigned int nr_critical;

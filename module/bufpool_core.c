@@ -801,7 +801,9 @@ static int bufpool_request_locked(struct bufpool_entity *e, unsigned int class,
 				  u64 deadline, struct bufpool_buf **bufs)
 {
 	struct bufpool_waiter *w = &e->waiter;
-	bool late = bufpool_deadline_passed(deadline, ktime_get_ns());
+	/* no clock read without a deadline: it may be a slow device */
+	bool late = deadline != BUFPOOL_NO_DEADLINE &&
+		    bufpool_deadline_passed(deadline, ktime_get_ns());
 	int ret;
 
 	lockdep_assert_held(&e->pool->lock);
@@ -1167,7 +1169,7 @@ int bufpool_alloc_until_ids(struct bufpool_entity *e, unsigned int class,
 			    u64 deadline, u32 *ids, u64 *grant,
 			    struct bufpool_ticket *t)
 {
-	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX] __uninitialized;
 
 	return bufpool_alloc_report(e, class, count, flags, deadline, bufs,
 				    ids, grant, t);
@@ -1315,7 +1317,7 @@ int bufpool_wait_done_ids(struct bufpool_entity *e,
 			  const struct bufpool_ticket *t, int why, u32 *ids,
 			  u64 *grant)
 {
-	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX] __uninitialized;
 	unsigned int count;
 	int ret;
 
@@ -1680,6 +1682,9 @@ EXPORT_SYMBOL_GPL(bufpool_release);
  * buffers to @r: from now on @e no longer holds them, nobody else can get
  * them, and they still count against the budget.  The caller then revokes
  * every access it gave to them and must call bufpool_release_finish().
+ * Unless @e is shared (see struct bufpool_entity), buffers with nothing to
+ * zero are back in the pool at once, in the same lock section, and @r is
+ * left empty (@r->count 0): there is nothing to revoke nor to finish.
  * Does not sleep.
  *
  * Return: as bufpool_release(); on error nothing changed and @r is empty.
@@ -1700,6 +1705,13 @@ int bufpool_release_detach(struct bufpool_entity *e, const u32 *ids,
 	if (!ret) {
 		bufpool_detach_ids_locked(e, ids, count, &r->bufs);
 		r->count = count;
+		/* nobody else can reach them, nothing to zero: back at once */
+		if (!READ_ONCE(e->shared) && !bufpool_any_dirty(&r->bufs) &&
+		    !bufpool_any_busy(pool, &r->bufs)) {
+			bufpool_uncharge_locked(pool, &r->bufs, count);
+			bufpool_grant_locked(pool);
+			r->count = 0;
+		}
 	}
 	spin_unlock(&pool->lock);
 	return ret;
@@ -1808,6 +1820,7 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->account = NULL;
 	e->tracks_dirty = false;
 	e->critical_exempt = false;
+	e->shared = false;
 	INIT_LIST_HEAD(&e->held);
 	e->nr_held = 0;
 	e->nr_critical = 0;

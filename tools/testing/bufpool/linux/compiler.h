@@ -15,4 +15,7 @@
 
 #define __must_hold(x)
 
+/* the kernel's exemption from -ftrivial-auto-var-init, unused here */
+#define __uninitialized
+
 #endif
