@@ -73,9 +73,9 @@ static struct bufpool *bufpool_dev_pool;
 static void bufpool_file_wake(struct bufpool_waiter *w)
 {
 	struct bufpool_file *bf = w->target;
-
 	wake_up_interruptible_poll(&bf->wq, EPOLLIN | EPOLLRDNORM);
 }
+
 
 /* Jiffies to wait for @ns to pass: rounded up, never early. */
 static unsigned long bufpool_ns_to_delay(u64 ns)
@@ -148,11 +148,15 @@ static __poll_t bufpool_poll(struct file *file, poll_table *pt)
  * userspace built it with (read once, here passed on), against the
  * command's table entry: a smaller structure than ours is completed with
  * zeroes, a larger one is fine as long as the tail we do not know is zero
- * (copy_struct_from_user() says -E2BIG otherwise).
+ * (copy_struct_from_user() says -E2BIG otherwise).  A caller built with
+ * our own structure, the usual case, gets a copy of a size known at build
+ * time, which the hardened usercopy checks need not look at.
  */
-static int bufpool_copy_arg(void *karg, size_t ksize, void __user *uarg,
-			    u32 usize)
+static __always_inline int bufpool_copy_arg(void *karg, size_t ksize,
+					    void __user *uarg, u32 usize)
 {
+	if (likely(usize == ksize))
+		return copy_from_user(karg, uarg, ksize) ? -EFAULT : 0;
 	return copy_struct_from_user(karg, ksize, uarg, usize);
 }
 
@@ -160,16 +164,71 @@ static int bufpool_copy_arg(void *karg, size_t ksize, void __user *uarg,
  * Copy a result out: never more than the caller said its structure holds,
  * nor more than ours.
  */
-static int bufpool_copy_out(void __user *uarg, u32 usize, const void *karg,
-			    size_t ksize)
+static __always_inline int bufpool_copy_out(void __user *uarg, u32 usize,
+					    const void *karg, size_t ksize)
 {
-	return copy_to_user(uarg, karg, min_t(size_t, usize, ksize)) ?
-	       -EFAULT : 0;
+	if (likely(usize >= ksize))
+		return copy_to_user(uarg, karg, ksize) ? -EFAULT : 0;
+	return copy_to_user(uarg, karg, usize) ? -EFAULT : 0;
 }
 
-static bool bufpool_zero(const void *p, size_t len)
+/*
+ * Can the caller's array of @count ids be read and written?  It holds
+ * BUFPOOL_ALLOC_MAX ids at most, less than a page, so it spans two pages
+ * at most, which its first and last id touch: each is read and written
+ * back as it was.  Nothing else of the array is touched.
+ */
+static int bufpool_probe_ids(u64 uptr, unsigned int count)
 {
-	return !memchr_inv(p, 0, len);
+	u32 __user *p = u64_to_user_ptr(uptr);
+	u32 first, last;
+
+	BUILD_BUG_ON(BUFPOOL_ALLOC_MAX * sizeof(u32) > PAGE_SIZE);
+	if (!user_access_begin(p, count * sizeof(*p)))
+		return -EFAULT;
+	unsafe_get_user(first, p, fault);
+	unsafe_get_user(last, p + count - 1, fault);
+	unsafe_put_user(first, p, fault);
+	unsafe_put_user(last, p + count - 1, fault);
+	user_access_end();
+	return 0;
+fault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/* Copy @count ids in, in one user access section. */
+static int bufpool_get_ids(u32 *ids, u64 uptr, unsigned int count)
+{
+	u32 __user *p = u64_to_user_ptr(uptr);
+	unsigned int i;
+
+	if (!user_access_begin(p, count * sizeof(*p)))
+		return -EFAULT;
+	for (i = 0; i < count; i++)
+		unsafe_get_user(ids[i], p + i, fault);
+	user_access_end();
+	return 0;
+fault:
+	user_access_end();
+	return -EFAULT;
+}
+
+/* Copy @count ids out, in one user access section. */
+static int bufpool_put_ids(u64 uptr, const u32 *ids, unsigned int count)
+{
+	u32 __user *p = u64_to_user_ptr(uptr);
+	unsigned int i;
+
+	if (!user_access_begin(p, count * sizeof(*p)))
+		return -EFAULT;
+	for (i = 0; i < count; i++)
+		unsafe_put_user(ids[i], p + i, fault);
+	user_access_end();
+	return 0;
+fault:
+	user_access_end();
+	return -EFAULT;
 }
 
 /*
@@ -297,9 +356,9 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 				u32 usize)
 {
 	struct bufpool_file *bf = file->private_data;
-	u32 ids[BUFPOOL_ALLOC_MAX];
+	u32 ids[BUFPOOL_ALLOC_MAX] __uninitialized;
 	struct bufpool_ticket t = { .deadline = BUFPOOL_NO_DEADLINE };
-	struct bufpool_alloc arg;
+	struct bufpool_alloc arg __uninitialized;	/* copied in whole */
 	bool block;
 	u64 deadline, grant;
 	int ret;
@@ -308,7 +367,7 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 	if (ret)
 		return ret;
 	if ((arg.flags & ~BUFPOOL_ALLOC_FLAGS) ||
-	    !bufpool_zero(arg.__reserved, sizeof(arg.__reserved)) ||
+	    arg.__reserved[0] || arg.__reserved[1] ||
 	    arg.alloc_class >= BUFPOOL_NR_CLASSES || !arg.count ||
 	    arg.count > BUFPOOL_ALLOC_MAX) {
 		pr_debug("pid %d: ALLOC refused: flags %#x class %u count %u or a reserved field set\n",
@@ -317,12 +376,9 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 	}
 	/*
 	 * A bad ids_ptr must fail before the pool is touched, and a failed
-	 * call must not change the caller's array: read it, write it back.
+	 * call must not change the caller's array.
 	 */
-	if (copy_from_user(ids, u64_to_user_ptr(arg.ids_ptr),
-			   arg.count * sizeof(ids[0])) ||
-	    copy_to_user(u64_to_user_ptr(arg.ids_ptr), ids,
-			 arg.count * sizeof(ids[0])))
+	if (bufpool_probe_ids(arg.ids_ptr, arg.count))
 		return -EFAULT;
 
 	block = !(file->f_flags & O_NONBLOCK) &&
@@ -351,8 +407,7 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 	if (ret)
 		return ret;
 
-	if (copy_to_user(u64_to_user_ptr(arg.ids_ptr), ids,
-			 arg.count * sizeof(ids[0]))) {
+	if (bufpool_put_ids(arg.ids_ptr, ids, arg.count)) {
 		/* unmapped meanwhile by another thread: give them back */
 		bufpool_undo_alloc(file, ids, arg.count, grant);
 		return -EFAULT;
@@ -446,6 +501,8 @@ static int bufpool_mmap(struct file *file, struct vm_area_struct *vma)
 	down_write(&bf->map_lock);
 	bf->mapped = true;
 	up_write(&bf->map_lock);
+	/* before any fault can find a buffer: releases now revoke */
+	WRITE_ONCE(bf->entity.shared, true);
 	vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &bufpool_vm_ops;
 	vma->vm_private_data = bf;
@@ -469,6 +526,9 @@ static int bufpool_release_revoke(struct file *file, const u32 *ids,
 			 task_pid_nr(current), bf->entity.id, ret);
 		return ret;
 	}
+	/* never mapped: the buffers are back in the pool already */
+	if (!r.count)
+		return 0;
 	bufpool_revoke(file, ids, count, &r);
 	bufpool_release_finish(bufpool_dev_pool, &r);
 	return 0;
@@ -477,8 +537,8 @@ static int bufpool_release_revoke(struct file *file, const u32 *ids,
 static long bufpool_ioctl_release(struct file *file, void __user *uarg,
 				  u32 usize)
 {
-	u32 ids[BUFPOOL_ALLOC_MAX];
-	struct bufpool_release arg;
+	u32 ids[BUFPOOL_ALLOC_MAX] __uninitialized;
+	struct bufpool_release arg __uninitialized;	/* copied in whole */
 	int ret;
 
 	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg, usize);
@@ -490,8 +550,7 @@ static long bufpool_ioctl_release(struct file *file, void __user *uarg,
 			 task_pid_nr(current), arg.flags, arg.count);
 		return -EINVAL;
 	}
-	if (copy_from_user(ids, u64_to_user_ptr(arg.ids_ptr),
-			   arg.count * sizeof(ids[0])))
+	if (bufpool_get_ids(ids, arg.ids_ptr, arg.count))
 		return -EFAULT;
 	return bufpool_release_revoke(file, ids, arg.count);
 }
@@ -500,7 +559,7 @@ static long bufpool_ioctl_cancel(struct file *file, void __user *uarg,
 				 u32 usize)
 {
 	struct bufpool_file *bf = file->private_data;
-	struct bufpool_cancel arg;
+	struct bufpool_cancel arg __uninitialized;	/* copied in whole */
 	int ret;
 
 	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg, usize);
@@ -518,7 +577,7 @@ static long bufpool_ioctl_info(struct file *file, void __user *uarg,
 			       u32 usize)
 {
 	struct bufpool_file *bf = file->private_data;
-	struct bufpool_info arg;
+	struct bufpool_info arg __uninitialized;	/* copied in whole */
 	int ret;
 
 	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg, usize);
@@ -542,7 +601,7 @@ static long bufpool_ioctl_info(struct file *file, void __user *uarg,
 static long bufpool_ioctl_stats(struct file *file, void __user *uarg,
 				u32 usize)
 {
-	struct bufpool_stats arg;
+	struct bufpool_stats arg __uninitialized;	/* copied in whole */
 	int ret;
 
 	ret = bufpool_copy_arg(&arg, sizeof(arg), uarg, usize);
