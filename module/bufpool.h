@@ -11,7 +11,8 @@
  * to the waiter, and only then calls ->wake().
  *
  * Calling context: every function may sleep only where noted; none may be
- * called with the pool lock held (that is, from ->wake()).  Pages are
+ * called with the pool lock held (that is, from ->wake()), but for
+ * bufpool_collect_granted_locked(), which is only for ->wake().  Pages are
  * never allocated nor zeroed under the pool lock: bufpool_alloc() creates
  * the buffers it lacks before taking it (yielding between them only with
  * BUFPOOL_ALLOC_MAY_SLEEP), and bufpool_release() and
@@ -325,6 +326,8 @@ bool bufpool_waiting(const struct bufpool_entity *e,
 int bufpool_wait_done(struct bufpool_entity *e, const struct bufpool_ticket *t,
 		      int why, struct bufpool_buf **bufs);
 u64 bufpool_expire(struct bufpool_entity *e);
+unsigned int bufpool_collect_granted_locked(struct bufpool_entity *e,
+					    u32 *ids, u64 *grant);
 int bufpool_alloc_until_ids(struct bufpool_entity *e, unsigned int class,
 			    unsigned int count, unsigned int flags,
 			    u64 deadline, u32 *ids, u64 *grant,

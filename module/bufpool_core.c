@@ -1332,6 +1332,36 @@ int bufpool_wait_done_ids(struct bufpool_entity *e,
 EXPORT_SYMBOL_GPL(bufpool_wait_done_ids);
 
 /**
+ * bufpool_collect_granted_locked() - collect @e's grant as it is made
+ * @e: the entity whose waiter is being woken
+ * @ids: filled with the ids of the buffers (BUFPOOL_ALLOC_MAX at most)
+ * @grant: set to the number of the grant, for bufpool_undo_detach()
+ *
+ * Only from @e's ->wake(), with the pool lock held: the one call back into
+ * the pool that ->wake() may make.  If @e's request is granted, it is
+ * collected as the call with the same class and count would: @e holds the
+ * buffers and has no request any more.
+ *
+ * Return: the number of buffers collected, 0 if the request is not granted.
+ */
+unsigned int bufpool_collect_granted_locked(struct bufpool_entity *e,
+					    u32 *ids, u64 *grant)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX] __uninitialized;
+	struct bufpool_waiter *w = &e->waiter;
+	unsigned int count = w->count;
+
+	lockdep_assert_held(&e->pool->lock);
+	if (w->state != BUFPOOL_WAIT_GRANTED)
+		return 0;
+	bufpool_hold_locked(e, &w->granted, count, w->class, bufs);
+	WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
+	bufpool_report_ids_locked(e->pool, bufs, count, ids, grant);
+	return count;
+}
+EXPORT_SYMBOL_GPL(bufpool_collect_granted_locked);
+
+/**
  * bufpool_expire() - withdraw @e's request if its deadline has passed
  * @e: the entity
  *

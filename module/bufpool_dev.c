@@ -55,6 +55,11 @@
  * @wq: woken when the entity's request is granted
  * @map_lock: page faults (read) against revoking mappings (write)
  * @mapped: the file has been mmap()ed at least once (under @map_lock)
+ * @status: its status page, once mapped (bufpool_status.c)
+ * @status_req: the latest ALLOC asked for BUFPOOL_ALLOC_STATUS: a grant of
+ *	the request is collected onto @status
+ * @status_unread: a grant was collected onto @status since the file's
+ *	last ALLOC, RELEASE or CANCEL: poll() reports EPOLLIN
  * @user: the account of the user who opened it
  * @expire: withdraws, at its deadline, a request whose sleeper left on a
  *	signal
@@ -66,6 +71,9 @@ struct bufpool_file {
 	struct delayed_work expire;
 	struct rw_semaphore map_lock;
 	bool mapped;
+	bool status_req;
+	bool status_unread;
+	struct bufpool_status *status;
 };
 
 static struct bufpool *bufpool_dev_pool;
@@ -73,9 +81,21 @@ static struct bufpool *bufpool_dev_pool;
 static void bufpool_file_wake(struct bufpool_waiter *w)
 {
 	struct bufpool_file *bf = w->target;
+	struct bufpool_status *st = READ_ONCE(bf->status);
+
+	/* pool lock held: the status page's only writer */
+	if (st && READ_ONCE(bf->status_req) &&
+	    bufpool_status_publish_locked(st, &bf->entity))
+		WRITE_ONCE(bf->status_unread, true);
 	wake_up_interruptible_poll(&bf->wq, EPOLLIN | EPOLLRDNORM);
 }
 
+/* The file's ALLOC, RELEASE and CANCEL calls: the status page was read. */
+static void bufpool_status_seen(struct bufpool_file *bf)
+{
+	if (unlikely(READ_ONCE(bf->status_unread)))
+		WRITE_ONCE(bf->status_unread, false);
+}
 
 /* Jiffies to wait for @ns to pass: rounded up, never early. */
 static unsigned long bufpool_ns_to_delay(u64 ns)
@@ -130,6 +150,8 @@ static int bufpool_release_file(struct inode *inode, struct file *file)
 
 	cancel_delayed_work_sync(&bf->expire);
 	bufpool_entity_destroy(&bf->entity);
+	/* no mapping is left: each holds the file */
+	bufpool_status_free(bf->status);
 	bufpool_user_put(bf->user);
 	kfree(bf);
 	return 0;
@@ -140,7 +162,8 @@ static __poll_t bufpool_poll(struct file *file, poll_table *pt)
 	struct bufpool_file *bf = file->private_data;
 
 	poll_wait(file, &bf->wq, pt);
-	return bufpool_ready(&bf->entity) ? EPOLLIN | EPOLLRDNORM : 0;
+	return bufpool_ready(&bf->entity) || READ_ONCE(bf->status_unread) ?
+	       EPOLLIN | EPOLLRDNORM : 0;
 }
 
 /*
@@ -383,6 +406,16 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 
 	block = !(file->f_flags & O_NONBLOCK) &&
 		!(arg.flags & BUFPOOL_ALLOC_NOQUEUE);
+	/* a grant only an event loop would read: never for a sleeper */
+	if ((arg.flags & BUFPOOL_ALLOC_STATUS) &&
+	    (block || !READ_ONCE(bf->status)))
+		return -EINVAL;
+	bufpool_status_seen(bf);
+	/* before the request can be queued, and so granted */
+	if (unlikely(READ_ONCE(bf->status_req) !=
+		     !!(arg.flags & BUFPOOL_ALLOC_STATUS)))
+		WRITE_ONCE(bf->status_req, arg.flags & BUFPOOL_ALLOC_STATUS);
+	arg.flags &= ~BUFPOOL_ALLOC_STATUS;
 	/* once per call: a request already queued keeps its own */
 	deadline = block ? bufpool_alloc_deadline(&arg) : BUFPOOL_NO_DEADLINE;
 	for (;;) {
@@ -490,6 +523,8 @@ static int bufpool_mmap(struct file *file, struct vm_area_struct *vma)
 	unsigned long last = (vma->vm_pgoff + vma_pages(vma) - 1) / ppb;
 	unsigned long id;
 
+	if (bufpool_status_vma(vma))
+		return bufpool_status_mmap(&bf->status, vma);
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (last > U32_MAX || last < first)
@@ -537,6 +572,7 @@ static int bufpool_release_revoke(struct file *file, const u32 *ids,
 static long bufpool_ioctl_release(struct file *file, void __user *uarg,
 				  u32 usize)
 {
+	struct bufpool_file *bf = file->private_data;
 	u32 ids[BUFPOOL_ALLOC_MAX] __uninitialized;
 	struct bufpool_release arg __uninitialized;	/* copied in whole */
 	int ret;
@@ -552,6 +588,7 @@ static long bufpool_ioctl_release(struct file *file, void __user *uarg,
 	}
 	if (bufpool_get_ids(ids, arg.ids_ptr, arg.count))
 		return -EFAULT;
+	bufpool_status_seen(bf);
 	return bufpool_release_revoke(file, ids, arg.count);
 }
 
@@ -567,6 +604,7 @@ static long bufpool_ioctl_cancel(struct file *file, void __user *uarg,
 		return ret;
 	if (arg.flags || arg.__reserved)
 		return -EINVAL;
+	bufpool_status_seen(bf);
 	ret = bufpool_cancel(&bf->entity);
 	if (!ret)	/* other threads sleeping on this request */
 		wake_up_interruptible(&bf->wq);
@@ -591,7 +629,8 @@ static long bufpool_ioctl_info(struct file *file, void __user *uarg,
 	arg.features = BUFPOOL_FEAT_CLASSES | BUFPOOL_FEAT_ATOMIC_N |
 		       BUFPOOL_FEAT_HANDOFF | BUFPOOL_FEAT_TIMEOUT |
 		       BUFPOOL_FEAT_CANCEL | BUFPOOL_FEAT_MMAP |
-		       BUFPOOL_FEAT_USER_QUOTA | BUFPOOL_FEAT_DEADLINE;
+		       BUFPOOL_FEAT_USER_QUOTA | BUFPOOL_FEAT_DEADLINE |
+		       BUFPOOL_FEAT_STATUS;
 	arg.alloc_max = BUFPOOL_ALLOC_MAX;
 	arg.bufsize = bufpool_bufsize(bufpool_dev_pool);
 	arg.entity_id = bf->entity.id;

@@ -34,8 +34,13 @@
 #else
 #define BP_FEAT_DEADLINE	0
 #endif
+#ifdef BUFPOOL_FEAT_STATUS
+#define BP_FEAT_STATUS	BUFPOOL_FEAT_STATUS
+#else
+#define BP_FEAT_STATUS	0
+#endif
 #define BP_FEAT_KNOWN	(BP_FEAT_BASE | BP_FEAT_MMAP | BP_FEAT_QUOTA | \
-			 BP_FEAT_DEADLINE)
+			 BP_FEAT_DEADLINE | BP_FEAT_STATUS)
 
 /* An argument larger than any structure, for the size rules. */
 #define BIG_ARG	8192

@@ -25,7 +25,8 @@
  *  -EFAULT      a pointer (the argument or one inside it) is not accessible
  *  -EINVAL      unknown flag, non-zero reserved field, size below the
  *               structure's BUFPOOL_*_SIZE_VER0, or a value out of its
- *               documented range
+ *               documented range; BUFPOOL_ALLOC_STATUS without the status
+ *               page mapped or on a call that would sleep
  *  -E2BIG       size larger than the kernel knows and the extra bytes are
  *               not zero, or larger than BUFPOOL_ARG_SIZE_MAX (4096)
  *
@@ -102,6 +103,14 @@
  *  until the last one is dropped.  Mappings are VM_DONTCOPY: fork() does
  *  not copy them, and a copy made after madvise(MADV_DOFORK) is SIGBUS.
  *
+ * mmap() of the status page at BUFPOOL_STATUS_OFFSET (struct
+ * bufpool_status), one page, MAP_SHARED and PROT_READ only:
+ *  -EINVAL      MAP_PRIVATE, or a length other than one page
+ *  -EACCES      PROT_WRITE or PROT_EXEC (and mprotect() to them later)
+ *  VM_IO | VM_PFNMAP | VM_DONTCOPY: not inherited across fork(), no
+ *  MADV_DOFORK, no get_user_pages().  It shows this file's own grants
+ *  only, and lives as long as the file.
+ *
  * BUFPOOL_IOC_CANCEL:
  *  -ENOENT      this fd has no request: none queued, granted or failed (a
  *               grant not yet collected is given back, a failed request is
@@ -157,7 +166,9 @@ enum bufpool_class {
 /* ALLOC flags */
 #define BUFPOOL_ALLOC_NOQUEUE		_BITUL(0) /* fail with -EAGAIN, never queue */
 #define BUFPOOL_ALLOC_ABSTIME		_BITUL(1) /* timeout_ns: CLOCK_MONOTONIC time */
-#define BUFPOOL_ALLOC_FLAGS		(BUFPOOL_ALLOC_NOQUEUE | BUFPOOL_ALLOC_ABSTIME)
+#define BUFPOOL_ALLOC_STATUS		_BITUL(2) /* grant to the status page */
+#define BUFPOOL_ALLOC_FLAGS		(BUFPOOL_ALLOC_NOQUEUE | BUFPOOL_ALLOC_ABSTIME | \
+					 BUFPOOL_ALLOC_STATUS)
 
 /**
  * struct bufpool_alloc - argument of BUFPOOL_IOC_ALLOC
@@ -178,6 +189,17 @@ enum bufpool_class {
  * reports EPOLLIN as well when the queued request has failed (a tunable
  * change made it hopeless): the ALLOC with the same class and count
  * collects the error (-ENOSPC or -EDEADLK).
+ *
+ * BUFPOOL_ALLOC_STATUS (O_NONBLOCK fd or NOQUEUE only, and the fd's
+ * status page mapped, -EINVAL otherwise): a request this call leaves
+ * queued is collected by the kernel when it is granted.  The fd then
+ * holds the buffers, struct bufpool_status shows their ids, and poll()
+ * reports EPOLLIN until the fd's next ALLOC, RELEASE or CANCEL call (use
+ * EPOLLET for one event per grant).  No ALLOC is needed to collect it, and
+ * an ALLOC with the same class and count is a new request.  What the page
+ * does not show (a failure, an expiry, an offer of the offer and all
+ * policies, or a grant made before the page was mapped) is collected by
+ * ALLOC as above.  A call served at once returns its ids in @ids_ptr.
  */
 struct bufpool_alloc {
 	__u32 size;
@@ -233,6 +255,37 @@ struct bufpool_cancel {
 #define BUFPOOL_FEAT_USER_QUOTA		_BITULL(6)
 /* absolute deadlines kept across restarts, ABSTIME, -ECANCELED, -EINTR keeps */
 #define BUFPOOL_FEAT_DEADLINE		_BITULL(7)
+/* the status page and BUFPOOL_ALLOC_STATUS */
+#define BUFPOOL_FEAT_STATUS		_BITULL(8)
+
+/*
+ * Offset of the status page in the fd's mmap() space: above every buffer
+ * (ids are below 2^32, buffers at most 4 MiB: 2^54).  64-bit processes
+ * only: a 32-bit mmap() cannot reach it.
+ */
+#define BUFPOOL_STATUS_OFFSET		_BITULL(55)
+
+/**
+ * struct bufpool_status - the status page of an fd (read-only)
+ * @seq: odd while the kernel updates the page: read @seq, then the other
+ *	fields, then @seq again; if it changed or is odd, read again
+ * @grants: grants this page has shown so far, the latest below
+ * @alloc_class: the class of the latest grant
+ * @count: its number of buffers
+ * @__reserved: zero
+ * @ids: its buffer ids, @count of them, held by the fd since the grant
+ *
+ * Filled when a request queued with BUFPOOL_ALLOC_STATUS is granted: a
+ * grant is new when @grants changed.  The rest of the page reads as zero.
+ */
+struct bufpool_status {
+	__u32 seq;
+	__u32 grants;
+	__u32 alloc_class;
+	__u32 count;
+	__aligned_u64 __reserved;
+	__u32 ids[BUFPOOL_ALLOC_MAX];
+};
 
 /**
  * struct bufpool_info - argument of BUFPOOL_IOC_INFO (version and features)
