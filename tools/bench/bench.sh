@@ -9,9 +9,10 @@
 #   bench.sh -P LOG     only parse an existing console log
 #
 # Run from the top-level Makefile (it uses $MAKE and its variables).  Env:
-# BENCH_S, BENCH_M, BENCH_SECS, BENCH_KMS, BENCH_SERVICE_US and
-# BENCH_CPU_SERVICE_US are passed to
-# the VM (see tools/bench/bufpool-bench-vm.sh).  Benchmarks are not
+# BENCH_S, BENCH_M, BENCH_SECS, BENCH_KMS, BENCH_SERVICE_US,
+# BENCH_CPU_SERVICE_US and BENCH_REPS (3: every configuration that many
+# times in the one boot, the report gives medians and spreads) are passed
+# to the VM (see tools/bench/bufpool-bench-vm.sh).  Benchmarks are not
 # tests: nothing here fails on a number.
 set -euo pipefail
 
@@ -53,12 +54,13 @@ if [ -z "$parse_only" ]; then
 		>> "$out/initramfs.cpio.gz"
 	append=""
 	for v in BENCH_S BENCH_M BENCH_SECS BENCH_KMS BENCH_SERVICE_US \
-		 BENCH_CPU_SERVICE_US; do
+		 BENCH_CPU_SERVICE_US BENCH_REPS; do
 		[ -n "${!v:-}" ] && append="$append $v=${!v}"
 	done
 	t0=$(date +%s)
 	tools/vm/vm-run.sh -k "$kernel" -i "$out/initramfs.cpio.gz" -l "$log" \
-		-t 900 -c "$cpus" -m "$mem" -a "$append" |
+		-t $((600 + 600 * ${BENCH_REPS:-3})) -c "$cpus" -m "$mem" \
+		-a "$append" |
 		tee "$out/vm-run.out" ||
 		echo "bench: the VM run reported failures (see $out/vm-run.out)"
 	echo "bench: VM run took $(($(date +%s) - t0)) s"
