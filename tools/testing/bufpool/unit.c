@@ -1705,6 +1705,132 @@ static void test_adaptive_fifo(void)
 	stop_adaptive();
 }
 
+/*
+ * An entity that never shared its buffers gets those with nothing to zero
+ * back in the pool within bufpool_release_detach(): nothing left to
+ * revoke or finish, the next waiter served at once.  Once shared, or for
+ * a dirty buffer, the release waits for bufpool_release_finish() again.
+ */
+static int A_clean(unsigned int i, unsigned int class, unsigned int count)
+{
+	int ret = bufpool_alloc(&T.t[i].e, class, count, 0, T.t[i].bufs);
+
+	CHECK();
+	return ret;
+}
+
+static void test_release_unshared(void)
+{
+	struct bufpool_returning r;
+	u32 ids[2];
+
+	setup(2, 0);
+	/* they write nothing: nothing to zero unless marked */
+	T.t[0].e.tracks_dirty = true;
+	T.t[1].e.tracks_dirty = true;
+	EXPECT_EQ(A_clean(0, NORM, 2), 0);
+	ids[0] = T.t[0].bufs[0]->id;
+	ids[1] = T.t[0].bufs[1]->id;
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(bufpool_release_detach(&T.t[0].e, ids, 1, &r), 0);
+	EXPECT_EQ(r.count, 0);
+	EXPECT_EQ(T.t[1].wakes, 1);		/* granted in the same call */
+	EXPECT_EQ(in_use(), 2);
+	bufpool_release_finish(T.pool, &r);	/* nothing left to do */
+	CHECK();
+	EXPECT_EQ(A_clean(1, NORM, 1), 0);
+
+	/* a buffer that may hold data is zeroed outside the lock first */
+	bufpool_buf_mark_dirty(T.t[0].bufs[1]);
+	memset(T.t[0].bufs[1]->addr, 0xa5, 64);
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);
+	EXPECT_EQ(bufpool_release_detach(&T.t[0].e, &ids[1], 1, &r), 0);
+	EXPECT_EQ(r.count, 1);
+	EXPECT_EQ(T.t[2].wakes, 0);
+	bufpool_release_finish(T.pool, &r);
+	EXPECT_EQ(T.t[2].wakes, 1);
+	CHECK();
+	EXPECT_EQ(A(2, NORM, 1), 0);
+
+	/* shared: the caller revokes between the halves */
+	WRITE_ONCE(T.t[1].e.shared, true);
+	ids[0] = T.t[1].bufs[0]->id;
+	EXPECT_EQ(A_clean(0, NORM, 1), -EAGAIN);
+	EXPECT_EQ(bufpool_release_detach(&T.t[1].e, ids, 1, &r), 0);
+	EXPECT_EQ(r.count, 1);
+	EXPECT_EQ(T.t[0].wakes, 0);
+	EXPECT_EQ(in_use(), 2);
+	bufpool_release_finish(T.pool, &r);
+	EXPECT_EQ(T.t[0].wakes, 1);
+	CHECK();
+	teardown();
+}
+
+static u32 collected_ids[BUFPOOL_ALLOC_MAX];
+static unsigned int collected;
+static u64 collected_grant;
+
+/* A ->wake() that collects the grant on the spot, as the device may. */
+static void t_wake_collect(struct bufpool_waiter *w)
+{
+	struct bufpool_entity *e = &((struct tent *)w->target)->e;
+
+	collected = bufpool_collect_granted_locked(e, collected_ids,
+						   &collected_grant);
+	t_wake(w);
+}
+
+/*
+ * A grant collected from ->wake() is the entity's at once, as if the
+ * same ALLOC had collected it: held, no request left, undoable by its
+ * grant number; a wake-up for anything else collects nothing.
+ */
+static void test_collect_on_wake(void)
+{
+	struct bufpool_tunables tun;
+	struct bufpool_returning r;
+	const char *why;
+	u32 ids[2];
+
+	setup(2, 0);
+	T.t[1].e.waiter.wake = t_wake_collect;
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	ids[0] = T.t[0].bufs[0]->id;
+	ids[1] = T.t[0].bufs[1]->id;
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);
+	EXPECT_EQ(R(0, 2), 0);
+	EXPECT_EQ(collected, 2);
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(T.t[1].e.nr_held, 2);
+	EXPECT_EQ(T.t[1].e.waiter.state, BUFPOOL_WAIT_IDLE);
+	EXPECT(!bufpool_ready(&T.t[1].e));
+	EXPECT(bufpool_held_buf(&T.t[1].e, collected_ids[0]));
+	EXPECT(bufpool_held_buf(&T.t[1].e, collected_ids[1]));
+	EXPECT(collected_ids[0] != collected_ids[1]);
+	EXPECT(collected_ids[0] == ids[0] || collected_ids[0] == ids[1]);
+	EXPECT_EQ(bufpool_cancel(&T.t[1].e), -ENOENT);
+	CHECK();
+	/* the same class and count again is a new request */
+	EXPECT_EQ(A(1, NORM, 2), -EDEADLK);
+	EXPECT_EQ(bufpool_undo_detach(&T.t[1].e, collected_ids, 2,
+				      collected_grant, &r), 2);
+	bufpool_release_finish(T.pool, &r);
+	CHECK();
+	EXPECT_EQ(in_use(), 0);
+
+	/* a failure woken is not a grant: nothing collected */
+	collected = 99;
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);
+	bufpool_get_tunables(T.pool, &tun);
+	tun.limit = 1;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &tun, &why), 0);
+	EXPECT_EQ(collected, 0);
+	EXPECT_EQ(A(1, NORM, 2), -ENOSPC);
+	CHECK();
+	teardown();
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -1747,6 +1873,8 @@ static const struct test tests[] = {
 	{ "adaptive_bound", test_adaptive_bound },
 	{ "adaptive_fifo", test_adaptive_fifo },
 	{ "adaptive_stale_window", test_adaptive_stale_window },
+	{ "release_unshared", test_release_unshared },
+	{ "collect_on_wake", test_collect_on_wake },
 };
 
 int main(void)
