@@ -304,6 +304,7 @@ struct bufpool_tunables {
 #define BUFPOOL_LIMIT_MAX	65536U
 #define BUFPOOL_BUFSIZE_MAX	(4UL << 20)
 
+unsigned int bufpool_limit_max(size_t bufsize);
 int bufpool_check_config(const struct bufpool_config *cfg, const char **why);
 struct bufpool *bufpool_create(const struct bufpool_config *cfg);
 void bufpool_destroy(struct bufpool *pool);

@@ -226,22 +226,53 @@ static void bufpool_config_tunables(const struct bufpool_config *cfg,
 }
 
 /**
+ * bufpool_limit_max() - the largest limit this machine accepts
+ * @bufsize: bytes per buffer (rounded up to whole pages here)
+ *
+ * A pool may own at most half of the machine's memory: held buffers are
+ * memory that reclaim can never take back, as with tmpfs's default size.
+ *
+ * Return: the most buffers of @bufsize bytes a pool may own, at most
+ * BUFPOOL_LIMIT_MAX; 0 if not even one fits.
+ */
+unsigned int bufpool_limit_max(size_t bufsize)
+{
+	unsigned long pages = max(PAGE_ALIGN(bufsize) >> PAGE_SHIFT, 1UL);
+
+	return min_t(unsigned long, totalram_pages() / 2 / pages,
+		     BUFPOOL_LIMIT_MAX);
+}
+EXPORT_SYMBOL_GPL(bufpool_limit_max);
+
+static int bufpool_check_memory(unsigned int limit, size_t bufsize,
+				const char **why)
+{
+	if (limit <= bufpool_limit_max(bufsize))
+		return 0;
+	*why = "limit x bufsize is more than half of the machine's memory";
+	return -ERANGE;
+}
+
+/**
  * bufpool_check_config() - validate the parameters of a new pool
  * @cfg: the parameters
  * @why: set to a human-readable reason on failure
  *
- * Return: 0, or -EINVAL with *@why set.
+ * Return: 0; -EINVAL with *@why set for inconsistent values; -ERANGE
+ * with *@why set when the limit is above bufpool_limit_max().
  */
 int bufpool_check_config(const struct bufpool_config *cfg, const char **why)
 {
 	struct bufpool_tunables t;
+	int ret;
 
 	if (!cfg->bufsize || cfg->bufsize > BUFPOOL_BUFSIZE_MAX) {
 		*why = "bufsize must be between 1 byte and 4 MiB";
 		return -EINVAL;
 	}
 	bufpool_config_tunables(cfg, &t);
-	return bufpool_check_tunables(&t, why);
+	ret = bufpool_check_tunables(&t, why);
+	return ret ? ret : bufpool_check_memory(cfg->limit, cfg->bufsize, why);
 }
 EXPORT_SYMBOL_GPL(bufpool_check_config);
 
@@ -2070,8 +2101,10 @@ static void bufpool_trim_locked(struct bufpool *pool)
  * buffers), and queued requests that can no longer fit fail.  Memory for
  * a larger reserve is allocated first.  May sleep.
  *
- * Return: 0; -EINVAL with *@why set for inconsistent values; -ENOMEM if
- * the reserve cannot be allocated (nothing changed then).
+ * Return: 0; -EINVAL with *@why set for inconsistent values; -ERANGE
+ * with *@why set for a larger limit above bufpool_limit_max() (a lower
+ * one is always accepted); -ENOMEM if the reserve cannot be allocated
+ * (nothing changed then).
  */
 int bufpool_set_tunables(struct bufpool *pool,
 			 const struct bufpool_tunables *t, const char **why)
@@ -2086,8 +2119,12 @@ int bufpool_set_tunables(struct bufpool *pool,
 		return ret;
 
 	spin_lock(&pool->lock);
+	if (t->limit > pool->limit)
+		ret = bufpool_check_memory(t->limit, pool->bufsize, why);
 	want = t->reserve > pool->nr_cached ? t->reserve - pool->nr_cached : 0;
 	spin_unlock(&pool->lock);
+	if (ret)
+		return ret;
 	for (i = 0; i < want; i++) {
 		if (i)
 			cond_resched();

@@ -8,6 +8,7 @@
 
 #include <linux/err.h>
 #include <linux/init.h>
+#include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 
@@ -16,7 +17,8 @@
 
 static unsigned int limit = 256;
 module_param(limit, uint, 0444);
-MODULE_PARM_DESC(limit, "Most buffers in use at once, 1..65536 (default 256)");
+MODULE_PARM_DESC(limit,
+		 "Most buffers in use at once, 1..65536, limit x bufsize at most half of the memory (default 256)");
 
 static unsigned int reserve = 4;
 module_param(reserve, uint, 0444);
@@ -62,6 +64,12 @@ static int __init bufpool_init(void)
 	int ret;
 
 	ret = bufpool_check_config(&cfg, &why);
+	if (ret == -ERANGE) {
+		pr_err("refusing to load: %s (limit=%u bufsize=%lu: at most limit=%u with %lu MiB of memory)\n",
+		       why, limit, bufsize, bufpool_limit_max(bufsize),
+		       totalram_pages() >> (20 - PAGE_SHIFT));
+		return ret;
+	}
 	if (ret) {
 		pr_err("refusing to load: %s (limit=%u reserve=%u bufsize=%lu user_quota=%u)\n",
 		       why, limit, reserve, bufsize, user_quota);

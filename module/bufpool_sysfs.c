@@ -103,6 +103,11 @@ static ssize_t bufpool_tunable_store(struct device *dev,
 	ret = bufpool_set_tunables(pool, &t, &why);
 	mutex_unlock(&bufpool_tune_mutex);
 
+	if (ret == -ERANGE) {
+		pr_info_ratelimited("tunable rejected: %s (at most limit=%u here)\n",
+				    why, bufpool_limit_max(bufpool_bufsize(pool)));
+		return ret;
+	}
 	if (ret) {
 		pr_info_ratelimited("tunable rejected: %s\n", why);
 		return ret;

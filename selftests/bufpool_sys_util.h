@@ -131,6 +131,32 @@ static inline bool bp_tunables_equal(const struct bp_tunables *a,
 }
 
 /*
+ * Set the widest limit the machine accepts: limit x bufsize within half
+ * of MemTotal (ERANGE beyond), at most 65536; halved until accepted if
+ * that guess is off.
+ */
+static inline void bp_sysfs_set_wide_limit(void)
+{
+	unsigned long long wide = 65536, kb = 0, pg = getpagesize(), bs;
+	char line[128];
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+				break;
+		fclose(f);
+	}
+	if (kb && !bp_sysfs_read("bufsize", &bs) && bs) {
+		bs = (bs + pg - 1) / pg;
+		if (kb * 1024 / pg / 2 / bs < wide)
+			wide = kb * 1024 / pg / 2 / bs;
+	}
+	while (wide > 1 && bp_sysfs_set("limit", wide) == -ERANGE)
+		wide /= 2;
+}
+
+/*
  * Put back what bp_tunables_save() read.  Each write must leave a
  * consistent set, so go through a wide limit and try the reserve and
  * thresholds a few times in turn.  Returns 0 once all read back equal.
@@ -144,7 +170,7 @@ static inline int bp_tunables_restore(const struct bp_tunables *t)
 	for (pass = 0; pass < 4; pass++) {
 		if (!bp_tunables_save(&now) && bp_tunables_equal(&now, t))
 			return 0;
-		bp_sysfs_set("limit", 65536);
+		bp_sysfs_set_wide_limit();
 		bp_sysfs_set("reserve", t->reserve);
 		bp_sysfs_set("threshold_low", t->low);
 		bp_sysfs_set("threshold_normal", t->normal);

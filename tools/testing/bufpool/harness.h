@@ -77,6 +77,8 @@ u64 bp_park_until(struct bufpool *pool);
 u64 bp_park_expires(struct bufpool *pool);
 bool bp_run_park(struct bufpool *pool, bool early);
 unsigned long long bp_barges(struct bufpool *pool);
+/* shim.c: what totalram_pages() returns (linux/mm.h) */
+extern unsigned long bp_totalram_pages;
 
 #define BP_CHECK_QUIESCENT	0x1	/* no call in flight: exact accounting */
 #define BP_CHECK_ZERO		0x2	/* cached buffers must be all zero */

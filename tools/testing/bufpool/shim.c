@@ -14,6 +14,8 @@ bool bp_quiet;
 unsigned int bp_kmalloc_fail;
 u64 bp_clock_skew;
 bool bp_clock_frozen;
+/* 4 PiB: no limit of the harness ever reaches half of it */
+unsigned long bp_totalram_pages = 1UL << 40;
 __thread char bp_self;
 __thread unsigned int bp_spinlocks_held;
 unsigned long bp_resched_calls;

@@ -1836,6 +1836,61 @@ struct test {
 	void (*fn)(void);
 };
 
+/*
+ * limit x bufsize is at most half of the machine's memory: refused at
+ * creation, and when a larger limit is set; a lower one always passes.
+ */
+static void test_limit_memory(void)
+{
+	struct bufpool_config cfg = { .limit = 32, .reserve = 1,
+				      .bufsize = 4096 };
+	unsigned long ram = bp_totalram_pages;
+	struct bufpool_tunables t;
+	const char *why = NULL;
+	struct bufpool *p;
+
+	EXPECT_EQ(bufpool_limit_max(BUFPOOL_BUFSIZE_MAX), BUFPOOL_LIMIT_MAX);
+	bp_totalram_pages = 64;			/* 256 KiB */
+	EXPECT_EQ(bufpool_limit_max(4096), 32);
+	EXPECT_EQ(bufpool_limit_max(1), 32);	/* whole pages */
+	EXPECT_EQ(bufpool_limit_max(8192), 16);
+	EXPECT_EQ(bufpool_limit_max(4097), 16);
+	EXPECT_EQ(bufpool_limit_max(BUFPOOL_BUFSIZE_MAX), 0);
+	EXPECT_EQ(bufpool_check_config(&cfg, &why), 0);
+	cfg.limit = 33;
+	EXPECT_EQ(bufpool_check_config(&cfg, &why), -ERANGE);
+	EXPECT(why && strstr(why, "half of the machine's memory"));
+	p = bufpool_create(&cfg);
+	EXPECT(IS_ERR(p) && PTR_ERR(p) == -ERANGE);
+	/* nonsense is still -EINVAL first */
+	cfg.reserve = 33;
+	EXPECT_EQ(bufpool_check_config(&cfg, &why), -EINVAL);
+
+	setup(16, 1);
+	bufpool_get_tunables(T.pool, &t);
+	t.limit = 32;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	t.limit = 33;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), -ERANGE);
+	bufpool_get_tunables(T.pool, &t);
+	EXPECT_EQ(t.limit, 32);
+	/* the machine lost memory: lowering, or another tunable, still works */
+	bp_totalram_pages = 16;
+	t.reserve = 2;
+	bufpool_default_headroom(&t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	t.limit = 20;
+	bufpool_default_headroom(&t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	t.limit = 21;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), -ERANGE);
+	bufpool_get_tunables(T.pool, &t);
+	EXPECT_EQ(t.limit, 20);
+	EXPECT_EQ(t.reserve, 2);
+	bp_totalram_pages = ram;
+	teardown();
+}
+
 static const struct test tests[] = {
 	{ "config", test_config },
 	{ "limit_and_args", test_limit_and_args },
@@ -1875,6 +1930,7 @@ static const struct test tests[] = {
 	{ "adaptive_stale_window", test_adaptive_stale_window },
 	{ "release_unshared", test_release_unshared },
 	{ "collect_on_wake", test_collect_on_wake },
+	{ "limit_memory", test_limit_memory },
 };
 
 int main(void)
