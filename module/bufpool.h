@@ -17,7 +17,8 @@
  * the buffers it lacks before taking it (yielding between them only with
  * BUFPOOL_ALLOC_MAY_SLEEP), and bufpool_release() and
  * bufpool_entity_destroy() zero what comes back after dropping it, and may
- * sleep (they yield the CPU between two buffers).  ->wake() is
+ * sleep (they yield the CPU between two buffers); so may bufpool_shrink(),
+ * which frees cached buffers after dropping it.  ->wake() is
  * called with the pool lock held: it must not sleep nor call back into
  * bufpool; wake_up() of a wait queue or queueing work is what it is for.
  */
@@ -356,5 +357,7 @@ void bufpool_default_headroom(struct bufpool_tunables *t);
 void bufpool_get_tunables(struct bufpool *pool, struct bufpool_tunables *t);
 int bufpool_set_tunables(struct bufpool *pool,
 			 const struct bufpool_tunables *t, const char **why);
+unsigned int bufpool_shrink_count(struct bufpool *pool);
+unsigned int bufpool_shrink(struct bufpool *pool, unsigned int nr);
 
 #endif /* _BUFPOOL_H */

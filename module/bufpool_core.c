@@ -126,6 +126,7 @@
  * @spurious: offered waiters whose retry failed
  * @releases: buffers given back
  * @page_alloc_failures: failed attempts to give a buffer memory
+ * @shrunk: cached buffers given back to the kernel by bufpool_shrink()
  */
 struct bufpool {
 	spinlock_t lock;	/* see @lock above */
@@ -162,6 +163,7 @@ struct bufpool {
 	u64 spurious;
 	u64 releases;
 	u64 page_alloc_failures;
+	u64 shrunk;
 };
 
 static struct bufpool_entity *waiter_entity(struct bufpool_waiter *w)
@@ -369,12 +371,10 @@ static unsigned int bufpool_cache_usable(const struct bufpool *pool,
 	       pool->nr_cached - pool->reserve : 0;
 }
 
-/*
- * A buffer new to the pool joins its cache.  Under the pool lock, or
- * before the pool is shared (bufpool_create()).
- */
+/* A buffer new to the pool joins its cache. */
 static void bufpool_cache_new(struct bufpool *pool, struct bufpool_buf *buf)
 {
+	lockdep_assert_held(&pool->lock);
 	buf->state = BUFPOOL_BUF_CACHED;
 	list_add_tail(&buf->node, &pool->cache);
 	pool->nr_cached++;
@@ -1966,7 +1966,7 @@ void bufpool_kick(struct bufpool *pool)
 }
 EXPORT_SYMBOL_GPL(bufpool_kick);
 
-/* Make @t the pool's tunables; same locking as bufpool_cache_new(). */
+/* Make @t the pool's tunables: under the pool lock, or before it is shared. */
 static void bufpool_store_tunables(struct bufpool *pool,
 				   const struct bufpool_tunables *t)
 {
@@ -2041,6 +2041,93 @@ void bufpool_grow(struct bufpool *pool)
 	pool->nr_growers--;
 	spin_unlock(&pool->lock);
 }
+
+/*
+ * Cached buffers that may go back to the kernel: those beyond the reserve
+ * and beyond what the queued and offered requests ask for, which will
+ * take them once the budget lets them.  The walk stops as soon as the
+ * requests account for the whole cache, so it is never longer than the
+ * cache.
+ */
+static unsigned int bufpool_shrinkable_locked(struct bufpool *pool)
+{
+	unsigned int c, keep = pool->reserve;
+	struct bufpool_waiter *w;
+
+	lockdep_assert_held(&pool->lock);
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++)
+		list_for_each_entry(w, &pool->queue[c], node) {
+			if (keep >= pool->nr_cached)
+				return 0;
+			keep += w->count;
+		}
+	list_for_each_entry(w, &pool->offered, node) {
+		if (keep >= pool->nr_cached)
+			return 0;
+		keep += w->count;
+	}
+	return pool->nr_cached > keep ? pool->nr_cached - keep : 0;
+}
+
+/**
+ * bufpool_shrink_count() - how many buffers bufpool_shrink() could free now
+ * @pool: the pool
+ *
+ * Return: the number of cached buffers beyond the reserve and the needs
+ * of the queued requests.
+ */
+unsigned int bufpool_shrink_count(struct bufpool *pool)
+{
+	unsigned int n;
+
+	spin_lock(&pool->lock);
+	n = bufpool_shrinkable_locked(pool);
+	spin_unlock(&pool->lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(bufpool_shrink_count);
+
+/**
+ * bufpool_shrink() - give cached free buffers back to the kernel
+ * @pool: the pool
+ * @nr: most buffers to give back
+ *
+ * For the backend's shrinker.  Only buffers on the cache are taken,
+ * never one held, granted, being returned or otherwise kept from the
+ * cache, and never below the reserve and what the queued requests ask
+ * for (see bufpool_shrink_count()).  They leave the cache, the pool's
+ * count and the backend's id lookups under the pool lock; their memory is
+ * freed after it is dropped, with a reschedule point between two.  The
+ * pool grows again on demand.  May sleep.
+ *
+ * Return: the number of buffers given back.
+ */
+unsigned int bufpool_shrink(struct bufpool *pool, unsigned int nr)
+{
+	struct bufpool_buf *buf, *tmp;
+	LIST_HEAD(victims);
+	unsigned int i, n;
+
+	spin_lock(&pool->lock);
+	n = min(nr, bufpool_shrinkable_locked(pool));
+	for (i = 0; i < n; i++) {
+		buf = list_last_entry(&pool->cache, struct bufpool_buf, node);
+		list_move_tail(&buf->node, &victims);
+		bufpool_mem_hide(pool->mem, buf);
+	}
+	pool->nr_cached -= n;
+	pool->nr_alloc -= n;
+	pool->shrunk += n;
+	spin_unlock(&pool->lock);
+
+	list_for_each_entry_safe(buf, tmp, &victims, node) {
+		list_del(&buf->node);
+		bufpool_mem_destroy(pool->mem, buf);
+		cond_resched();
+	}
+	return n;
+}
+EXPORT_SYMBOL_GPL(bufpool_shrink);
 
 /**
  * bufpool_get_tunables() - the current limit, reserve and headrooms
@@ -2192,6 +2279,7 @@ void bufpool_get_stats(struct bufpool *pool, struct bufpool_stats *st)
 	st->page_alloc_failures = pool->page_alloc_failures;
 	st->peak_in_use = pool->peak_in_use;
 	st->peak_queued = pool->peak_queued;
+	st->shrunk = pool->shrunk;
 	spin_unlock(&pool->lock);
 }
 EXPORT_SYMBOL_GPL(bufpool_get_stats);
@@ -2312,11 +2400,15 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 			ret = -ENOMEM;
 			goto free_reserve;
 		}
+		/* the backend's shrinker may already look at the cache */
+		spin_lock(&pool->lock);
 		bufpool_cache_new(pool, buf);
+		spin_unlock(&pool->lock);
 	}
 	return pool;
 
 free_reserve:
+	bufpool_mem_quiesce(pool->mem);
 	bufpool_free_cache(pool);
 	bufpool_mem_fini(pool->mem);
 free_pool:

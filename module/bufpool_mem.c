@@ -40,6 +40,9 @@
  * and faults find it held by nobody.  While anything is quarantined the
  * backend holds a reference on the module, so it cannot be unloaded
  * under the pins (rmmod says EBUSY).
+ *
+ * Under memory pressure the pool's shrinker (bufpool_shrinker.c) gives
+ * cached buffers back through bufpool_shrink().
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -88,6 +91,8 @@ MODULE_PARM_DESC(contig,
  * @holds_module: a reference on the module is held for the quarantine
  * @dead: buffers destroyed under the pool lock, freed by @reap
  * @reap: frees @dead where sleeping is allowed (vunmap(), kvfree())
+ * @shrinker: gives cached buffers back under memory pressure, or NULL
+ *	once quiesced
  */
 struct bufpool_mem {
 	struct bufpool *pool;
@@ -103,6 +108,7 @@ struct bufpool_mem {
 	bool holds_module;
 	struct llist_head dead;
 	struct work_struct reap;
+	struct shrinker *shrinker;
 };
 
 /**
@@ -248,6 +254,13 @@ struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize)
 	mem->poll_delay = BUFPOOL_QUARANTINE_POLL_MIN;
 	init_llist_head(&mem->dead);
 	INIT_WORK(&mem->reap, bufpool_mem_reap_fn);
+	mem->shrinker = bufpool_shrinker_register(mem);
+	if (IS_ERR(mem->shrinker)) {
+		int ret = PTR_ERR(mem->shrinker);
+
+		kfree(mem);
+		return ERR_PTR(ret);
+	}
 	return mem;
 }
 
@@ -262,6 +275,10 @@ void bufpool_mem_quiesce(struct bufpool_mem *mem)
 	bool empty;
 	int waited = 0;
 
+	if (mem->shrinker) {
+		bufpool_shrinker_unregister(mem->shrinker);
+		mem->shrinker = NULL;
+	}
 	cancel_delayed_work_sync(&mem->retry);
 	for (;;) {
 		spin_lock(&mem->qlock);
@@ -382,6 +399,26 @@ void bufpool_mem_destroy(struct bufpool_mem *mem, struct bufpool_buf *buf)
 	xa_erase(&mem->ids, buf->id);
 	llist_add(&pb->dead, &mem->dead);
 	schedule_work(&mem->reap);
+}
+
+/*
+ * Free now, in the caller's context (which may sleep), what was destroyed:
+ * the shrinker's reclaim wants the pages back before it returns.
+ */
+void bufpool_mem_reap(struct bufpool_mem *mem)
+{
+	bufpool_mem_reap_fn(&mem->reap);
+}
+
+struct bufpool *bufpool_mem_pool(struct bufpool_mem *mem)
+{
+	return mem->pool;
+}
+
+/* An allocating xarray keeps a NULL entry's index taken: a zero entry. */
+void bufpool_mem_hide(struct bufpool_mem *mem, struct bufpool_buf *buf)
+{
+	xa_store(&mem->ids, buf->id, NULL, GFP_NOWAIT);
 }
 
 struct bufpool_buf *bufpool_mem_lookup(struct bufpool_mem *mem, u32 id)

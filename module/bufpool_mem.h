@@ -16,6 +16,8 @@
 #include <linux/gfp.h>
 #include "bufpool.h"
 
+struct shrinker;
+
 struct bufpool_mem *bufpool_mem_init(struct bufpool *pool, size_t bufsize);
 void bufpool_mem_quiesce(struct bufpool_mem *mem);
 void bufpool_mem_fini(struct bufpool_mem *mem);
@@ -23,12 +25,23 @@ struct bufpool_buf *bufpool_mem_create(struct bufpool_mem *mem, gfp_t gfp);
 struct bufpool_buf *bufpool_mem_create_nowait(struct bufpool_mem *mem,
 					      bool may_sleep);
 void bufpool_mem_destroy(struct bufpool_mem *mem, struct bufpool_buf *buf);
+/*
+ * Under the pool lock: lookups no longer find @buf, and its id stays
+ * taken until bufpool_mem_destroy(), which may then run without the lock.
+ */
+void bufpool_mem_hide(struct bufpool_mem *mem, struct bufpool_buf *buf);
 struct bufpool_buf *bufpool_mem_lookup(struct bufpool_mem *mem, u32 id);
 void bufpool_mem_zero(struct bufpool_mem *mem, struct bufpool_buf *buf);
 bool bufpool_mem_busy(struct bufpool_mem *mem, struct bufpool_buf *buf);
 void bufpool_mem_quarantine(struct bufpool_mem *mem, struct bufpool_buf *buf);
 void bufpool_mem_retry_later(struct bufpool_mem *mem);
 void bufpool_mem_grow(struct bufpool_mem *mem);
+
+/* bufpool_shrinker.c: the shrinker of a pool's cache (kernel backend) */
+struct shrinker *bufpool_shrinker_register(struct bufpool_mem *mem);
+void bufpool_shrinker_unregister(struct shrinker *shrinker);
+struct bufpool *bufpool_mem_pool(struct bufpool_mem *mem);
+void bufpool_mem_reap(struct bufpool_mem *mem);
 
 /* core: create the buffers queued requests wait for (the backend's work) */
 void bufpool_grow(struct bufpool *pool);

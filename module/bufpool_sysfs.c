@@ -222,6 +222,7 @@ BUFPOOL_STAT_ATTR(page_alloc_failures, page_alloc_failures);
 BUFPOOL_STAT_ATTR(peak_in_use, peak_in_use);
 BUFPOOL_STAT_ATTR(peak_queued, peak_queued);
 BUFPOOL_STAT_ATTR(quarantined, quarantined);
+BUFPOOL_STAT_ATTR(shrunk, shrunk);
 
 static struct attribute *bufpool_stat_attrs[] = {
 	&dev_attr_in_use.attr,
@@ -239,6 +240,7 @@ static struct attribute *bufpool_stat_attrs[] = {
 	&dev_attr_peak_in_use.attr,
 	&dev_attr_peak_queued.attr,
 	&dev_attr_quarantined.attr,
+	&dev_attr_shrunk.attr,
 	NULL,
 };
 

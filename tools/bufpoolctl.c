@@ -33,7 +33,7 @@ static const char * const counters[] = {
 	"in_use", "free", "allocated", "queued_critical", "queued_normal",
 	"queued_low", "allocations", "grants_waited", "wakeups",
 	"spurious_wakeups", "releases", "page_alloc_failures", "peak_in_use",
-	"peak_queued", "quarantined",
+	"peak_queued", "quarantined", "shrunk",
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -156,6 +156,7 @@ static int cmd_status(bool json)
 	       cnt(&s, "page_alloc_failures"));
 	printf("%-22s %12llu\n", "peak queued", cnt(&s, "peak_queued"));
 	printf("%-22s %12llu\n", "quarantined", cnt(&s, "quarantined"));
+	printf("%-22s %12llu\n", "shrunk", cnt(&s, "shrunk"));
 	return 0;
 }
 

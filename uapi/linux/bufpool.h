@@ -138,7 +138,7 @@
 #define BUFPOOL_RELEASE_SIZE_VER0	32
 #define BUFPOOL_CANCEL_SIZE_VER0	16
 #define BUFPOOL_INFO_SIZE_VER0		32	/* up to @bufsize */
-#define BUFPOOL_STATS_SIZE_VER0		152
+#define BUFPOOL_STATS_SIZE_VER0		152	/* up to @peak_queued */
 
 /* Most buffers one ALLOC or RELEASE call handles. */
 #define BUFPOOL_ALLOC_MAX		64
@@ -335,6 +335,9 @@ struct bufpool_info {
  *	references (a pin of I/O in flight, a pipe, an skb, an io_uring
  *	registration): counted in @in_use and @allocated, zeroed and handed
  *	on only once the last of those references is dropped
+ * @shrunk: cached free buffers given back to the kernel under memory
+ *	pressure (the pool's shrinker) since load; @allocated fell by as
+ *	many, and the pool grows again on demand
  */
 struct bufpool_stats {
 	__u32 size;
@@ -355,6 +358,7 @@ struct bufpool_stats {
 	__aligned_u64 peak_in_use;
 	__aligned_u64 peak_queued;
 	__aligned_u64 quarantined;
+	__aligned_u64 shrunk;
 };
 
 #define BUFPOOL_IOC_MAGIC		0xBB

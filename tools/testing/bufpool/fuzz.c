@@ -3,7 +3,7 @@
  * libFuzzer target: the input bytes are a pool configuration and a
  * sequence of operations by four entities (alloc, collect, release,
  * bogus release, cancel, destroy, memory failure on/off, memory retry,
- * limit/reserve change).  After every step it checks: every invariant of
+ * limit/reserve change, shrink as memory pressure does).  After every step it checks: every invariant of
  * bp_check() (in_use + cached = owned, no buffer with two owners, exact
  * queue accounting, no queued head that could be served = no lost
  * wake-up); FIFO order in each class queue; one wake-up per grant and
@@ -289,6 +289,25 @@ static void op_tune(unsigned int p)
 	F.in_tune = false;
 }
 
+/* Memory pressure: cached buffers go, never below the reserve. */
+static void op_shrink(unsigned int p)
+{
+	struct bp_snap s0, s1;
+	unsigned int n;
+
+	bp_snapshot(F.pool, &s0);
+	n = bufpool_shrink(F.pool, p % 4);
+	bp_snapshot(F.pool, &s1);
+	BUG_IF(n > p % 4 || s1.nr_cached != s0.nr_cached - n ||
+	       s1.nr_alloc != s0.nr_alloc - n || s1.in_use != s0.in_use,
+	       "shrink of %u took %u: cached %u -> %u, allocated %u -> %u",
+	       p % 4, n, s0.nr_cached, s1.nr_cached, s0.nr_alloc,
+	       s1.nr_alloc);
+	BUG_IF(n && s1.nr_cached < s1.reserve,
+	       "shrink went below the reserve: cached %u reserve %u",
+	       s1.nr_cached, s1.reserve);
+}
+
 int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 {
 	struct bufpool_config cfg = { .bufsize = 64 };
@@ -312,12 +331,12 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 
 	while (pos + 1 < size) {
 		struct fent *f = &F.f[data[pos] & 3];
-		unsigned int op = (data[pos] >> 2) % 12, p = data[pos + 1];
+		unsigned int op = (data[pos] >> 2) % 13, p = data[pos + 1];
 		unsigned int st[NE], wk[NE], k;
 		static const char *const names[] = {
 			"alloc", "alloc", "alloc", "alloc", "collect",
 			"release", "bogus release", "cancel", "destroy",
-			"memory failure", "memory retry", "tune" };
+			"memory failure", "memory retry", "tune", "shrink" };
 
 		pos += 2;
 		for (k = 0; k < NE; k++) {
@@ -358,6 +377,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			break;
 		case 11:
 			op_tune(p);
+			break;
+		case 12:
+			op_shrink(p);
 			break;
 		}
 		/* exactly one wake-up per grant (or failure), none otherwise */

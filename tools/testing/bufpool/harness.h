@@ -25,6 +25,7 @@ struct bp_mem_stats {
 	unsigned long creates;		/* buffers given memory and an id */
 	unsigned long create_failures;	/* injected failures */
 	unsigned long destroys;
+	unsigned long hides;		/* bufpool_mem_hide() calls */
 	unsigned long zeroes;
 	unsigned long retries_scheduled;	/* bufpool_mem_retry_later() calls */
 	unsigned long grows_scheduled;	/* bufpool_mem_grow() calls */

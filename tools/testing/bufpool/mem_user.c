@@ -35,6 +35,7 @@ struct bufpool_mem {
 	unsigned int *pins;		/* id -> references held elsewhere */
 	struct list_head quarantine;	/* buffers given by the core */
 	unsigned int nr_quarantined;
+	bool *hidden;			/* id taken, not found by lookups */
 	u32 nr_ids;			/* slots in @ids */
 	u32 id_end;			/* one past the highest id ever used */
 	bool fail_nowait;		/* GFP_NOWAIT creations fail */
@@ -88,6 +89,7 @@ void bufpool_mem_fini(struct bufpool_mem *mem)
 	WARN_ON(mem->st.live);
 	free(mem->ids);
 	free(mem->pins);
+	free(mem->hidden);
 	pthread_mutex_destroy(&mem->lock);
 	pthread_cond_destroy(&mem->idle);
 	free(mem);
@@ -110,6 +112,7 @@ static int bp_mem_get_id(struct bufpool_mem *mem, struct bufpool_buf *buf)
 {
 	struct bufpool_buf **ids;
 	unsigned int *pins;
+	bool *hidden;
 	u32 id, n;
 
 	for (id = 0; id < mem->nr_ids; id++)
@@ -126,6 +129,11 @@ static int bp_mem_get_id(struct bufpool_mem *mem, struct bufpool_buf *buf)
 		return -ENOMEM;
 	memset(pins + mem->nr_ids, 0, (n - mem->nr_ids) * sizeof(*pins));
 	mem->pins = pins;
+	hidden = realloc(mem->hidden, n * sizeof(*hidden));
+	if (!hidden)
+		return -ENOMEM;
+	memset(hidden + mem->nr_ids, 0, (n - mem->nr_ids) * sizeof(*hidden));
+	mem->hidden = hidden;
 	id = mem->nr_ids;
 	mem->nr_ids = n;
 found:
@@ -186,6 +194,7 @@ void bufpool_mem_destroy(struct bufpool_mem *mem, struct bufpool_buf *buf)
 	}
 	WARN_ON(mem->pins[buf->id]);
 	mem->ids[buf->id] = NULL;
+	mem->hidden[buf->id] = false;
 	mem->st.destroys++;
 	mem->st.live--;
 	pthread_mutex_unlock(&mem->lock);
@@ -193,12 +202,29 @@ void bufpool_mem_destroy(struct bufpool_mem *mem, struct bufpool_buf *buf)
 	free(buf);
 }
 
+/*
+ * Hidden buffers keep their slot (their id is not handed out again) but
+ * lookups no longer find them, like a zero entry of the allocating xarray.
+ */
+void bufpool_mem_hide(struct bufpool_mem *mem, struct bufpool_buf *buf)
+{
+	if (!bp_pool_locked(mem->pool))
+		bp_fatal(__FILE__, __LINE__, "buffer hidden without the pool lock");
+	pthread_mutex_lock(&mem->lock);
+	if (!WARN_ON(buf->id >= mem->nr_ids || mem->ids[buf->id] != buf ||
+		     mem->hidden[buf->id])) {
+		mem->hidden[buf->id] = true;
+		mem->st.hides++;
+	}
+	pthread_mutex_unlock(&mem->lock);
+}
+
 struct bufpool_buf *bufpool_mem_lookup(struct bufpool_mem *mem, u32 id)
 {
 	struct bufpool_buf *buf = NULL;
 
 	pthread_mutex_lock(&mem->lock);
-	if (id < mem->nr_ids)
+	if (id < mem->nr_ids && !mem->hidden[id])
 		buf = mem->ids[id];
 	pthread_mutex_unlock(&mem->lock);
 	if (bp_mem_lookup_hook)

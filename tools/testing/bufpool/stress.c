@@ -4,8 +4,11 @@
  * threads alloc (blocking, with timeouts that cancel and so race with the
  * grant), release, release bogus ids, and destroy/re-create their
  * entities at random on a small pool whose page allocator fails now and
- * then; a retry thread plays the kernel's delayed work; a checker thread
- * runs the invariant checker under the pool lock all along.  ->wake()
+ * then; a retry thread plays the kernel's delayed work; a shrinker thread
+ * gives cached buffers back as memory pressure would (a held buffer it
+ * took would no longer be found, or hold its owner's data, at release);
+ * a checker thread runs the invariant checker under the pool lock all
+ * along.  ->wake()
  * signals a per-entity condition variable, as wake_up() would.
  *
  * Usage: stress [seconds] [threads] [adaptive]   (default 2 s, 4 threads,
@@ -145,6 +148,12 @@ static void do_release(struct sent *s, unsigned int *seed)
 	if (!s->nr)
 		return;
 	n = 1 + rand_r(seed) % s->nr;
+	for (i = 0; i < s->nr; i++) {
+		struct bufpool_buf *buf = bufpool_held_buf(&s->e, s->ids[i]);
+
+		if (!buf || ((unsigned char *)buf->addr)[63] != 0x5a)
+			DIE("held buffer %u lost or overwritten", s->ids[i]);
+	}
 	/* shuffle the ones to release to the tail */
 	for (i = 0; i < n; i++) {
 		unsigned int j = rand_r(seed) % (s->nr - i);
@@ -253,6 +262,20 @@ static void *tuner(void *arg)
 	return NULL;
 }
 
+static unsigned long nr_shrunk;
+
+static void *shrinker(void *arg)
+{
+	unsigned int seed = 4242;
+
+	(void)arg;
+	while (!STOPPED()) {
+		nr_shrunk += bufpool_shrink(pool, 1 + rand_r(&seed) % 4);
+		usleep(200);
+	}
+	return NULL;
+}
+
 static void *retrier(void *arg)
 {
 	(void)arg;
@@ -269,7 +292,7 @@ int main(int argc, char **argv)
 	struct bufpool_config cfg = { .limit = 6, .reserve = 2, .bufsize = 64 };
 	unsigned int secs = argc > 1 ? atoi(argv[1]) : 2;
 	unsigned int nthr = argc > 2 ? atoi(argv[2]) : 4;
-	pthread_t thr[MAX_THREADS], chk, rt, tu;
+	pthread_t thr[MAX_THREADS], chk, rt, tu, sh;
 	struct bp_mem_stats ms;
 	struct bp_snap snap;
 	char why[256];
@@ -303,6 +326,7 @@ int main(int argc, char **argv)
 	pthread_create(&rt, NULL, retrier, NULL);
 	tuning = true;
 	pthread_create(&tu, NULL, tuner, NULL);
+	pthread_create(&sh, NULL, shrinker, NULL);
 	for (i = 0; i < nthr; i++)
 		pthread_create(&thr[i], NULL, worker, (void *)(uintptr_t)i);
 	sleep(secs);
@@ -312,6 +336,7 @@ int main(int argc, char **argv)
 	pthread_join(chk, NULL);
 	pthread_join(rt, NULL);
 	pthread_join(tu, NULL);
+	pthread_join(sh, NULL);
 	/* the timer would fire: nothing stays parked */
 	while (bp_run_park(pool, true))
 		;
@@ -335,9 +360,9 @@ int main(int argc, char **argv)
 		failed = 1;
 	if (adaptive)
 		printf("stress: adaptive policy, %llu barges\n", barges);
-	printf("stress: %u threads%s, %lu ops, %lu waits, %lu cancels, %lu cancels after the grant, %lu checks, %llu wake-ups, %lu page failures\n",
+	printf("stress: %u threads%s, %lu ops, %lu waits, %lu cancels, %lu cancels after the grant, %lu checks, %llu wake-ups, %lu page failures, %lu shrunk\n",
 	       nthr, tuning ? " (+ limit/reserve changes)" : "", nr_ops, nr_waits, nr_cancels, nr_races, nr_checks,
-	       snap.wakeups, ms.create_failures);
+	       snap.wakeups, ms.create_failures, nr_shrunk);
 	printf("stress: %s\n", failed ? "FAILED" : "ok");
 	return failed;
 }

@@ -1836,6 +1836,136 @@ struct test {
 	void (*fn)(void);
 };
 
+static unsigned int shrink_destroys;
+
+/* Destroy hook: a buffer the shrinker frees is nobody's and unfindable. */
+static void shrink_destroy_hook(struct bufpool_buf *buf)
+{
+	if (bp_pool_locked(T.pool))
+		FAIL("shrunk buffer %u destroyed under the pool lock", buf->id);
+	if (bufpool_mem_lookup(T.mem, buf->id))
+		FAIL("shrunk buffer %u still found by lookups", buf->id);
+	if (buf->state != BUFPOOL_BUF_CACHED || buf->owner)
+		FAIL("shrunk buffer %u in state %u owner %p", buf->id,
+		     buf->state, buf->owner);
+	shrink_destroys++;
+}
+
+static unsigned int S(unsigned int nr)
+{
+	unsigned int n;
+
+	bp_mem_destroy_hook = shrink_destroy_hook;
+	shrink_destroys = 0;
+	n = bufpool_shrink(T.pool, nr);
+	bp_mem_destroy_hook = NULL;
+	EXPECT_EQ(shrink_destroys, n);
+	CHECK();
+	return n;
+}
+
+static unsigned long long shrunk(void)
+{
+	struct bufpool_stats st;
+
+	bufpool_get_stats(T.pool, &st);
+	return st.shrunk;
+}
+
+/*
+ * The shrinker takes cached buffers beyond the reserve only: never a held
+ * one (its data stays), never below the reserve; the pool grows again.
+ */
+static void test_shrink(void)
+{
+	struct bufpool_buf *buf;
+	struct bp_mem_stats m0, m1;
+	struct bp_snap s;
+
+	setup(16, 2);
+	EXPECT_EQ(A(0, NORM, 10), 0);
+	EXPECT_EQ(R(0, 6), 0);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.in_use, 4);
+	EXPECT_EQ(s.nr_cached, 8);
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 6);
+
+	bp_mem_get_stats(T.mem, &m0);
+	EXPECT_EQ(S(2), 2);
+	EXPECT_EQ(cached(), 6);
+	EXPECT_EQ(shrunk(), 2);
+	EXPECT_EQ(S(100), 4);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, s.in_use + s.reserve);
+	EXPECT_EQ(s.nr_cached, 2);
+	EXPECT_EQ(shrunk(), 6);
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 0);
+	EXPECT_EQ(S(100), 0);
+	bp_mem_get_stats(T.mem, &m1);
+	EXPECT_EQ(m1.destroys - m0.destroys, 6);
+	EXPECT_EQ(m1.hides - m0.hides, 6);
+
+	/* the holder's buffers are untouched */
+	EXPECT_EQ(T.t[0].e.nr_held, 4);
+	list_for_each_entry(buf, &T.t[0].e.held, node)
+		EXPECT_EQ(((unsigned char *)buf->addr)[63], 0xa5);
+
+	/* allocation still works: the pool grows again */
+	EXPECT_EQ(A(1, NORM, 10), 0);
+	EXPECT_EQ(in_use(), 14);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(R(0, 0), 0);
+	teardown();
+
+	/* reserve 0: everything cached may go */
+	setup(4, 0);
+	EXPECT_EQ(A(0, LOW, 3), 0);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(S(3), 3);
+	EXPECT_EQ(cached(), 0);
+	EXPECT_EQ(A(0, LOW, 3), 0);
+	teardown();
+}
+
+/*
+ * Queued requests keep the cached buffers they will take once the budget
+ * lets them: a release serves them from the cache, without growing.
+ */
+static void test_shrink_keeps_queued(void)
+{
+	struct bp_mem_stats m0, m1;
+	unsigned int n;
+
+	/* limit 16, reserve 2: NORMAL headroom 2 */
+	setup(16, 2);
+	EXPECT_EQ(A(0, NORM, 14), 0);
+	EXPECT_EQ(R(0, 2), 0);			/* in_use 12, cached 4 */
+	EXPECT_EQ(A(1, NORM, 3), -EAGAIN);	/* 12 + 3 + 2 > 16 */
+	EXPECT_EQ(queued(NORM), 1);
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 0);	/* 4 < 2 + 3 */
+	EXPECT_EQ(S(100), 0);
+	EXPECT_EQ(cached(), 4);
+
+	/* one more comes back: 5 cached, 2 + 3 needed, nothing to give */
+	bp_mem_get_stats(T.mem, &m0);
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);	/* queued behind 1 */
+	EXPECT_EQ(S(100), 0);
+	EXPECT_EQ(R(0, 1), 0);			/* 11 + 3 + 2 = 16: 1 served */
+	EXPECT_EQ(T.t[1].wakes, 1);
+	bp_mem_get_stats(T.mem, &m1);
+	EXPECT_EQ(m1.creates, m0.creates);	/* from the cache */
+	EXPECT_EQ(A(1, NORM, 3), 0);
+	EXPECT_EQ(C(2), 0);
+
+	/* the queue empty: what is beyond the reserve may go */
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(R(0, 0), 0);
+	n = cached();
+	EXPECT_EQ(S(100), n - 2);
+	EXPECT_EQ(cached(), 2);
+	teardown();
+}
+
 /*
  * limit x bufsize is at most half of the machine's memory: refused at
  * creation, and when a larger limit is set; a lower one always passes.
@@ -1930,6 +2060,8 @@ static const struct test tests[] = {
 	{ "adaptive_stale_window", test_adaptive_stale_window },
 	{ "release_unshared", test_release_unshared },
 	{ "collect_on_wake", test_collect_on_wake },
+	{ "shrink", test_shrink },
+	{ "shrink_keeps_queued", test_shrink_keeps_queued },
 	{ "limit_memory", test_limit_memory },
 };
 
