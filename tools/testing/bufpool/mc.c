@@ -51,6 +51,8 @@
  *             its class or a more critical one once that head has waited
  *             BUFPOOL_BARGE_NS or its window has closed: no starvation
  *             beyond the bound)
+ *          -k (the shrinker may give a cached buffer back, as memory
+ *             pressure does, whenever bufpool_shrink_count() allows)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -75,7 +77,8 @@ static const char *const phase_name[] = { "start", "wait-req", "have-req",
 enum { A_REQ, A_COLLECT, A_CONNECT, A_RESP, A_FINISH, A_TIMEOUT,
        A_ALLOC, A_RELEASE = A_ALLOC + 6, A_CANCEL, A_DESTROY,
        A_MEMFAIL, A_MEMOK, A_RETRY, A_EXPIRE, A_DETACH, A_FINISH_RET,
-       A_PIN, A_UNPIN, A_POLL, A_PARK, A_AGE, A_NR };
+       A_PIN, A_UNPIN, A_POLL, A_PARK, A_AGE,
+       A_SHRINK, A_NR };
 #define ACT(e, k)	((u8)((k) << 3 | (e)))
 #define ACT_E(a)	((a) & 7)
 #define ACT_K(a)	((a) >> 3)
@@ -91,8 +94,8 @@ struct ment {
 static struct {
 	char scenario;		/* 's'eed or 'o'ps */
 	unsigned int n, limit, reserve, depth, quota;
-	bool timeouts, memfail, split, pins, adaptive;
-} cfg = { 's', 2, 2, 1, 12, 0, false, false, false, false, false };
+	bool timeouts, memfail, split, pins, adaptive, shrink;
+} cfg = { 's', 2, 2, 1, 12, 0, false, false, false, false, false, false };
 
 #define MAX_PINS	8
 
@@ -327,6 +330,9 @@ static bool enabled(u8 a)
 			    BUFPOOL_BARGE_NS)
 				return true;
 		return false;
+	case A_SHRINK:
+		return cfg.shrink && ACT_E(a) == 0 &&
+		       bufpool_shrink_count(W.pool);
 	}
 	return false;
 }
@@ -451,6 +457,18 @@ static const char *apply(u8 a)
 	case A_FINISH_RET:
 		bufpool_release_finish(W.pool, &m->ret);
 		break;
+	case A_SHRINK: {
+		struct bp_snap s0, s1;
+
+		bp_snapshot(W.pool, &s0);
+		if (bufpool_shrink(W.pool, 1) != 1)
+			return "the shrinker gave nothing back";
+		bp_snapshot(W.pool, &s1);
+		if (s1.in_use != s0.in_use || s1.nr_cached + 1 != s0.nr_cached ||
+		    s1.nr_cached < s1.reserve)
+			return "the shrinker took more than one cached buffer";
+		break;
+	}
 	case A_PIN: {
 		struct bufpool_buf *buf = unpinned_held(m);
 
@@ -516,6 +534,8 @@ static const char *act_name(u8 a, char *buf, size_t len)
 		snprintf(buf, len, "park window closes, its timer fires");
 	else if (k == A_AGE)
 		snprintf(buf, len, "time passes the barging bound");
+	else if (k == A_SHRINK)
+		snprintf(buf, len, "shrinker gives one cached buffer back");
 	else if (k >= A_PIN)
 		snprintf(buf, len, k == A_PIN ? "e%u: a buffer it holds is pinned" :
 			 k == A_UNPIN ? "the oldest pin goes" :
@@ -739,7 +759,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tmxpa")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tmxpak")) != -1) {
 		switch (opt) {
 		case 's': cfg.scenario = optarg[0]; break;
 		case 'n': cfg.n = atoi(optarg); break;
@@ -752,8 +772,9 @@ int main(int argc, char **argv)
 		case 'x': cfg.split = true; break;
 		case 'p': cfg.pins = true; break;
 		case 'a': cfg.adaptive = true; break;
+		case 'k': cfg.shrink = true; break;
 		default:
-			fprintf(stderr, "usage: mc -s seed|ops -n N -l L -r R [-d D] [-q Q] [-t] [-m] [-x] [-p] [-a]\n");
+			fprintf(stderr, "usage: mc -s seed|ops -n N -l L -r R [-d D] [-q Q] [-t] [-m] [-x] [-p] [-a] [-k]\n");
 			return 2;
 		}
 	}
@@ -834,13 +855,14 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
-	printf("mc: %s n=%u limit=%u reserve=%u quota=%u%s%s%s%s: %u states, %zu transitions, depth %u%s, %llu replays, %.2f s\n",
+	printf("mc: %s n=%u limit=%u reserve=%u quota=%u%s%s%s%s%s: %u states, %zu transitions, depth %u%s, %llu replays, %.2f s\n",
 	       cfg.scenario == 's' ? "seed002" : "ops", cfg.n, cfg.limit,
 	       cfg.reserve, cfg.quota, cfg.timeouts ? " +timeouts" : "",
 	       cfg.memfail ? " +page-failures" : "",
 	       cfg.split ? (cfg.pins ? " +split-release +pins" : " +split-release") :
 	       cfg.pins ? " +pins" : "",
-	       cfg.adaptive ? " +adaptive" : "", nr_nodes, nr_edges, maxd,
+	       cfg.adaptive ? " +adaptive" : "",
+	       cfg.shrink ? " +shrinker" : "", nr_nodes, nr_edges, maxd,
 	       truncated ? " (bounded)" : "", replays,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	printf("mc: invariants and exact hand-off hold in every state; no lost wake-up\n");

@@ -73,6 +73,9 @@ mc() {
 	-s ops -n 3 -l 2 -r 1 -d 7 -q 2 -a
 	-s ops -n 2 -l 2 -r 0 -d 10 -x -a
 	-s ops -n 2 -l 2 -r 1 -d 9 -p -a
+	-s seed -n 3 -l 3 -r 1 -t -k
+	-s ops -n 3 -l 3 -r 1 -d 7 -m -k
+	-s ops -n 2 -l 2 -r 0 -d 10 -p -k
 	EOT
 }
 
