@@ -51,6 +51,9 @@ enum bufpool_buf_state {
  *	of several order-0 pages, a vmap() of them; see bufpool_buf_page()
  *	for its pages)
  * @owner: entity the buffer is granted to or held by
+ * @account: the account a buffer given back (RETURNING, QUARANTINED)
+ *	is still charged to, or NULL; a quarantined buffer holds a
+ *	reference on it (see struct bufpool_account)
  * @id: pool-wide unique id, stable for the buffer's lifetime
  * @state: enum bufpool_buf_state
  * @marked: scratch flag for duplicate detection in bufpool_release()
@@ -64,6 +67,7 @@ struct bufpool_buf {
 	struct list_head node;
 	void *addr;
 	struct bufpool_entity *owner;
+	struct bufpool_account *account;
 	u64 grant;
 	u32 id;
 	u8 state;
@@ -197,10 +201,18 @@ struct bufpool_ticket {
 
 /**
  * struct bufpool_account - entities that share one quota (e.g. a user)
- * @charged: buffers its entities hold, were granted or have requested
+ * @charged: buffers its entities hold, were granted or have requested,
+ *	and buffers they gave back that are not back yet: being returned,
+ *	or quarantined because their memory is still referenced elsewhere
  * @queued: buffers its entities' queued requests ask for (part of @charged)
+ * @get: optional; takes a reference for a quarantined buffer, which may
+ *	outlive every entity of the account.  Called with the pool lock
+ *	held: must not sleep.
+ * @put: optional; drops what @get took, once the buffer is back.  Called
+ *	without the pool lock; may sleep.  Without @get and @put the owner
+ *	must keep the account until the pool's quarantine is empty.
  *
- * Owned by the caller; protected by the pool lock.  The pool's quota
+ * Owned by the caller; the counters are protected by the pool lock.  The pool's quota
  * applies to every account: a request that would take @charged above it
  * fails at once with -EDQUOT and never waits.  What the account holds or
  * was granted (@charged - @queued) also decides, under a quota, whether a
@@ -210,6 +222,8 @@ struct bufpool_ticket {
 struct bufpool_account {
 	unsigned int charged;
 	unsigned int queued;
+	void (*get)(struct bufpool_account *account);
+	void (*put)(struct bufpool_account *account);
 };
 
 /**

@@ -376,9 +376,21 @@ static void bufpool_cache_new(struct bufpool *pool, struct bufpool_buf *buf)
 {
 	lockdep_assert_held(&pool->lock);
 	buf->state = BUFPOOL_BUF_CACHED;
+	buf->account = NULL;
 	list_add_tail(&buf->node, &pool->cache);
 	pool->nr_cached++;
 	pool->nr_alloc++;
+}
+
+/* A buffer given back is no longer charged to the account that had it. */
+static void bufpool_buf_unaccount_locked(struct bufpool *pool,
+					 struct bufpool_buf *buf)
+{
+	lockdep_assert_held(&pool->lock);
+	if (buf->account) {
+		buf->account->charged--;
+		buf->account = NULL;
+	}
 }
 
 /*
@@ -447,6 +459,7 @@ static void bufpool_uncharge_locked(struct bufpool *pool,
 	lockdep_assert_held(&pool->lock);
 	list_for_each_entry_safe(buf, tmp, bufs, node) {
 		list_del(&buf->node);
+		bufpool_buf_unaccount_locked(pool, buf);
 		if (pool->nr_alloc > pool->limit) {
 			bufpool_mem_destroy(pool->mem, buf);
 			pool->nr_alloc--;
@@ -1555,6 +1568,9 @@ static void bufpool_quarantine_locked(struct bufpool *pool,
 		buf->state = BUFPOOL_BUF_QUARANTINED;
 		/* whoever referenced it may have written it */
 		buf->dirty = true;
+		/* still charged: the fd and its process may go first */
+		if (buf->account && buf->account->get)
+			buf->account->get(buf->account);
 		pool->nr_quarantined++;
 		bufpool_mem_quarantine(pool->mem, buf);
 	}
@@ -1605,6 +1621,7 @@ static void bufpool_return(struct bufpool *pool, struct list_head *bufs,
  */
 void bufpool_quarantine_done(struct bufpool *pool, struct bufpool_buf *buf)
 {
+	struct bufpool_account *account = buf->account;
 	LIST_HEAD(back);
 
 	bufpool_mem_zero(pool->mem, buf);
@@ -1616,6 +1633,8 @@ void bufpool_quarantine_done(struct bufpool *pool, struct bufpool_buf *buf)
 	bufpool_uncharge_locked(pool, &back, 1);
 	bufpool_grant_locked(pool);
 	spin_unlock(&pool->lock);
+	if (account && account->put)
+		account->put(account);
 }
 
 static void bufpool_detach_locked(struct bufpool_entity *e,
@@ -1632,7 +1651,8 @@ static void bufpool_detach_locked(struct bufpool_entity *e,
 	}
 	list_move_tail(&buf->node, out);
 	e->nr_held--;
-	bufpool_unaccount_locked(e, 1);
+	/* charged to the account until it is back (or out of quarantine) */
+	buf->account = e->account;
 }
 
 /* Check that @e holds every id once; mark them.  Undo the marks on error. */

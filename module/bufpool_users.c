@@ -18,6 +18,7 @@
 #include <linux/hash.h>
 #include <linux/hashtable.h>
 #include <linux/mutex.h>
+#include <linux/refcount.h>
 #include <linux/slab.h>
 #include <linux/uidgid.h>
 #include <linux/user_namespace.h>
@@ -31,14 +32,15 @@
  * @uid: the user, when @ns is NULL
  * @ns: the root-created outermost user namespace this account is, or NULL
  *	(referenced)
- * @refs: open files of the user (under bufpool_users_lock)
+ * @refs: open files of the user, and buffers the core keeps quarantined
+ *	charged to it (dropped to zero only under bufpool_users_lock)
  * @account: what the core charges
  */
 struct bufpool_user {
 	struct hlist_node node;
 	kuid_t uid;
 	struct user_namespace *ns;
-	unsigned int refs;
+	refcount_t refs;
 	struct bufpool_account account;
 };
 
@@ -68,6 +70,22 @@ static u32 bufpool_user_hash(kuid_t uid, const struct user_namespace *ns)
 	return hash_ptr(ns, 32) ^ __kuid_val(uid);
 }
 
+static struct bufpool_user *to_user(struct bufpool_account *account)
+{
+	return container_of(account, struct bufpool_user, account);
+}
+
+/* Under the pool lock: the entity giving the buffer back holds a reference. */
+static void bufpool_user_account_get(struct bufpool_account *account)
+{
+	refcount_inc(&to_user(account)->refs);
+}
+
+static void bufpool_user_account_put(struct bufpool_account *account)
+{
+	bufpool_user_put(to_user(account));
+}
+
 /**
  * bufpool_user_get() - the account @cred is charged to, created on first use
  * @cred: the opener's credentials
@@ -92,9 +110,13 @@ struct bufpool_user *bufpool_user_get(const struct cred *cred)
 		goto unlock;
 	u->uid = uid;
 	u->ns = ns ? get_user_ns(ns) : NULL;
+	u->account.get = bufpool_user_account_get;
+	u->account.put = bufpool_user_account_put;
+	refcount_set(&u->refs, 1);
 	hash_add(bufpool_users, &u->node, key);
+	goto unlock;
 found:
-	u->refs++;
+	refcount_inc(&u->refs);
 unlock:
 	mutex_unlock(&bufpool_users_lock);
 	return u;
@@ -114,18 +136,20 @@ struct bufpool_account *bufpool_user_account(struct bufpool_user *u)
 /**
  * bufpool_user_put() - drop a reference taken by bufpool_user_get()
  * @u: the user, whose entity has been destroyed
+ *
+ * May sleep.  The account outlives its last file while buffers given back
+ * through it are quarantined: the core holds a reference for each.
  */
 void bufpool_user_put(struct bufpool_user *u)
 {
-	struct user_namespace *ns = NULL;
+	struct user_namespace *ns;
 
-	mutex_lock(&bufpool_users_lock);
-	if (!--u->refs) {
-		WARN_ON(u->account.charged);
-		hash_del(&u->node);
-		ns = u->ns;
-		kfree(u);
-	}
+	if (!refcount_dec_and_mutex_lock(&u->refs, &bufpool_users_lock))
+		return;
+	WARN_ON(u->account.charged);
+	hash_del(&u->node);
+	ns = u->ns;
+	kfree(u);
 	mutex_unlock(&bufpool_users_lock);
 	if (ns)
 		put_user_ns(ns);

@@ -47,13 +47,15 @@
  *               queued request collects when a tunable change makes it so
  *  -EDEADLK     the request could only be served once its own side gave
  *               buffers back (side: this fd; with a user quota set, all of
- *               the user's files): held + count + headroom > limit.  Never
- *               queued; also what a queued request collects once it is so
+ *               the user's files, and the user's quarantined buffers):
+ *               held + count + headroom > limit.  Never queued; also what
+ *               a queued request collects once it is so
  *  -EPERM       CRITICAL, but this fd would then hold more buffers taken
  *               as CRITICAL than other buffers, and it was not opened with
  *               CAP_SYS_RESOURCE
  *  -EDQUOT      the user's buffers (held, granted and requested, over all
- *               of the user's open files) would exceed the per-user quota.
+ *               of the user's open files, and those it released that are
+ *               still quarantined) would exceed the per-user quota.
  *               The user: the euid, or for a process in a user namespace
  *               the creator of the outermost one (a namespace root created
  *               is a user of its own)
@@ -100,7 +102,8 @@
  *  get_user_pages() pins (O_DIRECT, vmsplice, MSG_ZEROCOPY, io_uring):
  *  a buffer released while such a pin or reference remains is
  *  quarantined (STATS quarantined) and neither zeroed nor handed on
- *  until the last one is dropped.  Mappings are VM_DONTCOPY: fork() does
+ *  until the last one is dropped; it stays charged to its user's quota
+ *  meanwhile.  Mappings are VM_DONTCOPY: fork() does
  *  not copy them, and a copy made after madvise(MADV_DOFORK) is SIGBUS.
  *
  * mmap() of the status page at BUFPOOL_STATUS_OFFSET (struct

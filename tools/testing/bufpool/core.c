@@ -348,6 +348,14 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 				    o->waiter.state == BUFPOOL_WAIT_GRANTED)
 					ch += o->waiter.count;
 			}
+			/* given back, not back yet: still the account's */
+			for (id = 0; id < ck.id_end; id++) {
+				buf = bufpool_mem_lookup(pool->mem, id);
+				if (buf && buf->account == e->account &&
+				    (buf->state == BUFPOOL_BUF_QUARANTINED ||
+				     buf->state == BUFPOOL_BUF_RETURNING))
+					ch++;
+			}
 			if (e->account->queued != qd ||
 			    ((flags & BP_CHECK_QUIESCENT) &&
 			     e->account->charged != ch))

@@ -33,7 +33,8 @@
  *         in between.  With -p, someone else (a pipe, a DMA) may also
  *         pin a buffer an entity holds, unpin it later, and the
  *         quarantine may be polled: a pinned buffer must never be
- *         zeroed, destroyed nor handed to anyone but its pinner's grant.
+ *         zeroed, destroyed nor handed to anyone but its pinner's grant,
+ *         and stays charged to its pinner's account (with -q).
  *
  * Options: -s seed|ops -n entities -l limit -r reserve -d depth
  *          -t (seed: waits may time out and cancel)
@@ -250,7 +251,10 @@ static struct bufpool_buf *unpinned_held(struct ment *m)
 	return NULL;
 }
 
-/* A pinned buffer is its pinner's (same grant) or quarantined. */
+/*
+ * A pinned buffer is its pinner's (same grant) or quarantined, and then
+ * still charged to the pinner's account (bp_check() sums the charges).
+ */
 static const char *check_pins(void)
 {
 	const struct pin *p;
@@ -258,8 +262,11 @@ static const char *check_pins(void)
 
 	for (i = 0; i < W.npins; i++) {
 		p = &W.pins[i];
-		if (p->buf->state == BUFPOOL_BUF_QUARANTINED)
+		if (p->buf->state == BUFPOOL_BUF_QUARANTINED) {
+			if (p->buf->account != p->by->account)
+				return "a quarantined buffer left its account";
 			continue;
+		}
 		if (p->buf->state == BUFPOOL_BUF_RETURNING)
 			continue;	/* detached, not finished (-x) */
 		if (p->buf->state != BUFPOOL_BUF_HELD ||

@@ -76,6 +76,7 @@ mc() {
 	-s seed -n 3 -l 3 -r 1 -t -k
 	-s ops -n 3 -l 3 -r 1 -d 7 -m -k
 	-s ops -n 2 -l 2 -r 0 -d 10 -p -k
+	-s ops -n 3 -l 3 -r 0 -d 8 -p -q 2
 	EOT
 }
 

@@ -1496,6 +1496,101 @@ static void test_quarantine(void)
 	teardown();
 }
 
+/* An account whose references are counted, as the character device's. */
+static struct {
+	struct bufpool_account a;
+	int refs;
+} qa;
+
+static void qa_get(struct bufpool_account *a)
+{
+	qa.refs++;
+}
+
+static void qa_put(struct bufpool_account *a)
+{
+	qa.refs--;
+}
+
+/*
+ * A quarantined buffer stays charged to the account that gave it back,
+ * with a reference on it, until it is back: after its entity is gone too.
+ * Its quota is then full (-EDQUOT at once); a request only the account's
+ * own quarantined buffers coming back could serve fails at once
+ * (-EDEADLK); neither ever waits on the account's own pins.
+ */
+static void test_quarantine_quota(void)
+{
+	struct bufpool_account other = { 0 };
+	struct bufpool_tunables t;
+	struct bufpool_buf *b0, *b1, *c;
+	const char *why;
+
+	memset(&qa, 0, sizeof(qa));
+	qa.a.get = qa_get;
+	qa.a.put = qa_put;
+	setup(4, 0);
+	bufpool_get_tunables(T.pool, &t);
+	t.quota = 2;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	bufpool_entity_set_account(&T.t[0].e, &qa.a);
+	bufpool_entity_set_account(&T.t[1].e, &qa.a);
+	bufpool_entity_set_account(&T.t[2].e, &other);
+
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	b0 = T.t[0].bufs[0];
+	bp_mem_pin(T.mem, b0, 1);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(b0->state, BUFPOOL_BUF_QUARANTINED);
+	EXPECT_EQ(qa.a.charged, 1);
+	EXPECT_EQ(qa.refs, 1);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	b1 = T.t[0].bufs[0];
+	bp_mem_pin(T.mem, b1, 1);
+	D(0);					/* its file is gone */
+	EXPECT_EQ(b1->state, BUFPOOL_BUF_QUARANTINED);
+	EXPECT_EQ(qa.a.charged, 2);
+	EXPECT_EQ(qa.refs, 2);
+	EXPECT_EQ(A(1, NORM, 1), -EDQUOT);	/* its own pins fill it */
+	EXPECT_EQ(A_noq(1, NORM, 1), -EDQUOT);
+	EXPECT_EQ(A(2, NORM, 2), 0);		/* the other account is not */
+	EXPECT_EQ(R(2, 0), 0);
+	CHECK();
+
+	bp_mem_pin(T.mem, b0, -1);
+	EXPECT_EQ(bp_mem_run_quarantine(T.mem), 1);
+	EXPECT_EQ(qa.a.charged, 1);
+	EXPECT_EQ(qa.refs, 1);
+	EXPECT_EQ(A(1, NORM, 1), 0);		/* room again */
+	EXPECT_EQ(R(1, 0), 0);
+
+	/* with the quota at the limit: only its own pins block it */
+	t.quota = 4;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT_EQ(A(1, NORM, 3), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(A(1, NORM, 2), 0);
+	b0 = T.t[1].bufs[0];
+	c = T.t[1].bufs[1];
+	bp_mem_pin(T.mem, b0, 1);
+	bp_mem_pin(T.mem, c, 1);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(qa.a.charged, 3);		/* 1 + 2 quarantined */
+	EXPECT_EQ(A(1, NORM, 2), -EDEADLK);	/* 3 + 2 > 4, never waits */
+	EXPECT_EQ(queued(NORM), 0);
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	CHECK();
+	bp_mem_pin(T.mem, b1, -1);
+	bp_mem_pin(T.mem, b0, -1);
+	bp_mem_pin(T.mem, c, -1);
+	EXPECT_EQ(bp_mem_run_quarantine(T.mem), 3);
+	EXPECT_EQ(qa.refs, 0);
+	EXPECT_EQ(R(1, 0), 0);
+	teardown();
+	EXPECT_EQ(qa.refs, 0);
+	EXPECT_EQ(qa.a.charged, 0);
+}
+
 static void test_undo_critical(void)
 {
 	struct bufpool_returning r;
@@ -2063,6 +2158,7 @@ static const struct test tests[] = {
 	{ "shrink", test_shrink },
 	{ "shrink_keeps_queued", test_shrink_keeps_queued },
 	{ "limit_memory", test_limit_memory },
+	{ "quarantine_quota", test_quarantine_quota },
 };
 
 int main(void)
