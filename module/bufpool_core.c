@@ -1637,6 +1637,32 @@ void bufpool_quarantine_done(struct bufpool *pool, struct bufpool_buf *buf)
 		account->put(account);
 }
 
+/**
+ * bufpool_quarantine_drop() - a quarantined buffer leaves the pool for good
+ * @pool: the pool
+ * @buf: a buffer bufpool_mem_quarantine() was given that must never be
+ *	used again (a page of it is poisoned)
+ *
+ * For the backend: the pool owns one buffer less (its limit is unchanged:
+ * a new buffer may be created in its place), @buf is destroyed, never
+ * zeroed nor granted, and its account is uncharged.  May sleep.
+ */
+void bufpool_quarantine_drop(struct bufpool *pool, struct bufpool_buf *buf)
+{
+	struct bufpool_account *account = buf->account;
+
+	spin_lock(&pool->lock);
+	pool->nr_quarantined--;
+	bufpool_buf_unaccount_locked(pool, buf);
+	pool->in_use--;
+	pool->nr_alloc--;
+	bufpool_mem_destroy(pool->mem, buf);
+	bufpool_grant_locked(pool);
+	spin_unlock(&pool->lock);
+	if (account && account->put)
+		account->put(account);
+}
+
 static void bufpool_detach_locked(struct bufpool_entity *e,
 				  struct bufpool_buf *buf,
 				  struct list_head *out)

@@ -481,6 +481,17 @@ static vm_fault_t bufpool_vm_fault(struct vm_fault *vmf)
 		/* until its entry is in: see bufpool_revoke() */
 		lock_page(vmf->page);
 		ret = VM_FAULT_LOCKED;
+		/*
+		 * Poisoned memory is never mapped.  Not left to the core's
+		 * own check after we return: for a locked page it unmaps the
+		 * page from its file mapping, which ours do not have.
+		 */
+		if (unlikely(PageHWPoison(vmf->page))) {
+			unlock_page(vmf->page);
+			put_page(vmf->page);
+			vmf->page = NULL;
+			ret = VM_FAULT_HWPOISON;
+		}
 	} else {
 		ret = VM_FAULT_SIGBUS;
 	}

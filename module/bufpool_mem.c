@@ -43,6 +43,16 @@
  *
  * Under memory pressure the pool's shrinker (bufpool_shrinker.c) gives
  * cached buffers back through bufpool_shrink().
+ *
+ * Memory failure: a page the kernel found corrupted (PageHWPoison) is
+ * never mapped again (faults get SIGBUS) and its buffer is never zeroed
+ * nor reused.  When that buffer comes back it goes through the quarantine
+ * until its other pages are idle, and then leaves the pool
+ * (bufpool_quarantine_drop()): the pool owns one buffer less and may
+ * create a new one within its limit.  Its pages are put like any other;
+ * the poisoned one keeps whatever reference memory_failure() took, and a
+ * poisoned page whose last reference goes is never handed out again by the
+ * page allocator.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -182,13 +192,29 @@ static void bufpool_mem_reap_fn(struct work_struct *work)
 	}
 }
 
-/* True while a page of @pb is referenced beyond the backend's reference. */
+/* True if the kernel found a page of @pb corrupted (memory failure). */
+static bool bufpool_page_buf_poisoned(const struct bufpool_page_buf *pb)
+{
+	unsigned int i;
+
+	for (i = 0; i < pb->nr_pages; i++)
+		if (PageHWPoison(pb->pages[i]))
+			return true;
+	return false;
+}
+
+/*
+ * True while a page of @pb is referenced beyond the backend's reference.
+ * A poisoned page is the memory-failure code's for good, whatever its
+ * count: it never makes the buffer idle.
+ */
 static bool bufpool_page_buf_busy(const struct bufpool_page_buf *pb)
 {
 	unsigned int i;
 
 	for (i = 0; i < pb->nr_pages; i++)
-		if (page_ref_count(pb->pages[i]) != 1)
+		if (!PageHWPoison(pb->pages[i]) &&
+		    page_ref_count(pb->pages[i]) != 1)
 			return true;
 	return false;
 }
@@ -209,8 +235,14 @@ static void bufpool_mem_poll_fn(struct work_struct *work)
 
 	list_for_each_entry_safe(buf, tmp, &back, node) {
 		list_del_init(&buf->node);
-		pr_debug("buffer %u leaves the quarantine\n", buf->id);
-		bufpool_quarantine_done(mem->pool, buf);
+		if (bufpool_page_buf_poisoned(to_page_buf(buf))) {
+			pr_warn_ratelimited("buffer %u has a poisoned page: dropped from the pool\n",
+					    buf->id);
+			bufpool_quarantine_drop(mem->pool, buf);
+		} else {
+			pr_debug("buffer %u leaves the quarantine\n", buf->id);
+			bufpool_quarantine_done(mem->pool, buf);
+		}
 		cond_resched();
 	}
 
@@ -438,10 +470,16 @@ void bufpool_mem_zero(struct bufpool_mem *mem, struct bufpool_buf *buf)
 	}
 }
 
-/* Under the pool lock or not: reads reference counts only. */
+/*
+ * Under the pool lock or not: reads reference counts and page flags only.
+ * A buffer with a poisoned page is never zeroed nor reused: it takes the
+ * quarantine's way, which drops it from the pool.
+ */
 bool bufpool_mem_busy(struct bufpool_mem *mem, struct bufpool_buf *buf)
 {
-	return bufpool_page_buf_busy(to_page_buf(buf));
+	const struct bufpool_page_buf *pb = to_page_buf(buf);
+
+	return bufpool_page_buf_busy(pb) || bufpool_page_buf_poisoned(pb);
 }
 
 /*

@@ -47,5 +47,7 @@ void bufpool_mem_reap(struct bufpool_mem *mem);
 void bufpool_grow(struct bufpool *pool);
 /* core: a quarantined buffer is the backend's own again: zero, hand on */
 void bufpool_quarantine_done(struct bufpool *pool, struct bufpool_buf *buf);
+/* core: a quarantined buffer can never be used again: it leaves the pool */
+void bufpool_quarantine_drop(struct bufpool *pool, struct bufpool_buf *buf);
 
 #endif /* _BUFPOOL_MEM_H */

@@ -103,8 +103,9 @@
  *  a buffer released while such a pin or reference remains is
  *  quarantined (STATS quarantined) and neither zeroed nor handed on
  *  until the last one is dropped; it stays charged to its user's quota
- *  meanwhile.  Mappings are VM_DONTCOPY: fork() does
- *  not copy them, and a copy made after madvise(MADV_DOFORK) is SIGBUS.
+ *  meanwhile.  A poisoned page (memory failure) is never mapped: SIGBUS.
+ *  Mappings are VM_DONTCOPY: fork() does not copy them, and a copy made
+ *  after madvise(MADV_DOFORK) is SIGBUS.
  *
  * mmap() of the status page at BUFPOOL_STATUS_OFFSET (struct
  * bufpool_status), one page, MAP_SHARED and PROT_READ only:
