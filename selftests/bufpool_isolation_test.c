@@ -269,7 +269,7 @@ static void *uffd_thread(void *arg)
  * fd_h holds the pool; fd_a's blocking ALLOC of 2 has its ids page
  * registered with userfaultfd; fd_h gives the pool back; @u->act runs
  * while the copy-out waits; ALLOC fails with EFAULT.  Returns false (the
- * test is skipped) without userfaultfd.
+ * test is skipped) without userfaultfd or madvise().
  */
 static bool paused_alloc(struct __test_metadata *_metadata,
 			 struct _test_data_iso *self, struct uffd_helper *u)
@@ -281,6 +281,10 @@ static bool paused_alloc(struct __test_metadata *_metadata,
 	u->fd = self->fd_a;
 	u->pg = self->pg;
 	u->bs = self->bs;
+	if (madvise(NULL, 0, MADV_NORMAL)) {
+		TH_LOG("no madvise(): %s", strerror(errno));
+		return false;
+	}
 	u->uffd = (int)syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (u->uffd < 0)
 		return false;
