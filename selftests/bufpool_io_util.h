@@ -117,24 +117,6 @@ static inline size_t bp_nonzero(const unsigned char *p, size_t len)
 	return len;
 }
 
-/* Write @val to the file @dir/@name: 0 or -errno. */
-static inline int bp_write_file(const char *dir, const char *name,
-				const char *val)
-{
-	char path[256];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return (int)n;
-}
-
 /* A null_blk device of configfs, /dev/<name>. */
 struct bp_nullb {
 	char name[32];

@@ -72,14 +72,15 @@ static inline int bp_sysfs_read(const char *name, unsigned long long *v)
 	return 0;
 }
 
-/* Write @val to BP_SYSFS/@name: 0 or -errno (of open() or write()). */
-static inline int bp_sysfs_write(const char *name, const char *val)
+/* Write @val to the file @dir/@name: 0 or -errno (of open() or write()). */
+static inline int bp_write_file(const char *dir, const char *name,
+				const char *val)
 {
 	char path[320];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", BP_SYSFS, name);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -87,6 +88,12 @@ static inline int bp_sysfs_write(const char *name, const char *val)
 	n = n < 0 ? -errno : 0;
 	close(fd);
 	return (int)n;
+}
+
+/* Write @val to BP_SYSFS/@name: 0 or -errno (of open() or write()). */
+static inline int bp_sysfs_write(const char *name, const char *val)
+{
+	return bp_write_file(BP_SYSFS, name, val);
 }
 
 static inline int bp_sysfs_set(const char *name, unsigned long long v)
