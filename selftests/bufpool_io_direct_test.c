@@ -53,18 +53,15 @@ FIXTURE_SETUP(direct)
 {
 	struct bp_pool pool = { .limit = 8, .reserve = 0 };
 	struct bp_nullb_conf c = { .size_mb = 16, .blocksize = 512 };
+	const char *what;
 	int ret;
 
 	self->fd = -1;
 	self->dfd = -1;
-	ret = bp_pool_setup(&pool);
-	if (ret == -ENODEV)
+	ret = bp_io_pool_open(&pool, &self->fd, &self->st, &what);
+	if (ret == 1)
 		SKIP(return, BP_POOL_NEEDS);
-	ASSERT_EQ(0, ret);
-	self->fd = bp_open(0);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
-	ASSERT_EQ(0, bp_wait_idle(self->fd));
-	ASSERT_EQ(0, bp_stats(self->fd, &self->st));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", what, strerror(-ret));
 	self->bs = self->st.bufsize;
 	if (self->bs % 512)
 		SKIP(return, "bufsize %zu is not a multiple of 512", self->bs);
@@ -157,11 +154,6 @@ FIXTURE(inflight) {
 	__u32 *ids;
 };
 
-/* How the buffer leaves its holder. */
-enum bp_leave {
-	BP_LEAVE_NONE, BP_LEAVE_RELEASE, BP_LEAVE_CLOSE, BP_LEAVE_KILL,
-};
-
 FIXTURE_VARIANT(inflight) {
 	enum bp_leave how;
 };
@@ -203,18 +195,15 @@ FIXTURE_SETUP(inflight)
 		.size_mb = 16, .blocksize = 512, .completion_nsec = BP_LATE_NS,
 	};
 	unsigned char *ref;
+	const char *what;
 	int ret, dfd;
 
 	self->fd = -1;
 	self->lfd = -1;
-	ret = bp_pool_setup(&pool);
-	if (ret == -ENODEV)
+	ret = bp_io_pool_open(&pool, &self->fd, &self->st, &what);
+	if (ret == 1)
 		SKIP(return, BP_POOL_NEEDS);
-	ASSERT_EQ(0, ret);
-	self->fd = bp_open(0);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
-	ASSERT_EQ(0, bp_wait_idle(self->fd));
-	ASSERT_EQ(0, bp_stats(self->fd, &self->st));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", what, strerror(-ret));
 	self->bs = self->st.bufsize;
 	if (self->bs % 512)
 		SKIP(return, "bufsize %zu is not a multiple of 512", self->bs);
@@ -277,11 +266,14 @@ TEST_F(inflight, next_holder_is_safe)
 	struct bp_reader r = { .fd = self->lfd, .len = self->bs };
 	const char *disk = self->loop + strlen("/dev/");
 	struct bp_iobuf b;
-	unsigned int got = 0, i;
+	struct bp_taken t;
+	unsigned int got;
 	pthread_t th = 0;
 	int pipefd[2], fd2, ret;
 	pid_t pid = -1;
 	long long q;
+	size_t at = 0;
+	__u32 id = 0;
 
 	if (variant->how == BP_LEAVE_NONE) {
 		ASSERT_EQ(0, bp_iobuf_get(&b, BP_IO_MALLOC, -1, self->bs));
@@ -327,19 +319,8 @@ TEST_F(inflight, next_holder_is_safe)
 	}
 	ASSERT_EQ(0, ret) TH_LOG("the read never went in flight");
 
-	switch (variant->how) {
-	case BP_LEAVE_RELEASE:
-		ASSERT_EQ(0, bp_release(self->fd, &b.id, 1));
-		break;
-	case BP_LEAVE_CLOSE:
-		ASSERT_EQ(0, munmap(b.p, b.len));
-		ASSERT_EQ(0, close(self->fd));
-		self->fd = -1;
-		break;
-	default:
-		ASSERT_EQ(0, kill(pid, SIGKILL));
-		break;
-	}
+	ret = bp_io_leave(variant->how, &self->fd, &b, pid);
+	ASSERT_EQ(0, ret) TH_LOG("leaving the buffer: %s", strerror(-ret));
 	if (variant->how != BP_LEAVE_KILL) {
 		ret = bp_wait_quarantined(1);
 		q = bp_quarantined();
@@ -350,18 +331,11 @@ TEST_F(inflight, next_holder_is_safe)
 	/* the next holder takes all it can: never the pinned pages */
 	fd2 = bp_open(0);
 	ASSERT_LE(0, fd2);
-	for (got = 0; got < self->st.limit; got++) {
-		struct bp_iobuf nb;
-
-		if (bp_iobuf_get(&nb, BP_IO_POOL, fd2, self->bs))
-			break;
-		self->ids[got] = nb.id;
-		EXPECT_EQ(self->bs, bp_nonzero(nb.p, self->bs))
-			TH_LOG("buffer %u of the next holder is not zeroed", nb.id);
-		bp_pattern(nb.p, self->bs, 9);
-		nb.fd = -1;	/* unmapped below, released with fd2 */
-		munmap(nb.p, nb.len);
-	}
+	bp_take_all(fd2, self->ids, self->st.limit, self->bs, 9, &t);
+	got = t.got;
+	EXPECT_EQ(0U, t.dirty)
+		TH_LOG("%u buffers of the next holder are not zeroed (first %u)",
+		       t.dirty, t.dirty_id);
 	EXPECT_LE(1U, got);
 
 	/* the late read completes */
@@ -377,32 +351,20 @@ TEST_F(inflight, next_holder_is_safe)
 		TH_LOG("stats/quarantined %lld after the pin dropped", bp_quarantined());
 
 	/* ... and it landed in none of the next holder's buffers */
-	for (i = 0; i < got; i++) {
-		unsigned char *p = mmap(NULL, self->bs, PROT_READ, MAP_SHARED, fd2,
-					(off_t)self->ids[i] * (off_t)self->bs);
-		size_t at;
-
-		ASSERT_NE(MAP_FAILED, p);
-		at = bp_pattern_diff(p, self->bs, 9);
-		EXPECT_EQ(self->bs, at)
-			TH_LOG("buffer %u: the old read landed at %zu", self->ids[i], at);
-		munmap(p, self->bs);
-	}
+	ret = bp_count_changed(fd2, self->ids, got, self->bs, 9, &id, &at);
+	ASSERT_LE(0, ret) TH_LOG("mmap of the next holder's: %s", strerror(-ret));
+	EXPECT_EQ(0, ret)
+		TH_LOG("%d buffers changed: the old read landed in buffer %u at %zu",
+		       ret, id, at);
 	ASSERT_EQ(0, bp_release_all(fd2, self->ids, got));
 
 	/* back from quarantine, zeroed: every buffer of the pool reads 0 */
-	for (got = 0; got < self->st.limit; got++) {
-		struct bp_iobuf nb;
-
-		if (bp_iobuf_get(&nb, BP_IO_POOL, fd2, self->bs))
-			break;
-		self->ids[got] = nb.id;
-		EXPECT_EQ(self->bs, bp_nonzero(nb.p, self->bs))
-			TH_LOG("buffer %u holds old data after the quarantine", nb.id);
-		bp_iobuf_put(&nb, false);
-	}
-	EXPECT_EQ(self->st.limit, got);
-	EXPECT_EQ(0, bp_release_all(fd2, self->ids, got));
+	bp_take_all(fd2, self->ids, self->st.limit, self->bs, -1, &t);
+	EXPECT_EQ(0U, t.dirty)
+		TH_LOG("%u buffers hold old data after the quarantine (first %u)",
+		       t.dirty, t.dirty_id);
+	EXPECT_EQ(self->st.limit, t.got);
+	EXPECT_EQ(0, bp_release_all(fd2, self->ids, t.got));
 	close(fd2);
 }
 

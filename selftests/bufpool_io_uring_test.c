@@ -108,18 +108,15 @@ FIXTURE_SETUP(uring)
 {
 	struct bp_pool pool = { .limit = 8, .reserve = 0 };
 	struct bp_nullb_conf c = { .size_mb = 16, .blocksize = 512 };
+	const char *what;
 	int ret;
 
 	self->fd = -1;
 	self->dfd = -1;
-	ret = bp_pool_setup(&pool);
-	if (ret == -ENODEV)
+	ret = bp_io_pool_open(&pool, &self->fd, &self->st, &what);
+	if (ret == 1)
 		SKIP(return, BP_POOL_NEEDS);
-	ASSERT_EQ(0, ret);
-	self->fd = bp_open(0);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
-	ASSERT_EQ(0, bp_wait_idle(self->fd));
-	ASSERT_EQ(0, bp_stats(self->fd, &self->st));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", what, strerror(-ret));
 	self->bs = self->st.bufsize;
 	if (self->bs % 512)
 		SKIP(return, "bufsize %zu is not a multiple of 512", self->bs);
@@ -202,8 +199,6 @@ FIXTURE(registered) {
 	unsigned char *ctl;
 };
 
-enum bp_leave { BP_LEAVE_RELEASE, BP_LEAVE_CLOSE, BP_LEAVE_KILL };
-
 FIXTURE_VARIANT(registered) {
 	enum bp_leave how;
 };
@@ -225,18 +220,15 @@ FIXTURE_SETUP(registered)
 {
 	struct bp_pool pool = { .limit = 2, .reserve = 0 };
 	struct bp_nullb_conf c = { .size_mb = 16, .blocksize = 512 };
+	const char *what;
 	int ret;
 
 	self->fd = -1;
 	self->dfd = -1;
-	ret = bp_pool_setup(&pool);
-	if (ret == -ENODEV)
+	ret = bp_io_pool_open(&pool, &self->fd, &self->st, &what);
+	if (ret == 1)
 		SKIP(return, BP_POOL_NEEDS);
-	ASSERT_EQ(0, ret);
-	self->fd = bp_open(0);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
-	ASSERT_EQ(0, bp_wait_idle(self->fd));
-	ASSERT_EQ(0, bp_stats(self->fd, &self->st));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", what, strerror(-ret));
 	self->bs = self->st.bufsize;
 	if (self->bs % 512)
 		SKIP(return, "bufsize %zu is not a multiple of 512", self->bs);
@@ -279,9 +271,12 @@ TEST_F(registered, next_holder_is_safe)
 	struct io_uring ring;
 	struct iovec iov;
 	struct bp_iobuf b;
-	unsigned int got, i;
+	struct bp_taken t;
+	unsigned int got;
 	int pipefd[2], fd2, ret;
 	pid_t pid = -1;
+	size_t at = 0;
+	__u32 id = 0;
 
 	ASSERT_EQ(0, pipe(pipefd));
 	if (variant->how == BP_LEAVE_KILL) {
@@ -312,20 +307,10 @@ TEST_F(registered, next_holder_is_safe)
 					 strerror(ret < 0 ? -ret : ret));
 	}
 
-	switch (variant->how) {
-	case BP_LEAVE_RELEASE:
-		ASSERT_EQ(0, bp_release(self->fd, &b.id, 1));
-		break;
-	case BP_LEAVE_CLOSE:
-		ASSERT_EQ(0, munmap(b.p, b.len));
-		ASSERT_EQ(0, close(self->fd));
-		self->fd = -1;
-		break;
-	case BP_LEAVE_KILL:
-		ASSERT_EQ(0, kill(pid, SIGKILL));
+	ret = bp_io_leave(variant->how, &self->fd, &b, pid);
+	ASSERT_EQ(0, ret) TH_LOG("leaving the buffer: %s", strerror(-ret));
+	if (variant->how == BP_LEAVE_KILL)
 		EXPECT_EQ(128 + SIGKILL, bp_reap(pid));
-		break;
-	}
 	if (variant->how != BP_LEAVE_KILL)
 		EXPECT_EQ(0, bp_wait_quarantined(1))
 			TH_LOG("stats/quarantined %lld while registered", bp_quarantined());
@@ -333,17 +318,11 @@ TEST_F(registered, next_holder_is_safe)
 	/* the next holder takes all it can: never the registered pages */
 	fd2 = bp_open(0);
 	ASSERT_LE(0, fd2);
-	for (got = 0; got < self->st.limit; got++) {
-		struct bp_iobuf nb;
-
-		if (bp_iobuf_get(&nb, BP_IO_POOL, fd2, self->bs))
-			break;
-		self->ids[got] = nb.id;
-		EXPECT_EQ(self->bs, bp_nonzero(nb.p, self->bs))
-			TH_LOG("buffer %u of the next holder is not zeroed", nb.id);
-		bp_pattern(nb.p, self->bs, 9);
-		bp_iobuf_put(&nb, false);
-	}
+	bp_take_all(fd2, self->ids, self->st.limit, self->bs, 9, &t);
+	got = t.got;
+	EXPECT_EQ(0U, t.dirty)
+		TH_LOG("%u buffers of the next holder are not zeroed (first %u)",
+		       t.dirty, t.dirty_id);
 	EXPECT_LE(1U, got);
 
 	if (pid < 0) {
@@ -368,31 +347,19 @@ TEST_F(registered, next_holder_is_safe)
 		TH_LOG("stats/quarantined %lld after the registration went", bp_quarantined());
 
 	/* nothing of the old registration landed in the next holder's */
-	for (i = 0; i < got; i++) {
-		unsigned char *p = mmap(NULL, self->bs, PROT_READ, MAP_SHARED, fd2,
-					(off_t)self->ids[i] * (off_t)self->bs);
-		size_t at;
-
-		ASSERT_NE(MAP_FAILED, p);
-		at = bp_pattern_diff(p, self->bs, 9);
-		EXPECT_EQ(self->bs, at)
-			TH_LOG("buffer %u: the old READ_FIXED landed at %zu", self->ids[i], at);
-		munmap(p, self->bs);
-	}
+	ret = bp_count_changed(fd2, self->ids, got, self->bs, 9, &id, &at);
+	ASSERT_LE(0, ret) TH_LOG("mmap of the next holder's: %s", strerror(-ret));
+	EXPECT_EQ(0, ret)
+		TH_LOG("%d buffers changed: the old READ_FIXED landed in buffer %u at %zu",
+		       ret, id, at);
 	ASSERT_EQ(0, bp_release_all(fd2, self->ids, got));
 	/* back from quarantine, zeroed */
-	for (got = 0; got < self->st.limit; got++) {
-		struct bp_iobuf nb;
-
-		if (bp_iobuf_get(&nb, BP_IO_POOL, fd2, self->bs))
-			break;
-		self->ids[got] = nb.id;
-		EXPECT_EQ(self->bs, bp_nonzero(nb.p, self->bs))
-			TH_LOG("buffer %u holds old data after the quarantine", nb.id);
-		bp_iobuf_put(&nb, false);
-	}
-	EXPECT_EQ(self->st.limit, got);
-	EXPECT_EQ(0, bp_release_all(fd2, self->ids, got));
+	bp_take_all(fd2, self->ids, self->st.limit, self->bs, -1, &t);
+	EXPECT_EQ(0U, t.dirty)
+		TH_LOG("%u buffers hold old data after the quarantine (first %u)",
+		       t.dirty, t.dirty_id);
+	EXPECT_EQ(self->st.limit, t.got);
+	EXPECT_EQ(0, bp_release_all(fd2, self->ids, t.got));
 	close(fd2);
 	close(pipefd[0]);
 	close(pipefd[1]);

@@ -280,4 +280,125 @@ static inline int bp_wait_quarantined(long long n)
 	return 0;
 }
 
+/*
+ * The I/O fixtures' start: the pool set up as @pool says, opened on *@fd,
+ * idle, its stats in @st.  0, 1 where there is no pool (the caller skips,
+ * BP_POOL_NEEDS), or -errno with *@what naming the step that failed.
+ */
+static inline int bp_io_pool_open(const struct bp_pool *pool, int *fd,
+				  struct bufpool_stats *st, const char **what)
+{
+	int ret;
+
+	*what = "pool setup";
+	ret = bp_pool_setup(pool);
+	if (ret == -ENODEV)
+		return 1;
+	if (ret)
+		return ret;
+	*what = "open " BP_DEV;
+	*fd = bp_open(0);
+	if (*fd < 0)
+		return -errno;
+	*what = "wait for the pool to be idle";
+	ret = bp_wait_idle(*fd);
+	if (ret)
+		return ret < 0 ? ret : -EBUSY;
+	*what = "STATS";
+	ret = bp_stats(*fd, st);
+	return ret < 0 ? ret : ret ? -EIO : 0;
+}
+
+/* How a buffer leaves its holder while I/O still holds its pages. */
+enum bp_leave {
+	BP_LEAVE_NONE,		/* it does not: the control */
+	BP_LEAVE_RELEASE,	/* RELEASE, the mapping still there */
+	BP_LEAVE_CLOSE,		/* munmap() and close() of the holder's fd */
+	BP_LEAVE_KILL,		/* SIGKILL of the holding process */
+};
+
+/*
+ * Make @b leave its holder @how: RELEASE on *@fd, munmap() and close *@fd
+ * (which becomes -1), or SIGKILL @pid (not reaped).  0 or -errno.
+ */
+static inline int bp_io_leave(enum bp_leave how, int *fd, struct bp_iobuf *b,
+			      pid_t pid)
+{
+	int ret;
+
+	switch (how) {
+	case BP_LEAVE_RELEASE:
+		return bp_release(*fd, &b->id, 1);
+	case BP_LEAVE_CLOSE:
+		if (munmap(b->p, b->len))
+			return -errno;
+		ret = close(*fd) ? -errno : 0;
+		*fd = -1;
+		return ret;
+	case BP_LEAVE_KILL:
+		return kill(pid, SIGKILL) ? -errno : 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* What bp_take_all() took and found. */
+struct bp_taken {
+	unsigned int got;	/* buffers taken: their ids are ids[0..got) */
+	unsigned int dirty;	/* of these, how many were not zeroed */
+	__u32 dirty_id;		/* the first of those */
+};
+
+/*
+ * Take up to @max buffers of @bs bytes on @fd, their ids into @ids, each
+ * checked to read 0, then filled with bp_pattern(@seed) unless @seed is
+ * negative, and unmapped (still held).
+ */
+static inline void bp_take_all(int fd, __u32 *ids, unsigned int max,
+			       size_t bs, int seed, struct bp_taken *t)
+{
+	struct bp_iobuf nb;
+
+	memset(t, 0, sizeof(*t));
+	for (; t->got < max; t->got++) {
+		if (bp_iobuf_get(&nb, BP_IO_POOL, fd, bs))
+			break;
+		ids[t->got] = nb.id;
+		if (bp_nonzero(nb.p, bs) != bs && !t->dirty++)
+			t->dirty_id = nb.id;
+		if (seed >= 0)
+			bp_pattern(nb.p, bs, (unsigned int)seed);
+		bp_iobuf_put(&nb, false);
+	}
+}
+
+/*
+ * Of the @n buffers @ids held on @fd, how many no longer read
+ * bp_pattern(@seed) (the first one's id and offset into *@id and *@at),
+ * or -errno where one cannot be mapped.
+ */
+static inline int bp_count_changed(int fd, const __u32 *ids, unsigned int n,
+				   size_t bs, unsigned int seed, __u32 *id,
+				   size_t *at)
+{
+	unsigned int i;
+	int changed = 0;
+
+	for (i = 0; i < n; i++) {
+		unsigned char *p = mmap(NULL, bs, PROT_READ, MAP_SHARED, fd,
+					(off_t)ids[i] * (off_t)bs);
+		size_t off;
+
+		if (p == MAP_FAILED)
+			return -errno;
+		off = bp_pattern_diff(p, bs, seed);
+		if (off != bs && !changed++) {
+			*id = ids[i];
+			*at = off;
+		}
+		munmap(p, bs);
+	}
+	return changed;
+}
+
 #endif /* _BUFPOOL_IO_UTIL_H */

@@ -159,19 +159,16 @@ FIXTURE_VARIANT_ADD(zc, malloc) {
 FIXTURE_SETUP(zc)
 {
 	struct bp_pool pool = { .limit = 8, .reserve = 0 };
+	const char *what;
 	int ret;
 
 	self->fd = -1;
 	self->snd = -1;
 	self->rcv = -1;
-	ret = bp_pool_setup(&pool);
-	if (ret == -ENODEV)
+	ret = bp_io_pool_open(&pool, &self->fd, &self->st, &what);
+	if (ret == 1)
 		SKIP(return, BP_POOL_NEEDS);
-	ASSERT_EQ(0, ret);
-	self->fd = bp_open(0);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
-	ASSERT_EQ(0, bp_wait_idle(self->fd));
-	ASSERT_EQ(0, bp_stats(self->fd, &self->st));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", what, strerror(-ret));
 	self->bs = self->st.bufsize;
 	ret = bp_tcp_pair(&self->snd, &self->rcv, 0);
 	if (ret == -EADDRNOTAVAIL || ret == -ENETUNREACH || ret == -EAFNOSUPPORT)
@@ -252,10 +249,6 @@ FIXTURE(pending) {
 	int rcv;
 };
 
-enum bp_leave {
-	BP_LEAVE_NONE, BP_LEAVE_RELEASE, BP_LEAVE_CLOSE, BP_LEAVE_KILL,
-};
-
 FIXTURE_VARIANT(pending) {
 	enum bp_leave how;
 };
@@ -286,18 +279,15 @@ FIXTURE_VARIANT_ADD(pending, kill) {
 FIXTURE_SETUP(pending)
 {
 	struct bp_pool pool = { .limit = 2, .reserve = 0 };
+	const char *what;
 	int ret;
 
 	self->fd = -1;
 	self->rcv = -1;
-	ret = bp_pool_setup(&pool);
-	if (ret == -ENODEV)
+	ret = bp_io_pool_open(&pool, &self->fd, &self->st, &what);
+	if (ret == 1)
 		SKIP(return, BP_POOL_NEEDS);
-	ASSERT_EQ(0, ret);
-	self->fd = bp_open(0);
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", BP_DEV, strerror(errno));
-	ASSERT_EQ(0, bp_wait_idle(self->fd));
-	ASSERT_EQ(0, bp_stats(self->fd, &self->st));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", what, strerror(-ret));
 	self->bs = self->st.bufsize;
 	self->ids = calloc(self->st.limit, sizeof(__u32));
 	self->got = malloc(self->bs);
@@ -351,6 +341,7 @@ TEST_F(pending, next_holder_is_safe)
 	__u32 lo, hi;
 	__u8 code;
 	struct bp_iobuf b;
+	struct bp_taken t;
 	unsigned int got, i;
 	long long junk, q;
 	int pipefd[2], fd2, snd = -1, ret;
@@ -413,17 +404,11 @@ TEST_F(pending, next_holder_is_safe)
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return;
-	case BP_LEAVE_RELEASE:
-		ASSERT_EQ(0, bp_release(self->fd, &b.id, 1));
-		break;
-	case BP_LEAVE_CLOSE:
-		ASSERT_EQ(0, munmap(b.p, b.len));
-		ASSERT_EQ(0, close(self->fd));
-		self->fd = -1;
-		break;
-	case BP_LEAVE_KILL:
-		ASSERT_EQ(0, kill(pid, SIGKILL));
-		EXPECT_EQ(128 + SIGKILL, bp_reap(pid));
+	default:
+		ret = bp_io_leave(variant->how, &self->fd, &b, pid);
+		ASSERT_EQ(0, ret) TH_LOG("leaving the buffer: %s", strerror(-ret));
+		if (variant->how == BP_LEAVE_KILL)
+			EXPECT_EQ(128 + SIGKILL, bp_reap(pid));
 		break;
 	}
 	EXPECT_EQ(0, bp_wait_quarantined(1))
@@ -441,17 +426,11 @@ TEST_F(pending, next_holder_is_safe)
 	/* the next holder takes all it can: never the pinned pages */
 	fd2 = bp_open(0);
 	ASSERT_LE(0, fd2);
-	for (got = 0; got < self->st.limit; got++) {
-		struct bp_iobuf nb;
-
-		if (bp_iobuf_get(&nb, BP_IO_POOL, fd2, self->bs))
-			break;
-		self->ids[got] = nb.id;
-		EXPECT_EQ(self->bs, bp_nonzero(nb.p, self->bs))
-			TH_LOG("buffer %u of the next holder is not zeroed", nb.id);
-		bp_pattern(nb.p, self->bs, 9);
-		bp_iobuf_put(&nb, false);
-	}
+	bp_take_all(fd2, self->ids, self->st.limit, self->bs, 9, &t);
+	got = t.got;
+	EXPECT_EQ(0U, t.dirty)
+		TH_LOG("%u buffers of the next holder are not zeroed (first %u)",
+		       t.dirty, t.dirty_id);
 	EXPECT_LE(1U, got);
 
 	/* the receiver reads: out goes what was sent, not what is there now */
@@ -472,18 +451,12 @@ TEST_F(pending, next_holder_is_safe)
 
 	ASSERT_EQ(0, bp_release_all(fd2, self->ids, got));
 	/* back from quarantine, zeroed */
-	for (got = 0; got < self->st.limit; got++) {
-		struct bp_iobuf nb;
-
-		if (bp_iobuf_get(&nb, BP_IO_POOL, fd2, self->bs))
-			break;
-		self->ids[got] = nb.id;
-		EXPECT_EQ(self->bs, bp_nonzero(nb.p, self->bs))
-			TH_LOG("buffer %u holds old data after the quarantine", nb.id);
-		bp_iobuf_put(&nb, false);
-	}
-	EXPECT_EQ(self->st.limit, got);
-	EXPECT_EQ(0, bp_release_all(fd2, self->ids, got));
+	bp_take_all(fd2, self->ids, self->st.limit, self->bs, -1, &t);
+	EXPECT_EQ(0U, t.dirty)
+		TH_LOG("%u buffers hold old data after the quarantine (first %u)",
+		       t.dirty, t.dirty_id);
+	EXPECT_EQ(self->st.limit, t.got);
+	EXPECT_EQ(0, bp_release_all(fd2, self->ids, t.got));
 	close(fd2);
 	for (i = 0; i < 2; i++)
 		close(pipefd[i]);
