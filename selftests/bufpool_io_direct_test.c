@@ -65,12 +65,10 @@ FIXTURE_SETUP(direct)
 	self->bs = self->st.bufsize;
 	if (self->bs % 512)
 		SKIP(return, "bufsize %zu is not a multiple of 512", self->bs);
-	ret = bp_nullb_create(&self->nb, &c);
+	ret = bp_nullb_open(&self->nb, &c, &self->dfd, &what);
 	if (ret == -ENOENT)
 		SKIP(return, BP_NULLB_NEEDS);
-	ASSERT_EQ(0, ret) TH_LOG("null_blk: %s", strerror(-ret));
-	self->dfd = open(self->nb.dev, O_RDWR | O_DIRECT | O_CLOEXEC);
-	ASSERT_LE(0, self->dfd) TH_LOG("%s: %s", self->nb.dev, strerror(errno));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", what, strerror(-ret));
 	self->ctl = aligned_alloc((size_t)sysconf(_SC_PAGESIZE), self->bs);
 	ASSERT_NE(NULL, self->ctl);
 	ret = bp_iobuf_get(&self->buf, variant->kind, self->fd, self->bs);

@@ -126,12 +126,10 @@ FIXTURE_SETUP(uring)
 	ret = io_uring_queue_init(8, &self->ring, 0);
 	ASSERT_EQ(0, ret) TH_LOG("io_uring_queue_init: %s", strerror(-ret));
 	self->ring_up = true;
-	ret = bp_nullb_create(&self->nb, &c);
+	ret = bp_nullb_open(&self->nb, &c, &self->dfd, &what);
 	if (ret == -ENOENT)
 		SKIP(return, BP_NULLB_NEEDS);
-	ASSERT_EQ(0, ret) TH_LOG("null_blk: %s", strerror(-ret));
-	self->dfd = open(self->nb.dev, O_RDWR | O_DIRECT | O_CLOEXEC);
-	ASSERT_LE(0, self->dfd) TH_LOG("%s: %s", self->nb.dev, strerror(errno));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", what, strerror(-ret));
 	self->ctl = aligned_alloc((size_t)sysconf(_SC_PAGESIZE), self->bs);
 	ASSERT_NE(NULL, self->ctl);
 	ret = bp_iobuf_get(&self->buf, variant->kind, self->fd, self->bs);
@@ -241,12 +239,10 @@ FIXTURE_SETUP(registered)
 		     strerror(-ret));
 	self->ids = calloc(self->st.limit, sizeof(__u32));
 	ASSERT_NE(NULL, self->ids);
-	ret = bp_nullb_create(&self->nb, &c);
+	ret = bp_nullb_open(&self->nb, &c, &self->dfd, &what);
 	if (ret == -ENOENT)
 		SKIP(return, BP_NULLB_NEEDS);
-	ASSERT_EQ(0, ret) TH_LOG("null_blk: %s", strerror(-ret));
-	self->dfd = open(self->nb.dev, O_RDWR | O_DIRECT | O_CLOEXEC);
-	ASSERT_LE(0, self->dfd) TH_LOG("%s: %s", self->nb.dev, strerror(errno));
+	ASSERT_EQ(0, ret) TH_LOG("%s: %s", what, strerror(-ret));
 	self->ctl = aligned_alloc((size_t)sysconf(_SC_PAGESIZE), self->bs);
 	ASSERT_NE(NULL, self->ctl);
 	/* what a late READ_FIXED brings */

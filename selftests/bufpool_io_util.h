@@ -184,6 +184,26 @@ static inline void bp_nullb_destroy(struct bp_nullb *nb)
 	nb->cfs[0] = '\0';
 }
 
+/*
+ * Make the null_blk device @nb as @c says and open it O_DIRECT on *@dfd:
+ * 0, -ENOENT without null_blk's configfs (the caller skips,
+ * BP_NULLB_NEEDS), or -errno with *@what naming the step that failed.
+ */
+static inline int bp_nullb_open(struct bp_nullb *nb,
+				const struct bp_nullb_conf *c, int *dfd,
+				const char **what)
+{
+	int ret;
+
+	*what = "null_blk";
+	ret = bp_nullb_create(nb, c);
+	if (ret)
+		return ret;
+	*what = nb->dev;
+	*dfd = open(nb->dev, O_RDWR | O_DIRECT | O_CLOEXEC);
+	return *dfd < 0 ? -errno : 0;
+}
+
 /* A loop device over @backing (buffered): its number, or -errno. */
 static inline int bp_loop_attach(const char *backing, char *dev, size_t len)
 {
