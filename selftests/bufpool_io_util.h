@@ -279,27 +279,6 @@ static inline int bp_wait_inflight(const char *disk)
 	return 0;
 }
 
-/* The pool's stats/quarantined, or -1 where the pool has no such file. */
-static inline long long bp_quarantined(void)
-{
-	unsigned long long v;
-
-	return bp_sysfs_read("stats/quarantined", &v) ? -1 : (long long)v;
-}
-
-/* Wait for stats/quarantined to read @n: 0 or -ETIMEDOUT. */
-static inline int bp_wait_quarantined(long long n)
-{
-	long long end = bp_now_ms() + BP_PATIENCE_MS;
-
-	while (bp_quarantined() != n) {
-		if (bp_now_ms() > end)
-			return -ETIMEDOUT;
-		bp_msleep(5);
-	}
-	return 0;
-}
-
 /*
  * The I/O fixtures' start: the pool set up as @pool says, opened on *@fd,
  * idle, its stats in @st.  0, 1 where there is no pool (the caller skips,

@@ -98,29 +98,12 @@ FIXTURE_SETUP(pa)
 	self->pg = getpagesize();
 }
 
-static unsigned long long nr_quarantined(void)
-{
-	return bp_sysfs_get("stats/quarantined");
-}
-
-static int wait_quarantined(unsigned long long n)
-{
-	long long end = bp_now_ms() + BP_PATIENCE_MS;
-
-	while (nr_quarantined() != n) {
-		if (bp_now_ms() > end)
-			return -ETIMEDOUT;
-		bp_msleep(10);
-	}
-	return 0;
-}
-
 FIXTURE_TEARDOWN(pa)
 {
 	if (!self->saved_ok)
 		return;
 	if (!self->poisoned)
-		EXPECT_EQ(0, wait_quarantined(0));
+		EXPECT_EQ(0, bp_wait_quarantined(0));
 	close(self->fd);
 	if (self->opened_up)
 		EXPECT_EQ(0, bp_dev_close_down());
@@ -221,7 +204,7 @@ TEST_F(pa, quarantine_counts_against_quota)
 	close(res[1]);
 	close(done[0]);
 	got = bp_get(res[0], BP_PATIENCE_MS);
-	q = nr_quarantined();
+	q = bp_quarantined();
 
 	/* another user, within its own quota */
 	pb = bp_fork();
@@ -358,12 +341,12 @@ TEST_F_TIMEOUT(pa, no_mapping_after_release_race, 600)
 				present = i;
 		if (present >= 0 && !hits++) {
 			first = round;
-			q_at_hit = nr_quarantined();
+			q_at_hit = bp_quarantined();
 			sig_at_hit = bp_read_at(p + present * self->pg);
 		}
 		munmap(p, self->bs);
 		/* the stale mapping's reference is gone with munmap() */
-		ASSERT_EQ(0, wait_quarantined(0));
+		ASSERT_EQ(0, bp_wait_quarantined(0));
 		if (hits >= RACE_HITS)
 			break;
 	}
@@ -400,7 +383,7 @@ TEST_F(pa, tee_after_release_keeps_quarantine)
 	ASSERT_EQ((ssize_t)self->pg, splice_in(p1[1], p, self->pg));
 	munmap(p, self->bs);
 	ASSERT_EQ(0, bp_release(self->fd, &x, 1));
-	ASSERT_EQ(1ULL, nr_quarantined());
+	ASSERT_EQ(1LL, bp_quarantined());
 	ASSERT_EQ((ssize_t)self->pg, tee(p1[0], p2[1], self->pg, 0));
 	/* drain the first pipe: the second still holds the page */
 	for (i = 0; i < self->pg; i += sizeof(buf))
@@ -408,7 +391,7 @@ TEST_F(pa, tee_after_release_keeps_quarantine)
 	close(p1[0]);
 	close(p1[1]);
 	bp_msleep(BP_QUIET_MS);
-	EXPECT_EQ(1ULL, nr_quarantined())
+	EXPECT_EQ(1LL, bp_quarantined())
 		TH_LOG("back from quarantine while a tee()d pipe holds its page");
 	fd_b = bp_open(0);
 	ASSERT_LE(0, fd_b);
@@ -418,7 +401,7 @@ TEST_F(pa, tee_after_release_keeps_quarantine)
 	EXPECT_EQ('O', buf[0]);
 	close(p2[0]);
 	close(p2[1]);
-	ASSERT_EQ(0, wait_quarantined(0));
+	ASSERT_EQ(0, bp_wait_quarantined(0));
 	ASSERT_EQ(0, bp_release(fd_b, &y, 1));
 	ASSERT_EQ(0, bp_try(fd_b, BP_NORM, 2, two));
 	close(fd_b);
@@ -528,10 +511,10 @@ TEST_F_TIMEOUT(pa, madvise_zoo_no_splat, 300)
 	}
 	munmap(p, self->bs);
 	ASSERT_EQ(0, bp_release(self->fd, &x, 1));
-	EXPECT_EQ(1ULL, nr_quarantined());
+	EXPECT_EQ(1LL, bp_quarantined());
 	close(pfd[0]);
 	close(pfd[1]);
-	ASSERT_EQ(0, wait_quarantined(0));
+	ASSERT_EQ(0, bp_wait_quarantined(0));
 }
 
 TEST_F(pa, hwpoison_mapped_twice)
@@ -564,7 +547,7 @@ TEST_F(pa, hwpoison_mapped_twice)
 	munmap(p2, self->bs);
 	EXPECT_EQ(0, bp_release(self->fd, &x, 1));
 	/* never zeroed nor reused: it leaves the pool, not stuck there */
-	EXPECT_EQ(0, wait_quarantined(0))
+	EXPECT_EQ(0, bp_wait_quarantined(0))
 		TH_LOG("a buffer with a poisoned page stays quarantined");
 }
 

@@ -72,24 +72,6 @@ FIXTURE_TEARDOWN(pin)
 	EXPECT_EQ(0, bp_tunables_restore(&self->saved));
 }
 
-static unsigned long long nr_quarantined(void)
-{
-	return bp_sysfs_get("stats/quarantined");
-}
-
-/* Wait, patiently, for the quarantine to hold @n buffers: 0 or -ETIMEDOUT. */
-static int wait_quarantined(unsigned long long n)
-{
-	long long end = bp_now_ms() + BP_PATIENCE_MS;
-
-	while (nr_quarantined() != n) {
-		if (bp_now_ms() > end)
-			return -ETIMEDOUT;
-		bp_msleep(10);
-	}
-	return 0;
-}
-
 /* A buffer of @fd, mapped, filled with @c: its id, and its map in *@p. */
 static __u32 take_filled(struct __test_metadata *_metadata, int fd,
 			 size_t bs, char c, char **p)
@@ -157,7 +139,7 @@ TEST_F(pin, vmsplice_works)
 	munmap(p, self->bs);
 	EXPECT_EQ(0, bp_release(self->fd_a, &x, 1));
 	/* the pipe had let go of the pages: nothing stays behind */
-	EXPECT_EQ(0, wait_quarantined(0));
+	EXPECT_EQ(0, bp_wait_quarantined(0));
 	EXPECT_EQ(0, bp_wait_in_use(self->fd_a, 0, BP_PATIENCE_MS));
 }
 
@@ -186,7 +168,7 @@ static void release_while_spliced(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, bp_release(self->fd_a, &x, 1));
 	}
 	/* quarantined at once: the release is synchronous */
-	EXPECT_EQ(1ULL, nr_quarantined());
+	EXPECT_EQ(1LL, bp_quarantined());
 	ASSERT_EQ(0, bp_stats(self->fd_b, &st));
 	EXPECT_EQ(1ULL, st.quarantined);
 	EXPECT_EQ(1ULL, st.in_use) TH_LOG("a quarantined buffer is in use");
@@ -203,7 +185,7 @@ static void release_while_spliced(struct __test_metadata *_metadata,
 		TH_LOG("the pipe did not give back what was spliced");
 
 	/* drained: the buffer comes back, zeroed */
-	ASSERT_EQ(0, wait_quarantined(0))
+	ASSERT_EQ(0, bp_wait_quarantined(0))
 		TH_LOG("the quarantine never gave the buffer back");
 	ASSERT_EQ(0, bp_try(self->fd_b, BP_NORM, 1, &z));
 	EXPECT_EQ(x, z);
@@ -250,14 +232,14 @@ TEST_F(pin, no_unload_while_quarantined)
 	close(self->fd_b);
 	self->fd_a = -1;
 	self->fd_b = -1;
-	ASSERT_EQ(1ULL, nr_quarantined());
+	ASSERT_EQ(1LL, bp_quarantined());
 	ret = delete_module("bufpool", O_NONBLOCK);
 	EXPECT_TRUE(ret == -EWOULDBLOCK || ret == -EBUSY)
 		TH_LOG("delete_module() with a buffer quarantined: %d", ret);
 	/* still loaded, still quarantined */
-	EXPECT_EQ(1ULL, nr_quarantined());
+	EXPECT_EQ(1LL, bp_quarantined());
 	EXPECT_EQ(0, drain_count_not(self->pipefd[0], self->len, OLD));
-	EXPECT_EQ(0, wait_quarantined(0));
+	EXPECT_EQ(0, bp_wait_quarantined(0));
 }
 
 TEST_HARNESS_MAIN

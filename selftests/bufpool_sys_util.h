@@ -113,6 +113,27 @@ static inline unsigned long long bp_sysfs_get(const char *name)
 	       strtoull(buf, NULL, 10);
 }
 
+/* The pool's stats/quarantined, or -1 where the pool has no such file. */
+static inline long long bp_quarantined(void)
+{
+	unsigned long long v;
+
+	return bp_sysfs_read("stats/quarantined", &v) ? -1 : (long long)v;
+}
+
+/* Wait for stats/quarantined to read @n: 0 or -ETIMEDOUT. */
+static inline int bp_wait_quarantined(long long n)
+{
+	long long end = bp_now_ms() + BP_PATIENCE_MS;
+
+	while (bp_quarantined() != n) {
+		if (bp_now_ms() > end)
+			return -ETIMEDOUT;
+		bp_msleep(5);
+	}
+	return 0;
+}
+
 /* The writable tunables, in the order bp_tunables_restore() tries them. */
 struct bp_tunables {
 	unsigned long long limit, reserve, normal, low, quota;
