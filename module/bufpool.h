@@ -166,6 +166,8 @@ typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
  *	by bufpool_waiting()
  * @cancelled: @seq of the latest request bufpool_cancel() withdrew
  * @queued_at: when the request was queued (ns, monotonic), for tracing
+ * @granted_at: when the request was granted (ns, monotonic) if the
+ *	bufpool_collect event was enabled then, else 0; for tracing
  * @deadline: when the queued request is withdrawn (ns, CLOCK_MONOTONIC),
  *	or BUFPOOL_NO_DEADLINE
  * @offered_at: when an OFFERED waiter was woken (it is then on the
@@ -183,6 +185,7 @@ struct bufpool_waiter {
 	u32 seq;
 	u32 cancelled;
 	u64 queued_at;
+	u64 granted_at;
 	u64 deadline;
 	u64 offered_at;
 };

@@ -675,6 +675,37 @@ static bool bufpool_park_locked(struct bufpool *pool,
 }
 
 /*
+ * @w's request, of @class, has just been granted.  The time of the grant
+ * is kept only while the bufpool_collect event is enabled (else 0), for
+ * bufpool_trace_collect(): no clock read for it otherwise.
+ */
+static void bufpool_trace_grant_locked(struct bufpool_waiter *w,
+				       unsigned int class)
+{
+	u64 now;
+
+	w->granted_at = 0;
+	if (!trace_bufpool_grant_enabled() && !trace_bufpool_collect_enabled())
+		return;
+	now = ktime_get_ns();
+	if (trace_bufpool_collect_enabled())
+		w->granted_at = now;
+	trace_bufpool_grant(waiter_entity(w)->id, class, w->count,
+			    now - w->queued_at);
+}
+
+/*
+ * @w's grant is being collected: how long did its buffers wait for that?
+ * Nothing for a grant made while the event was off.
+ */
+static void bufpool_trace_collect(struct bufpool_waiter *w)
+{
+	if (trace_bufpool_collect_enabled() && w->granted_at)
+		trace_bufpool_collect(waiter_entity(w)->id, w->class, w->count,
+				      ktime_get_ns() - w->granted_at);
+}
+
+/*
  * The hand-off: serve the queue heads, most critical class first, for as
  * long as they fit.  Stopping at the first head that does not fit is what
  * keeps FIFO order and class priority: nobody behind it may barge.
@@ -713,8 +744,7 @@ static void bufpool_grant_locked(struct bufpool *pool)
 			WRITE_ONCE(w->state, BUFPOOL_WAIT_GRANTED);
 			pool->grants_waited++;
 			pool->wakeups++;
-			trace_bufpool_grant(waiter_entity(w)->id, c, w->count,
-					    ktime_get_ns() - w->queued_at);
+			bufpool_trace_grant_locked(w, c);
 			w->wake(w);
 		}
 	}
@@ -1061,6 +1091,7 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 			ret = -EBUSY;
 			break;
 		}
+		bufpool_trace_collect(w);
 		bufpool_hold_locked(e, &w->granted, count, class, bufs);
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		ret = 0;
@@ -1279,6 +1310,7 @@ static int bufpool_wait_done_locked(struct bufpool_entity *e,
 	}
 	switch (w->state) {
 	case BUFPOOL_WAIT_GRANTED:
+		bufpool_trace_collect(w);
 		bufpool_hold_locked(e, &w->granted, w->count, w->class,
 				    bufs);
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
@@ -1398,6 +1430,7 @@ unsigned int bufpool_collect_granted_locked(struct bufpool_entity *e,
 	lockdep_assert_held(&e->pool->lock);
 	if (w->state != BUFPOOL_WAIT_GRANTED)
 		return 0;
+	bufpool_trace_collect(w);
 	bufpool_hold_locked(e, &w->granted, count, w->class, bufs);
 	WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 	bufpool_report_ids_locked(e->pool, bufs, count, ids, grant);
@@ -1942,6 +1975,7 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->waiter.seq = 0;
 	e->waiter.cancelled = 0;
 	e->waiter.queued_at = 0;
+	e->waiter.granted_at = 0;
 	e->waiter.deadline = BUFPOOL_NO_DEADLINE;
 	e->waiter.offered_at = 0;
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * bufpool tracepoints: a request served at once, queued, granted after
- * waiting, cancelled, and buffers released.  Enable them with
- * /sys/kernel/tracing/events/bufpool/.
+ * waiting, its grant collected, cancelled, and buffers released.  Enable
+ * them with /sys/kernel/tracing/events/bufpool/.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM bufpool
@@ -54,6 +54,29 @@ BUFPOOL_REQUEST_EVENT(bufpool_barge);
  * until the window closes; wait_ns is how long it has waited so far
  */
 BUFPOOL_REQUEST_EVENT(bufpool_park);
+
+/*
+ * a granted request collected by its entity (the call after the wake-up,
+ * or the status page as the grant is made); since_grant_ns is how long
+ * the granted buffers waited for it.  Only for grants made while this
+ * event was enabled.
+ */
+TRACE_EVENT(bufpool_collect,
+	    TP_PROTO(u64 entity, unsigned int class, unsigned int count,
+		     u64 since_grant_ns),
+	    TP_ARGS(entity, class, count, since_grant_ns),
+	    TP_STRUCT__entry(__field(u64, entity)
+			     __field(unsigned int, class)
+			     __field(unsigned int, count)
+			     __field(u64, since_grant_ns)),
+	    TP_fast_assign(__entry->entity = entity;
+			   __entry->class = class;
+			   __entry->count = count;
+			   __entry->since_grant_ns = since_grant_ns;),
+	    TP_printk("entity=%llu class=%u count=%u since_grant_ns=%llu",
+		      __entry->entity, __entry->class,
+		      __entry->count, __entry->since_grant_ns)
+);
 
 TRACE_EVENT(bufpool_release,
 	    TP_PROTO(u64 entity, unsigned int count, unsigned int in_use),
