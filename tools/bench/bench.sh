@@ -42,6 +42,7 @@ if [ -z "$parse_only" ]; then
 		-x "$out/bufpool-bench-vm" -x "$out/bufpool-bench-floor" \
 		-x "$build/tools/bufpool-pagebench" -x "$out/bufpool-bench-pages" \
 		-x "$build/tools/bufpool-iobench" \
+		-x tools/bench/bufpool-bench-trace.sh \
 		-r "$(tools/vm/kver.sh release "$kdir")" -m null_blk:nr_devices=0
 	# A second cpio archive with the kbench module: the kernel unpacks
 	# concatenated archives one after the other.
@@ -74,6 +75,7 @@ tr -d '\r' < "$log" | awk -v kver="$kver" -v nproc="$nproc" \
 	-v qemu="$qemu" -v out="$out" -f tools/bench/bench-report.awk
 tr -d '\r' < "$log" | awk -f tools/bench/pages-report.awk | tee "$out/pages.md"
 tools/bench/io-report.sh "$log" | tee "$out/io.md"
+tr -d '\r' < "$log" | awk -f tools/bench/trace-report.awk | tee "$out/trace.md"
 if command -v gnuplot > /dev/null; then
 	gnuplot -e "dir='$out'" -e "svc=${BENCH_SERVICE_US:-2000}" \
 		-e "csvc=${BENCH_CPU_SERVICE_US:-200}" tools/bench/plot.gp &&
