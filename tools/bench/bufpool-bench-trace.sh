@@ -8,7 +8,9 @@
 # For each configuration that the seed-scenario target judges (the session
 # workload of tools/bufpool-bench, unconstrained and at 1/2 and 1/4 of the
 # peak need, server-bound and CPU-bound, reserve 1 and 4, policies handoff
-# and adaptive), one short run with every bufpool event on, then a digest
+# and adaptive), one short run with the bufpool events of waiting on
+# (all but bufpool_alloc and bufpool_release, which would double the
+# trace and its cost and tell nothing of the waits), then a digest
 # of the trace made here with awk (the raw trace is far too big for the
 # serial console), printed as "@@TRACE key=value..." lines that
 # tools/bench/trace-report.awk turns into a table:
@@ -44,7 +46,7 @@ D=${BENCH_TRACE_SECS:-1}
 KB=${BENCH_TRACE_KB:-16384}
 POLICIES=${BENCH_TRACE_POLICIES:-handoff adaptive}
 RESERVES=${BENCH_TRACE_RESERVES:-1 4}
-EVENTS='alloc queue grant collect cancel barge park release'
+EVENTS='queue grant collect cancel barge park'
 T=/sys/kernel/tracing
 rc=0
 
@@ -144,7 +146,7 @@ digest()
 	END {
 		line = "@@TRACE cfg=" cfg " kind=events secs=" \
 		       (first == "" ? 0 : last - first)
-		split("alloc queue grant collect cancel barge park release", e)
+		split("queue grant collect cancel barge park", e)
 		for (i = 1; i in e; i++)
 			line = line " " e[i] "=" (cnt[e[i]] + 0)
 		print line " lost=" lost

@@ -134,7 +134,7 @@ END {
 	print "### Seed scenario under the trace events (tools/bench/bufpool-bench-trace.sh)"
 	print ""
 	if (setup != "")
-		print setup ". Throughput is with every bufpool event on: compare rows with each other, not with the untraced sweep."
+		print setup ". Throughput is with the wait events traced: compare rows with each other, not with the untraced sweep."
 	print ""
 	print "| service us | policy | reserve | limit | sessions/s | x unconstr. | waits | wait p50 us | p99 us | max us | grant->collect p50 us | p99 us | max us | uncollected | barges | parks | park->grant p50 us | parked | slot held | lost |"
 	print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
