@@ -250,6 +250,9 @@ include tools/vm/kernels.mk
 # --- issue 6: benchmarks (never part of `make check`) -----------------------
 # bench: one VM boot running tools/bench/vm-phases; table, build/bench/
 #        results.json and bench.png (tools/bench/bench.sh, BENCHMARKS.md).
+#        BENCH_BASE=<git rev>: that revision's module, kbench module and
+#        bench tool built too and run alternately with this tree's in the
+#        same boot, build/bench/before-after.md.  BENCH_* knobs: bench.sh.
 # kbench: the in-kernel bench module, against this bufpool.ko's symbols.
 .PHONY: bench kbench
 bench:

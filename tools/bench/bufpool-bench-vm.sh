@@ -15,7 +15,7 @@
 # the bottleneck, as a proxy in front of slow servers) for the whole
 # sweep, and BENCH_CPU_SERVICE_US (200 us: the two vCPUs are the
 # bottleneck, so every extra system call or wake-up costs throughput) for
-# reserve 4.
+# reserve 4 (every policy) and reserve 1 (handoff and adaptive).
 #
 # Everything runs BENCH_REPS times (3) in this boot, one whole round
 # after the other, so that a slow spell of the host hits one repetition
@@ -24,17 +24,37 @@
 # rows: a function below printing "@@BENCH {json}" lines, called from
 # bench_round (it runs once per repetition), and a table in the awk.
 #
-# Status page rows: handoff, reserve 1 and 4, both service times, read
-# their grants from the status page (bufpool-bench --status).
+# Status page rows: handoff, reserve 1 and 4 server-bound, reserve 4
+# CPU-bound, read their grants from the status page (bufpool-bench
+# --status).
+#
+# Before and after: when the initramfs also holds a base revision's
+# module, kbench module and bench tool (/lib/modules/base/bufpool.ko,
+# /lib/modules/base/bufpool_kbench.ko, /bin/base/bufpool-bench: bench.sh
+# with BENCH_BASE), the configurations of the base set (the syscall
+# floor; kbench's bufpool rows and the userspace rows at reserve 1 and 4
+# of the policies in BENCH_BASE_POLICIES, "default": the base module's
+# default policy; the status page rows) run twice
+# in a row, once under each module, bufpool.ko reloaded before each run
+# with the phase's bufsize (and contig) parameters; the side that goes
+# first alternates from one repetition to the next.  The base's lines
+# read "@@BENCH side=base {json}" and "@@KBENCH side=base ...".  The
+# other rows run once, under this tree's module.
 #
 # Env (from the kernel command line, as vm-init passes it): BENCH_S,
 # BENCH_M, BENCH_SECS, BENCH_KMS, BENCH_SERVICE_US, BENCH_CPU_SERVICE_US,
-# BENCH_REPS.
+# BENCH_REPS, BENCH_BASE_POLICIES ("default"; commas between words).
+# shellcheck shell=dash disable=SC3043,SC2317 # busybox ash has "local"; timed() runs functions
 set -u
 
-B=/bin/bufpool-bench
-KO=/lib/modules/bufpool_kbench.ko
+NEW_B=/bin/bufpool-bench
+NEW_KO=/lib/modules/bufpool.ko
+NEW_KB=/lib/modules/bufpool_kbench.ko
+BASE_B=/bin/base/bufpool-bench
+BASE_KO=/lib/modules/base/bufpool.ko
+BASE_KB=/lib/modules/base/bufpool_kbench.ko
 KRUN=/sys/kernel/debug/bufpool_kbench/run
+SYS=/sys/class/misc/bufpool
 S=${BENCH_S:-64}
 M=${BENCH_M:-8}
 D=${BENCH_SECS:-5}
@@ -42,89 +62,227 @@ KMS=${BENCH_KMS:-2000}
 SVC=${BENCH_SERVICE_US:-2000}
 CSVC=${BENCH_CPU_SERVICE_US:-200}
 REPS=${BENCH_REPS:-3}
+# commas on the kernel command line
+BASE_POLICIES=$(echo "${BENCH_BASE_POLICIES:-default}" | tr , ' ')
 rc=0
 
-floor()
+have_base=0
+[ -f $BASE_KO ] && [ -x $BASE_B ] && have_base=1
+# The module as the phase loaded it, to load it again the same way.
+PARAMS="bufsize=$(cat $SYS/bufsize)"
+[ "$(cat /sys/module/bufpool/parameters/contig 2>/dev/null)" = Y ] &&
+	PARAMS="$PARAMS contig=1"
+side=new	# the module loaded now
+kb=0		# and whether the kbench module is loaded on top
+B=$NEW_B
+
+# info: the default policy of the module just loaded, once a side
+info()
 {
-	$B --floor --json -n 200000 --label "floor/$1" | sed 's/^/@@BENCH /'
+	case " $infos " in *" $side "*) return ;; esac
+	infos="$infos $side"
+	defpol=$(sed -n 's/.*\[\([a-z]*\)\].*/\1/p' $SYS/policy)
+	[ "$side" = base ] && base_default=${defpol:-handoff}
+	echo "@@BENCHINFO side=$side default_policy=$defpol"
 }
+infos=
+
+# use <new|base> [kbench]: that side's bufpool.ko loaded (and its kbench
+# module with "kbench"), B its bench tool.
+use()
+{
+	want_kb=0
+	[ "${2:-}" = kbench ] && want_kb=1
+	if [ "$1" != "$side" ]; then
+		if [ "$kb" -eq 1 ]; then
+			rmmod bufpool_kbench || rc=1
+			kb=0
+		fi
+		n=0
+		until rmmod bufpool; do
+			n=$((n + 1))
+			[ $n -lt 20 ] || { echo "# bench: cannot unload bufpool"; exit 1; }
+			sleep 0.5
+		done
+		ko=$NEW_KO
+		[ "$1" = base ] && ko=$BASE_KO
+		# shellcheck disable=SC2086 # parameters are words
+		insmod $ko $PARAMS || { echo "# bench: insmod $ko $PARAMS failed"; exit 1; }
+		side=$1
+		info
+	fi
+	if [ $want_kb -eq 1 ] && [ $kb -eq 0 ]; then
+		k=$NEW_KB
+		[ "$side" = base ] && k=$BASE_KB
+		if insmod $k; then
+			kb=1
+		else
+			echo "# kbench: cannot load $k"
+			rc=1
+		fi
+	fi
+	B=$NEW_B
+	[ "$side" = base ] && B=$BASE_B
+}
+
+# tag: the prefix of this side's result lines
+tag()
+{
+	if [ "$side" = base ]; then
+		sed "s/^/$1 side=base /"
+	else
+		sed "s/^/$1 /"
+	fi
+}
+
+# sides <rep>: the order of the two sides in this repetition
+sides()
+{
+	if [ $have_base -eq 0 ]; then
+		echo new
+	elif [ $(($1 % 2)) -eq 1 ]; then
+		echo base new
+	else
+		echo new base
+	fi
+}
+
+in_list()	# <word> <list>
+{
+	case " $2 " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+floor()	# <rep>
+{
+	for sd in $(sides "$1"); do
+		use "$sd"
+		$B --floor --json -n 200000 \
+		   --label "floor/bufsize=$(cat $SYS/bufsize)/rep$1" | tag @@BENCH
+	done
+}
+
+info
 
 case "$(basename "$0")" in
 bufpool-bench-floor)
 	for rep in $(seq 1 "$REPS"); do
-		floor "bufsize=$(cat /sys/class/misc/bufpool/bufsize)/rep$rep"
+		floor "$rep"
 	done
-	exit 0
+	use new
+	exit $rc
 	;;
 esac
 
 peak=$($B -q --peak-only -S "$S" -M "$M" -s "$SVC") || exit 1
 echo "# bench: S=$S M=$M service=${SVC}us and ${CSVC}us, peak need $peak buffers, ${D}s a run, $REPS repetitions"
+if [ $have_base -eq 1 ]; then
+	# "default" in BENCH_BASE_POLICIES: the base module's default policy
+	use base
+	use new
+	BASE_POLICIES=$(echo " $BASE_POLICIES " | sed "s/ default / $base_default /")
+	echo "# bench: base module and tools present: before/after for the floor, kbench's bufpool rows under policies$BASE_POLICIES, the userspace rows of those policies at reserve 1 and 4, the status rows"
+fi
+
+# one_run <svc> <policy> <reserve> <frac> <rep> [bufpool-bench options]
+one_run()
+{
+	# shellcheck disable=SC2086 # options are words
+	$B -q -j -p "$2" -r "$3" -f "$4" -P "$peak" -S "$S" -M "$M" -s "$1" \
+	   -d "$D" ${6:-} --label "$2${6:-}/r$3/f$4/s$1/rep$5" | tag @@BENCH
+}
 
 sweep()	# <service us> <reserves> <rep> [policies [bufpool-bench options]]
 {
 	for pol in ${4:-handoff adaptive offer all}; do
 		for r in $2; do
 			for f in 0 0.5 0.25; do
-				# shellcheck disable=SC2086 # options are words
-				$B -q -j -p "$pol" -r "$r" -f "$f" -P "$peak" \
-				   -S "$S" -M "$M" -s "$1" -d "$D" ${5:-} \
-				   --label "$pol${5:+$5}/r$r/f$f/s$1/rep$3" |
-					sed 's/^/@@BENCH /'
+				if [ "$r" != 0 ] && { [ -n "${5:-}" ] ||
+				   in_list "$pol" "$BASE_POLICIES"; }; then
+					for sd in $(sides "$3"); do
+						use "$sd"
+						one_run "$1" "$pol" "$r" "$f" "$3" "${5:-}"
+					done
+				else
+					use new
+					one_run "$1" "$pol" "$r" "$f" "$3" "${5:-}"
+				fi
 			done
 		done
 	done
 }
 
-kpeers()
+# kpeer <rep> <limit> <service us> <peer> [policy=...]
+kpeer()
+{
+	if echo "peer=$4 ${5:-} sessions=$S maxconn=$M limit=$2 reserve=4 ms=$KMS service_us=$3" > "$KRUN"; then
+		echo "peak=$peak rep=$1 $(cat "$KRUN")" | tag @@KBENCH
+	else
+		echo "# kbench: $side peer=$4 ${5:-} limit=$2 failed"
+		rc=1
+	fi
+}
+
+kpeers()	# <rep>
 {
 	unc=$((2 * S + 5))
 	half=$(((peak + 1) / 2))
 	quarter=$(((peak + 3) / 4))
 	for svc in $SVC $CSVC; do
 	for lim in $unc $half $quarter; do
-		for p in "bufpool policy=handoff" "bufpool policy=adaptive" \
-			 "bufpool policy=offer" "bufpool policy=all" mempool \
-			 sbitmap; do
-			# shellcheck disable=SC2086 # peer and policy are two words
-			set -- $p
-			if echo "peer=$1 ${2:-} sessions=$S maxconn=$M limit=$lim reserve=4 ms=$KMS service_us=$svc" > $KRUN; then
-				echo "@@KBENCH peak=$peak $(cat $KRUN)"
-			else
-				echo "# kbench: peer=$p limit=$lim failed"
-				rc=1
-			fi
+		for pol in handoff adaptive offer all; do
+			for sd in $(sides "$1"); do
+				[ "$sd" = new ] || in_list "$pol" "$BASE_POLICIES" ||
+					continue
+				use "$sd" kbench
+				[ "$kb" -eq 1 ] && kpeer "$1" "$lim" "$svc" bufpool "policy=$pol"
+			done
+		done
+		use new kbench
+		for p in mempool sbitmap; do
+			[ "$kb" -eq 1 ] && kpeer "$1" "$lim" "$svc" "$p"
 		done
 	done
 	done
 }
 
+# timed <what> <command...>: run it, then say how long it took
+timed()
+{
+	local what=$1 t0
+
+	shift
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	"$@"
+	echo "# bench: $what took $(awk "BEGIN { print $(cut -d' ' -f1 /proc/uptime) - $t0 }") s"
+}
+
 bench_round()	# <rep>
 {
 	echo "# bench: repetition $1 of $REPS"
-	sweep "$SVC" "0 1 4" "$1"
-	sweep "$CSVC" "4" "$1"
-	sweep "$SVC" "1 4" "$1" handoff --status
-	sweep "$CSVC" "4" "$1" handoff --status
-	echo handoff > /sys/class/misc/bufpool/policy
-	floor "bufsize=$(cat /sys/class/misc/bufpool/bufsize)/rep$1"
+	timed "rep $1 sweep ${SVC}us" sweep "$SVC" "0 1 4" "$1"
+	timed "rep $1 sweep ${CSVC}us" sweep "$CSVC" "4" "$1"
+	timed "rep $1 sweep ${CSVC}us r1" sweep "$CSVC" "1" "$1" "handoff adaptive"
+	timed "rep $1 status ${SVC}us" sweep "$SVC" "1 4" "$1" handoff --status
+	timed "rep $1 status ${CSVC}us" sweep "$CSVC" "4" "$1" handoff --status
+	timed "rep $1 floor" floor "$1"
 	# The kernel peers, reserve 4, same sessions, server and limits.
-	if insmod $KO; then
-		kpeers
+	timed "rep $1 kbench" kpeers "$1"
+	use new
+	if [ "$kb" -eq 1 ]; then
 		rmmod bufpool_kbench || rc=1
-	else
-		echo "# kbench: cannot load $KO"
-		rc=1
+		kb=0
 	fi
 }
 
 for rep in $(seq 1 "$REPS"); do
-	bench_round "$rep"
+	timed "repetition $rep" bench_round "$rep"
 done
 
 # Leave the pool as the phase loaded it.
-echo handoff > /sys/class/misc/bufpool/policy
-echo 0 > /sys/class/misc/bufpool/reserve
-echo 256 > /sys/class/misc/bufpool/limit
-echo 4 > /sys/class/misc/bufpool/reserve
+use new
+echo handoff > $SYS/policy
+echo 0 > $SYS/reserve
+echo 256 > $SYS/limit
+echo 4 > $SYS/reserve
 exit $rc
