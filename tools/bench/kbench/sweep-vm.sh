@@ -29,6 +29,7 @@ for svc in 2000 200; do
 for r in 1 4; do
 for lim in $unc $half $quarter; do
 	for p in "bufpool policy=handoff" "bufpool policy=adaptive" sbitmap mempool; do
+		# shellcheck disable=SC2086 # peer and policy are two words
 		set -- $p
 		if echo "peer=$1 ${2:-} sessions=$S maxconn=$M limit=$lim reserve=$r ms=$KMS warmup_ms=200 service_us=$svc" > $KRUN; then
 			echo "@@KB rep=$rep peak=$peak $(cat $KRUN)"
