@@ -25,6 +25,7 @@
 #ifndef _BUFPOOL_H
 #define _BUFPOOL_H
 
+#include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -60,8 +61,9 @@ enum bufpool_buf_state {
  * @dirty: may hold data: zeroed before it is cached again
  * @critical: held by @owner from a CRITICAL request (counted in its
  *	nr_critical)
- * @grant: number of the allocation that gave it to its holder (HELD):
- *	tells the buffers of one grant from those of a later one
+ * @grant: number of the allocation that gave it to its holder (HELD),
+ *	unique per holder: tells the buffers of one grant from those of a
+ *	later one
  */
 struct bufpool_buf {
 	struct list_head node;
@@ -215,7 +217,10 @@ struct bufpool_ticket {
  *	without the pool lock; may sleep.  Without @get and @put the owner
  *	must keep the account until the pool's quarantine is empty.
  *
- * Owned by the caller; the counters are protected by the pool lock.  The pool's quota
+ * Owned by the caller.  @queued is protected by the pool lock; @charged
+ * is atomic, as the per-CPU caches charge an account without the pool
+ * lock (only while the pool has no quota: with one, every change of it
+ * is made under the pool lock, so its quota check is exact).  The pool's quota
  * applies to every account: a request that would take @charged above it
  * fails at once with -EDQUOT and never waits.  What the account holds or
  * was granted (@charged - @queued) also decides, under a quota, whether a
@@ -223,7 +228,7 @@ struct bufpool_ticket {
  * first (-EDEADLK).
  */
 struct bufpool_account {
-	unsigned int charged;
+	atomic_t charged;
 	unsigned int queued;
 	void (*get)(struct bufpool_account *account);
 	void (*put)(struct bufpool_account *account);
@@ -232,9 +237,14 @@ struct bufpool_account {
 /**
  * struct bufpool_entity - a holder of buffers
  * @pool: the pool it draws from
+ * @lock: protects @held, @nr_held, @nr_critical, @grants and the owner,
+ *	state, critical, grant and marked fields of the buffers it holds;
+ *	taken inside the pool lock or a per-CPU cache's lock (see
+ *	bufpool_core.c), never the other way round
  * @held: buffers it holds (state HELD)
  * @nr_held: number of buffers on @held
  * @nr_critical: how many of them came from CRITICAL requests
+ * @grants: number of its next grant (see bufpool_buf.grant)
  * @waiter: its request, if any: an entity has at most one
  * @account: the quota it is charged to, or NULL
  * @id: number of the entity in its pool, in trace events
@@ -258,9 +268,11 @@ struct bufpool_entity {
 	bool tracks_dirty;
 	bool critical_exempt;
 	bool shared;
+	spinlock_t lock;	/* see @lock above */
 	struct list_head held;
 	unsigned int nr_held;
 	unsigned int nr_critical;
+	u64 grants;
 	struct bufpool_waiter waiter;
 };
 

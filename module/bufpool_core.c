@@ -66,7 +66,51 @@
  *  - the limit, reserve and headrooms may change at run time: a larger
  *    budget is granted at once, a smaller one stops grants until usage falls
  *    under it and takes nothing from holders, and a queued request that no
- *    longer fits under the limit at all fails with -ENOSPC.
+ *    longer fits under the limit at all fails with -ENOSPC;
+ *  - per-CPU caches (magazines): while buffers are plentiful and nobody
+ *    waits, allocations and releases of non-CRITICAL buffers are served
+ *    from a per-CPU list of free, zeroed buffers under that CPU's lock,
+ *    without the pool lock.  The rules that keep this exact:
+ *     - a magazine's buffers are CACHED but already counted in @in_use
+ *       (budget charged in advance), so every decision taken under the
+ *       pool lock errs on the safe side: the budget is never exceeded;
+ *     - @fast is set only under the pool lock, by a refill that finds no
+ *       request queued in any class, no offer outstanding, no park
+ *       window open, no quota, and room for the batch within the limit
+ *       less the LOW headroom less a quarter of the limit, with the
+ *       reserve's buffers left in the shared cache.  While it is set,
+ *       @in_use (magazines included) leaves at least LOW's headroom and
+ *       the cache holds the reserve: a locked allocation that would take
+ *       either further drains first.  So
+ *       any class may take a magazine's buffers: what is really in use
+ *       is below @in_use, and LOW's budget check covers every class;
+ *     - a fast operation reads @fast under its magazine's lock and does
+ *       nothing fast if it is clear.  The drain clears @fast under the
+ *       pool lock, then takes every magazine's lock in turn and gives its
+ *       buffers back to the cache: once it is done no fast operation is
+ *       in flight nor can start until a refill (under the pool lock);
+ *     - the pool lock's holder drains before it queues a request or
+ *       fails one with -EAGAIN (then looks again: a request that only
+ *       fits once the magazines are back is served), before a request
+ *       whose budget or cache test would fail, before tunables change,
+ *       before a shrink, and at destroy.  So a request is queued only
+ *       with @fast clear and the magazines empty: from then on FIFO and
+ *       class order hold as above, and nobody is served ahead through a
+ *       magazine;
+ *     - entity-local rules are checked under the entity's lock on the
+ *       fast path: no request pending, -ENOSPC and -EDEADLK (the side is
+ *       the entity: there is no quota); anything else (CRITICAL, more
+ *       than the magazine has, an id it cannot find in a short held
+ *       list, a buffer whose memory is busy) takes the locked path, which
+ *       gives the exact answer;
+ *     - a magazine beyond BUFPOOL_MAG_MAX gives what is beyond
+ *       BUFPOOL_MAG_BATCH back to the cache under the pool lock (marked
+ *       RETURNING meanwhile, still in @in_use) and serves the queues;
+ *     - STATS count a magazine's buffers as cached, not in use; the peak
+ *       of @in_use counts what the magazines held, an upper bound.
+ *    Lock order: pool->lock, then a magazine's lock, then an entity's
+ *    lock.  A fast operation never takes the pool lock while it holds a
+ *    magazine or entity lock: it drops them first.
  */
 
 #include <linux/bug.h>
@@ -76,6 +120,7 @@
 #include <linux/lockdep.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -85,6 +130,28 @@
 #include "bufpool.h"
 #include "bufpool_mem.h"
 #include "bufpool_trace.h"
+
+/* Buffers a refill moves into a magazine, and most a magazine keeps. */
+#define BUFPOOL_MAG_BATCH	8U
+#define BUFPOOL_MAG_MAX		(2 * BUFPOOL_MAG_BATCH)
+/* A fast release looks its ids up in held lists no longer than this. */
+#define BUFPOOL_FAST_HELD_MAX	32U
+
+/**
+ * struct bufpool_pcpu - one CPU's magazine
+ * @lock: protects the fields below; see the lock order in the top comment
+ * @nr: buffers on @bufs
+ * @bufs: free, zeroed buffers, state CACHED, counted in pool->in_use
+ * @allocations: requests served from it
+ * @releases: buffers given back to it
+ */
+struct bufpool_pcpu {
+	spinlock_t lock;	/* see @lock above */
+	unsigned int nr;
+	struct list_head bufs;
+	u64 allocations;
+	u64 releases;
+};
 
 /**
  * struct bufpool - a pool of buffers under one budget
@@ -127,6 +194,9 @@
  * @releases: buffers given back
  * @page_alloc_failures: failed attempts to give a buffer memory
  * @shrunk: cached buffers given back to the kernel by bufpool_shrink()
+ * @pcpu: the magazines
+ * @fast: the magazines may serve (see the top comment); written under
+ *	the pool lock, read under a magazine's lock
  */
 struct bufpool {
 	spinlock_t lock;	/* see @lock above */
@@ -164,6 +234,8 @@ struct bufpool {
 	u64 releases;
 	u64 page_alloc_failures;
 	u64 shrunk;
+	struct bufpool_pcpu __percpu *pcpu;
+	bool fast;
 };
 
 static struct bufpool_entity *waiter_entity(struct bufpool_waiter *w)
@@ -388,7 +460,7 @@ static void bufpool_buf_unaccount_locked(struct bufpool *pool,
 {
 	lockdep_assert_held(&pool->lock);
 	if (buf->account) {
-		buf->account->charged--;
+		atomic_dec(&buf->account->charged);
 		buf->account = NULL;
 	}
 }
@@ -424,6 +496,8 @@ static unsigned int bufpool_room_locked(const struct bufpool *pool)
  * item is asked to grow the cache (it serves the queues when done) and
  * the caller keeps (or starts) waiting.
  */
+static void bufpool_drain_locked(struct bufpool *pool);
+
 static bool bufpool_take_locked(struct bufpool *pool, unsigned int class,
 				unsigned int count, struct list_head *out)
 {
@@ -431,6 +505,14 @@ static bool bufpool_take_locked(struct bufpool *pool, unsigned int class,
 	unsigned int i;
 
 	lockdep_assert_held(&pool->lock);
+	/*
+	 * The magazines serve only while in_use leaves LOW's headroom and
+	 * the reserve's buffers are in the cache.
+	 */
+	if (pool->fast && (pool->in_use + count +
+			   pool->headroom[BUFPOOL_CLASS_LOW] > pool->limit ||
+			   pool->nr_cached < pool->reserve + count))
+		bufpool_drain_locked(pool);
 	if (bufpool_cache_usable(pool, class) < count) {
 		if (bufpool_room_locked(pool) && !pool->nr_growers)
 			bufpool_mem_grow(pool->mem);
@@ -451,8 +533,8 @@ static bool bufpool_take_locked(struct bufpool *pool, unsigned int class,
  * Put zeroed buffers back in the cache, or give their memory back while
  * the pool owns more than a lowered limit.
  */
-static void bufpool_uncharge_locked(struct bufpool *pool,
-				    struct list_head *bufs, unsigned int count)
+static void bufpool_cache_back_locked(struct bufpool *pool,
+				      struct list_head *bufs, unsigned int count)
 {
 	struct bufpool_buf *buf, *tmp;
 
@@ -465,13 +547,114 @@ static void bufpool_uncharge_locked(struct bufpool *pool,
 			pool->nr_alloc--;
 			continue;
 		}
-		buf->state = BUFPOOL_BUF_CACHED;
-		buf->owner = NULL;
+		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+		WRITE_ONCE(buf->owner, NULL);
 		list_add_tail(&buf->node, &pool->cache);
 		pool->nr_cached++;
 	}
 	pool->in_use -= count;
+}
+
+static void bufpool_uncharge_locked(struct bufpool *pool,
+				    struct list_head *bufs, unsigned int count)
+{
+	bufpool_cache_back_locked(pool, bufs, count);
 	pool->releases += count;
+}
+
+/*
+ * Stop the magazines: clear @fast, then give every magazine's buffers
+ * back to the cache, taking each one's lock in turn.  Afterwards no fast
+ * operation is in flight and none can start until a refill.
+ */
+static void bufpool_drain_locked(struct bufpool *pool)
+{
+	struct bufpool_pcpu *m;
+	int cpu;
+
+	lockdep_assert_held(&pool->lock);
+	if (!pool->fast)
+		return;
+	WRITE_ONCE(pool->fast, false);
+	for_each_possible_cpu(cpu) {
+		m = per_cpu_ptr(pool->pcpu, cpu);
+		spin_lock(&m->lock);
+		list_splice_tail_init(&m->bufs, &pool->cache);
+		pool->nr_cached += m->nr;
+		pool->in_use -= m->nr;
+		m->nr = 0;
+		spin_unlock(&m->lock);
+	}
+}
+
+/*
+ * Fill this CPU's magazine for a request of @count, if the pool is far
+ * from its limit and nobody waits (see the top comment), and let the
+ * magazines serve.  Returns whether it did.
+ */
+static bool bufpool_refill_locked(struct bufpool *pool, unsigned int count)
+{
+	unsigned int i, n, keep;
+	struct bufpool_pcpu *m;
+
+	lockdep_assert_held(&pool->lock);
+	if (pool->quota || pool->nr_offered || pool->park_until ||
+	    bufpool_total_queued(pool))
+		return false;
+	keep = pool->in_use + pool->headroom[BUFPOOL_CLASS_LOW] +
+	       pool->limit / 4;
+	n = pool->limit > keep ? pool->limit - keep : 0;
+	n = min3(n, BUFPOOL_MAG_BATCH,
+		 bufpool_cache_usable(pool, BUFPOOL_CLASS_LOW));
+	if (!n || n < count)
+		return false;
+
+	m = raw_cpu_ptr(pool->pcpu);
+	spin_lock(&m->lock);
+	for (i = 0; i < n; i++)
+		list_move_tail(pool->cache.next, &m->bufs);
+	m->nr += n;
+	WRITE_ONCE(pool->fast, true);
+	spin_unlock(&m->lock);
+	pool->nr_cached -= n;
+	pool->in_use += n;
+	pool->peak_in_use = max(pool->peak_in_use, pool->in_use);
+	return true;
+}
+
+/*
+ * Buffers beyond what a full magazine keeps, taken off it (under its
+ * lock) to go back to the cache: RETURNING until bufpool_flush().
+ */
+static unsigned int bufpool_mag_excess(struct bufpool_pcpu *m,
+				       struct list_head *out)
+{
+	struct bufpool_buf *buf;
+	unsigned int i, n;
+
+	lockdep_assert_held(&m->lock);
+	if (m->nr <= BUFPOOL_MAG_MAX)
+		return 0;
+	n = m->nr - BUFPOOL_MAG_BATCH;
+	for (i = 0; i < n; i++) {
+		buf = list_last_entry(&m->bufs, struct bufpool_buf, node);
+		WRITE_ONCE(buf->state, BUFPOOL_BUF_RETURNING);
+		list_move_tail(&buf->node, out);
+	}
+	m->nr -= n;
+	return n;
+}
+
+static void bufpool_grant_locked(struct bufpool *pool);
+
+/* What bufpool_mag_excess() took goes back to the cache, and on. */
+static void bufpool_flush(struct bufpool *pool, struct list_head *bufs,
+			  unsigned int n)
+{
+	spin_lock(&pool->lock);
+	bufpool_cache_back_locked(pool, bufs, n);
+	bufpool_grant_locked(pool);
+	spin_unlock(&pool->lock);
 }
 
 static void bufpool_unaccount_locked(struct bufpool_entity *e,
@@ -479,7 +662,7 @@ static void bufpool_unaccount_locked(struct bufpool_entity *e,
 {
 	lockdep_assert_held(&e->pool->lock);
 	if (e->account)
-		e->account->charged -= count;
+		atomic_sub(count, &e->account->charged);
 }
 
 /* Take @w off its queue; its state is the caller's to set. */
@@ -558,8 +741,8 @@ static unsigned int bufpool_side_held(const struct bufpool_entity *e)
 {
 	lockdep_assert_held(&e->pool->lock);
 	if (e->account && e->pool->quota)
-		return e->account->charged - e->account->queued;
-	return e->nr_held;
+		return atomic_read(&e->account->charged) - e->account->queued;
+	return READ_ONCE(e->nr_held);
 }
 
 /*
@@ -754,29 +937,90 @@ static void bufpool_grant_locked(struct bufpool *pool)
  * Move freshly taken or granted buffers of a @class request to @e's held
  * list, report them.
  */
-static void bufpool_hold_locked(struct bufpool_entity *e,
-				struct list_head *bufs, unsigned int count,
-				unsigned int class, struct bufpool_buf **out)
+static u64 bufpool_hold_locked(struct bufpool_entity *e,
+			       struct list_head *bufs, unsigned int count,
+			       unsigned int class, struct bufpool_buf **out)
 {
 	bool critical = class == BUFPOOL_CLASS_CRITICAL;
 	struct bufpool_buf *buf;
 	unsigned int i = 0;
+	u64 grant;
 
 	lockdep_assert_held(&e->pool->lock);
+	spin_lock(&e->lock);
+	grant = e->grants++;
 	list_for_each_entry(buf, bufs, node) {
-		buf->owner = e;
-		buf->state = BUFPOOL_BUF_HELD;
+		WRITE_ONCE(buf->owner, e);
+		WRITE_ONCE(buf->state, BUFPOOL_BUF_HELD);
 		buf->critical = critical;
-		buf->grant = e->pool->allocations;
+		buf->grant = grant;
 		if (!e->tracks_dirty)
-			buf->dirty = true;
+			WRITE_ONCE(buf->dirty, true);
 		out[i++] = buf;
 	}
 	list_splice_tail_init(bufs, &e->held);
-	e->nr_held += count;
+	WRITE_ONCE(e->nr_held, e->nr_held + count);
 	if (critical)
-		e->nr_critical += count;
+		WRITE_ONCE(e->nr_critical, e->nr_critical + count);
+	spin_unlock(&e->lock);
 	e->pool->allocations++;
+	return grant;
+}
+
+/*
+ * An allocation served by this CPU's magazine, without the pool lock
+ * (which the caller may hold): 1 if it must take the locked path (the
+ * magazines are off, this one has fewer than @count, @e has a request
+ * pending or could not be served even from an empty pool).  Otherwise 0,
+ * @bufs (and @ids, @grant if set) filled.
+ */
+static int bufpool_alloc_fast(struct bufpool_entity *e, unsigned int class,
+			      unsigned int count, struct bufpool_buf **bufs,
+			      u32 *ids, u64 *grant)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_buf *buf;
+	struct bufpool_pcpu *m;
+	unsigned int i;
+	int ret = 1;
+
+	m = raw_cpu_ptr(pool->pcpu);
+	spin_lock(&m->lock);
+	if (!READ_ONCE(pool->fast) || m->nr < count)
+		goto unlock_mag;
+	spin_lock(&e->lock);
+	/* the tunables cannot change while @fast is set: see the drain */
+	if (READ_ONCE(e->waiter.state) != BUFPOOL_WAIT_IDLE ||
+	    e->nr_held + count + pool->headroom[class] > pool->limit)
+		goto unlock_entity;
+	for (i = 0; i < count; i++) {
+		buf = list_first_entry(&m->bufs, struct bufpool_buf, node);
+		WRITE_ONCE(buf->owner, e);
+		WRITE_ONCE(buf->state, BUFPOOL_BUF_HELD);
+		buf->critical = false;
+		buf->grant = e->grants;
+		if (!e->tracks_dirty)
+			WRITE_ONCE(buf->dirty, true);
+		list_move_tail(&buf->node, &e->held);
+		bufs[i] = buf;
+		if (ids)
+			ids[i] = buf->id;
+	}
+	if (grant)
+		*grant = e->grants;
+	e->grants++;
+	WRITE_ONCE(e->nr_held, e->nr_held + count);
+	m->nr -= count;
+	m->allocations++;
+	if (e->account)
+		atomic_add(count, &e->account->charged);
+	trace_bufpool_alloc(e->id, class, count, 0);
+	ret = 0;
+unlock_entity:
+	spin_unlock(&e->lock);
+unlock_mag:
+	spin_unlock(&m->lock);
+	return ret;
 }
 
 /*
@@ -789,17 +1033,20 @@ static bool bufpool_may_use_reserve(const struct bufpool_entity *e,
 {
 	unsigned int others;
 
+	unsigned int held = READ_ONCE(e->nr_held);
+	unsigned int critical = READ_ONCE(e->nr_critical);
+
 	lockdep_assert_held(&e->pool->lock);
 	if (e->critical_exempt)
 		return true;
-	others = e->nr_held > e->nr_critical ? e->nr_held - e->nr_critical : 0;
-	return others >= e->nr_critical + count;
+	others = held > critical ? held - critical : 0;
+	return others >= critical + count;
 }
 
 static int bufpool_new_request_locked(struct bufpool_entity *e,
 				      unsigned int class, unsigned int count,
 				      unsigned int flags,
-				      struct bufpool_buf **bufs)
+				      struct bufpool_buf **bufs, u64 *grant)
 {
 	struct bufpool *pool = e->pool;
 	struct bufpool_waiter *w = &e->waiter;
@@ -814,9 +1061,10 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 	if (ret)
 		return ret;
 	if (e->account && pool->quota &&
-	    e->account->charged + count > pool->quota)
+	    atomic_read(&e->account->charged) + count > pool->quota)
 		return -EDQUOT;
 
+again:
 	ahead = bufpool_queued_ahead(pool, class);
 	if ((!ahead || !bufpool_behind_locked(pool, class)) &&
 	    bufpool_budget_ok(pool, class, count) &&
@@ -826,9 +1074,9 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 			trace_bufpool_barge(e->id, class, count,
 					    bufpool_head_wait_locked(pool, class));
 		}
-		bufpool_hold_locked(e, &got, count, class, bufs);
+		*grant = bufpool_hold_locked(e, &got, count, class, bufs);
 		if (e->account)
-			e->account->charged += count;
+			atomic_add(count, &e->account->charged);
 		trace_bufpool_alloc(e->id, class, count, 0);
 		/*
 		 * The side of @e now holds more: a queue head of the same
@@ -839,11 +1087,16 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 			bufpool_grant_locked(pool);
 		return 0;
 	}
+	/* what the magazines hold may be what it lacks */
+	if (pool->fast) {
+		bufpool_drain_locked(pool);
+		goto again;
+	}
 	if (flags & BUFPOOL_ALLOC_NOQUEUE)
 		return -EAGAIN;
 
 	if (e->account) {
-		e->account->charged += count;
+		atomic_add(count, &e->account->charged);
 		e->account->queued += count;
 	}
 	w->class = class;
@@ -872,7 +1125,8 @@ static bool bufpool_deadline_passed(u64 deadline, u64 now)
  */
 static int bufpool_request_locked(struct bufpool_entity *e, unsigned int class,
 				  unsigned int count, unsigned int flags,
-				  u64 deadline, struct bufpool_buf **bufs)
+				  u64 deadline, struct bufpool_buf **bufs,
+				  u64 *grant)
 {
 	struct bufpool_waiter *w = &e->waiter;
 	/* no clock read without a deadline: it may be a slow device */
@@ -883,7 +1137,7 @@ static int bufpool_request_locked(struct bufpool_entity *e, unsigned int class,
 	lockdep_assert_held(&e->pool->lock);
 	ret = bufpool_new_request_locked(e, class, count,
 					 late ? flags | BUFPOOL_ALLOC_NOQUEUE :
-						flags, bufs);
+						flags, bufs, grant);
 	if (ret != -EAGAIN || (flags & BUFPOOL_ALLOC_NOQUEUE))
 		return ret;
 	if (late)
@@ -945,7 +1199,7 @@ static unsigned int bufpool_direct_need_locked(struct bufpool_entity *e,
 	     !bufpool_may_use_reserve(e, count)) ||
 	    bufpool_hopeless(e, class, count) ||
 	    (e->account && pool->quota &&
-	     e->account->charged + count > pool->quota) ||
+	     atomic_read(&e->account->charged) + count > pool->quota) ||
 	    bufpool_behind_locked(pool, class) ||
 	    !bufpool_budget_ok(pool, class, count))
 		return 0;
@@ -1056,14 +1310,13 @@ static bool bufpool_bad_alloc_args(unsigned int class, unsigned int count,
  */
 static void bufpool_report_ids_locked(struct bufpool *pool,
 				      struct bufpool_buf **bufs,
-				      unsigned int count, u32 *ids, u64 *grant)
+				      unsigned int count, u32 *ids)
 {
 	unsigned int i;
 
 	lockdep_assert_held(&pool->lock);
 	for (i = 0; i < count; i++)
 		ids[i] = bufs[i]->id;
-	*grant = bufs[0]->grant;
 }
 
 /*
@@ -1073,7 +1326,7 @@ static void bufpool_report_ids_locked(struct bufpool *pool,
 static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 				      unsigned int class, unsigned int count,
 				      unsigned int flags, u64 deadline,
-				      struct bufpool_buf **bufs,
+				      struct bufpool_buf **bufs, u64 *grant,
 				      struct bufpool_ticket *t)
 {
 	struct bufpool *pool = e->pool;
@@ -1083,6 +1336,10 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 	int ret;
 
 	lockdep_assert_held(&pool->lock);
+	/* exact counts before the budget and the cache are looked at */
+	if (pool->fast && (!bufpool_budget_ok(pool, class, count) ||
+			   bufpool_cache_usable(pool, class) < count))
+		bufpool_drain_locked(pool);
 	grown = bufpool_grow_direct(e, class, count, flags);
 	same = w->class == class && w->count == count;
 	switch (w->state) {
@@ -1092,7 +1349,8 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 			break;
 		}
 		bufpool_trace_collect(w);
-		bufpool_hold_locked(e, &w->granted, count, class, bufs);
+		*grant = bufpool_hold_locked(e, &w->granted, count, class,
+					     bufs);
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		ret = 0;
 		break;
@@ -1134,7 +1392,7 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 			deadline = w->deadline;
 		bufpool_unoffer_locked(pool, w);
 		ret = bufpool_request_locked(e, class, count, flags, deadline,
-					     bufs);
+					     bufs, grant);
 		if (ret)
 			pool->spurious++;
 		/*
@@ -1147,7 +1405,7 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 		break;
 	default:
 		ret = bufpool_request_locked(e, class, count, flags, deadline,
-					     bufs);
+					     bufs, grant);
 		break;
 	}
 	bufpool_grow_direct_end(pool, grown, ret);
@@ -1164,17 +1422,30 @@ static int bufpool_alloc_report(struct bufpool_entity *e, unsigned int class,
 				u64 deadline, struct bufpool_buf **bufs,
 				u32 *ids, u64 *grant, struct bufpool_ticket *t)
 {
+	bool fast = class != BUFPOOL_CLASS_CRITICAL;
+	struct bufpool *pool = e->pool;
+	u64 g;
 	int ret;
 
 	if (bufpool_bad_alloc_args(class, count, flags))
 		return -EINVAL;
 
-	spin_lock(&e->pool->lock);
+	if (fast && !bufpool_alloc_fast(e, class, count, bufs, ids, grant))
+		return 0;
+	spin_lock(&pool->lock);
+	if (fast && bufpool_refill_locked(pool, count) &&
+	    !bufpool_alloc_fast(e, class, count, bufs, ids, grant)) {
+		ret = 0;
+		goto unlock;
+	}
 	ret = bufpool_alloc_until_locked(e, class, count, flags, deadline,
-					 bufs, t);
-	if (!ret && ids)
-		bufpool_report_ids_locked(e->pool, bufs, count, ids, grant);
-	spin_unlock(&e->pool->lock);
+					 bufs, &g, t);
+	if (!ret && ids) {
+		bufpool_report_ids_locked(pool, bufs, count, ids);
+		*grant = g;
+	}
+unlock:
+	spin_unlock(&pool->lock);
 	return ret;
 }
 
@@ -1296,7 +1567,7 @@ EXPORT_SYMBOL_GPL(bufpool_waiting);
 /* bufpool_wait_done() under the pool lock. */
 static int bufpool_wait_done_locked(struct bufpool_entity *e,
 				    const struct bufpool_ticket *t, int why,
-				    struct bufpool_buf **bufs)
+				    struct bufpool_buf **bufs, u64 *grant)
 {
 	struct bufpool *pool = e->pool;
 	struct bufpool_waiter *w = &e->waiter;
@@ -1311,8 +1582,8 @@ static int bufpool_wait_done_locked(struct bufpool_entity *e,
 	switch (w->state) {
 	case BUFPOOL_WAIT_GRANTED:
 		bufpool_trace_collect(w);
-		bufpool_hold_locked(e, &w->granted, w->count, w->class,
-				    bufs);
+		*grant = bufpool_hold_locked(e, &w->granted, w->count,
+					     w->class, bufs);
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
 		ret = 0;
 		break;
@@ -1368,10 +1639,11 @@ unlock:
 int bufpool_wait_done(struct bufpool_entity *e, const struct bufpool_ticket *t,
 		      int why, struct bufpool_buf **bufs)
 {
+	u64 grant;
 	int ret;
 
 	spin_lock(&e->pool->lock);
-	ret = bufpool_wait_done_locked(e, t, why, bufs);
+	ret = bufpool_wait_done_locked(e, t, why, bufs, &grant);
 	spin_unlock(&e->pool->lock);
 	return ret;
 }
@@ -1399,9 +1671,9 @@ int bufpool_wait_done_ids(struct bufpool_entity *e,
 
 	spin_lock(&e->pool->lock);
 	count = e->waiter.count;
-	ret = bufpool_wait_done_locked(e, t, why, bufs);
+	ret = bufpool_wait_done_locked(e, t, why, bufs, grant);
 	if (!ret)
-		bufpool_report_ids_locked(e->pool, bufs, count, ids, grant);
+		bufpool_report_ids_locked(e->pool, bufs, count, ids);
 	spin_unlock(&e->pool->lock);
 	return ret;
 }
@@ -1431,9 +1703,9 @@ unsigned int bufpool_collect_granted_locked(struct bufpool_entity *e,
 	if (w->state != BUFPOOL_WAIT_GRANTED)
 		return 0;
 	bufpool_trace_collect(w);
-	bufpool_hold_locked(e, &w->granted, count, w->class, bufs);
+	*grant = bufpool_hold_locked(e, &w->granted, count, w->class, bufs);
 	WRITE_ONCE(w->state, BUFPOOL_WAIT_IDLE);
-	bufpool_report_ids_locked(e->pool, bufs, count, ids, grant);
+	bufpool_report_ids_locked(e->pool, bufs, count, ids);
 	return count;
 }
 EXPORT_SYMBOL_GPL(bufpool_collect_granted_locked);
@@ -1616,6 +1888,9 @@ static void bufpool_quarantine_locked(struct bufpool *pool,
  * budget cannot be exceeded meanwhile), yielding the CPU between two, then
  * cache them and serve the queues.
  */
+static bool bufpool_return_fast(struct bufpool *pool, struct list_head *bufs,
+				unsigned int count);
+
 static void bufpool_return(struct bufpool *pool, struct list_head *bufs,
 			   unsigned int count)
 {
@@ -1636,6 +1911,8 @@ static void bufpool_return(struct bufpool *pool, struct list_head *bufs,
 		buf->dirty = false;
 	}
 
+	if (!nr_busy && bufpool_return_fast(pool, bufs, count))
+		return;
 	spin_lock(&pool->lock);
 	bufpool_quarantine_locked(pool, &busy);
 	bufpool_uncharge_locked(pool, bufs, count - nr_busy);
@@ -1700,37 +1977,44 @@ static void bufpool_detach_locked(struct bufpool_entity *e,
 				  struct bufpool_buf *buf,
 				  struct list_head *out)
 {
-	lockdep_assert_held(&e->pool->lock);
-	buf->state = BUFPOOL_BUF_RETURNING;
-	buf->owner = NULL;
+	lockdep_assert_held(&e->lock);
+	WRITE_ONCE(buf->state, BUFPOOL_BUF_RETURNING);
+	WRITE_ONCE(buf->owner, NULL);
 	buf->marked = false;
 	if (buf->critical) {
 		buf->critical = false;
-		e->nr_critical--;
+		WRITE_ONCE(e->nr_critical, e->nr_critical - 1);
 	}
 	list_move_tail(&buf->node, out);
-	e->nr_held--;
+	WRITE_ONCE(e->nr_held, e->nr_held - 1);
 	/* charged to the account until it is back (or out of quarantine) */
 	buf->account = e->account;
 }
 
-/* Check that @e holds every id once; mark them.  Undo the marks on error. */
+/*
+ * Check that @e holds every id once, and set @bufs to the buffers; mark
+ * them.  Undo the marks on error.  Another entity's buffer may change
+ * state under its own lock meanwhile: whatever is read of it, it is not
+ * @e's, and a buffer that is @e's cannot change under @e's lock.
+ */
 static int bufpool_check_ids_locked(struct bufpool_entity *e, const u32 *ids,
-				    unsigned int count)
+				    unsigned int count,
+				    struct bufpool_buf **bufs)
 {
 	struct bufpool_buf *buf;
 	unsigned int i;
 	int ret = 0;
 
 	lockdep_assert_held(&e->pool->lock);
+	lockdep_assert_held(&e->lock);
 	for (i = 0; i < count; i++) {
 		buf = bufpool_mem_lookup(e->pool->mem, ids[i]);
 		/* granted but not collected counts as held by nobody */
-		if (!buf || buf->state != BUFPOOL_BUF_HELD) {
+		if (!buf || READ_ONCE(buf->state) != BUFPOOL_BUF_HELD) {
 			ret = -ENOENT;
 			break;
 		}
-		if (buf->owner != e) {
+		if (READ_ONCE(buf->owner) != e) {
 			ret = -EPERM;
 			break;
 		}
@@ -1739,31 +2023,140 @@ static int bufpool_check_ids_locked(struct bufpool_entity *e, const u32 *ids,
 			break;
 		}
 		buf->marked = true;
+		bufs[i] = buf;
 	}
 	if (!ret)
 		return 0;
 
-	/* ids[0..i) were all found, held by @e and marked exactly once */
-	while (i--) {
-		buf = bufpool_mem_lookup(e->pool->mem, ids[i]);
-		buf->marked = false;
-	}
+	/* bufs[0..i) were all found, held by @e and marked exactly once */
+	while (i--)
+		bufs[i]->marked = false;
 	return ret;
 }
 
-/* Detach the buffers @ids, checked by bufpool_check_ids_locked(). */
-static void bufpool_detach_ids_locked(struct bufpool_entity *e,
-				      const u32 *ids, unsigned int count,
-				      struct list_head *out)
+/* Detach @bufs, checked by bufpool_check_ids_locked(). */
+static void bufpool_detach_bufs_locked(struct bufpool_entity *e,
+				       struct bufpool_buf **bufs,
+				       unsigned int count,
+				       struct list_head *out)
 {
 	struct bufpool *pool = e->pool;
 	unsigned int i;
 
 	lockdep_assert_held(&pool->lock);
 	for (i = 0; i < count; i++)
-		bufpool_detach_locked(e, bufpool_mem_lookup(pool->mem, ids[i]),
-				      out);
+		bufpool_detach_locked(e, bufs[i], out);
 	trace_bufpool_release(e->id, count, pool->in_use - count);
+}
+
+/*
+ * A release served by this CPU's magazine, without the pool lock: 1 if
+ * it must take the locked path (nothing changed: the magazines are off,
+ * @e's held list is too long to look the ids up in, an id is not @e's
+ * or is listed twice, a buffer is busy).  Otherwise 0: the buffers left
+ * @e; those with nothing to zero are back in the magazine if @direct,
+ * the others are on @out (RETURNING, still in in_use and charged to the
+ * account) and their number in *@nr_out.
+ */
+static int bufpool_release_fast(struct bufpool_entity *e, const u32 *ids,
+				unsigned int count, bool direct,
+				struct list_head *out, unsigned int *nr_out)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX] __uninitialized;
+	struct bufpool *pool = e->pool;
+	unsigned int i, j, back = 0, excess = 0;
+	struct bufpool_buf *buf;
+	struct bufpool_pcpu *m;
+	LIST_HEAD(extra);
+	int ret = 1;
+
+	*nr_out = 0;
+	m = raw_cpu_ptr(pool->pcpu);
+	spin_lock(&m->lock);
+	if (!READ_ONCE(pool->fast))
+		goto unlock_mag;
+	spin_lock(&e->lock);
+	if (e->nr_held > BUFPOOL_FAST_HELD_MAX)
+		goto unlock_entity;
+	for (i = 0; i < count; i++) {
+		bufs[i] = NULL;
+		list_for_each_entry(buf, &e->held, node) {
+			if (buf->id == ids[i]) {
+				bufs[i] = buf;
+				break;
+			}
+		}
+		if (!bufs[i] || bufpool_mem_busy(pool->mem, bufs[i]))
+			goto unlock_entity;
+		for (j = 0; j < i; j++)
+			if (bufs[j] == bufs[i])
+				goto unlock_entity;
+	}
+	for (i = 0; i < count; i++) {
+		buf = bufs[i];
+		bufpool_detach_locked(e, buf, out);
+		if (!direct || READ_ONCE(buf->dirty)) {
+			(*nr_out)++;
+			continue;
+		}
+		if (buf->account) {
+			atomic_dec(&buf->account->charged);
+			buf->account = NULL;
+		}
+		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+		list_move_tail(&buf->node, &m->bufs);
+		back++;
+	}
+	m->nr += back;
+	m->releases += back;
+	/* in_use without the pool lock: a hint, counting the magazines */
+	if (trace_bufpool_release_enabled())
+		trace_bufpool_release(e->id, count,
+				      READ_ONCE(pool->in_use) - count);
+	excess = bufpool_mag_excess(m, &extra);
+	ret = 0;
+unlock_entity:
+	spin_unlock(&e->lock);
+unlock_mag:
+	spin_unlock(&m->lock);
+	if (excess)
+		bufpool_flush(pool, &extra, excess);
+	return ret;
+}
+
+/*
+ * Zeroed buffers coming back (RETURNING, none busy) go to this CPU's
+ * magazine if the magazines serve; false if they do not.
+ */
+static bool bufpool_return_fast(struct bufpool *pool, struct list_head *bufs,
+				unsigned int count)
+{
+	struct bufpool_buf *buf;
+	struct bufpool_pcpu *m;
+	unsigned int excess;
+	LIST_HEAD(extra);
+
+	m = raw_cpu_ptr(pool->pcpu);
+	spin_lock(&m->lock);
+	if (!READ_ONCE(pool->fast)) {
+		spin_unlock(&m->lock);
+		return false;
+	}
+	list_for_each_entry(buf, bufs, node) {
+		if (buf->account) {
+			atomic_dec(&buf->account->charged);
+			buf->account = NULL;
+		}
+		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+	}
+	list_splice_tail_init(bufs, &m->bufs);
+	m->nr += count;
+	m->releases += count;
+	excess = bufpool_mag_excess(m, &extra);
+	spin_unlock(&m->lock);
+	if (excess)
+		bufpool_flush(pool, &extra, excess);
+	return true;
 }
 
 /**
@@ -1784,17 +2177,27 @@ static void bufpool_detach_ids_locked(struct bufpool_entity *e,
 int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 		    unsigned int count)
 {
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX] __uninitialized;
 	struct bufpool *pool = e->pool;
 	LIST_HEAD(returning);
+	unsigned int n;
 	int ret;
 
 	if (!count || count > BUFPOOL_ALLOC_MAX)
 		return -EINVAL;
 
+	if (!bufpool_release_fast(e, ids, count, true, &returning, &n)) {
+		if (n)
+			bufpool_return(pool, &returning, n);
+		return 0;
+	}
 	spin_lock(&pool->lock);
-	ret = bufpool_check_ids_locked(e, ids, count);
+	spin_lock(&e->lock);
+	ret = bufpool_check_ids_locked(e, ids, count, bufs);
+	if (!ret)
+		bufpool_detach_bufs_locked(e, bufs, count, &returning);
+	spin_unlock(&e->lock);
 	if (!ret) {
-		bufpool_detach_ids_locked(e, ids, count, &returning);
 		/* nothing to zero: no need to drop the lock in between */
 		if (!bufpool_any_dirty(&returning) &&
 		    !bufpool_any_busy(pool, &returning)) {
@@ -1832,6 +2235,7 @@ EXPORT_SYMBOL_GPL(bufpool_release);
 int bufpool_release_detach(struct bufpool_entity *e, const u32 *ids,
 			   unsigned int count, struct bufpool_returning *r)
 {
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX] __uninitialized;
 	struct bufpool *pool = e->pool;
 	int ret;
 
@@ -1840,10 +2244,16 @@ int bufpool_release_detach(struct bufpool_entity *e, const u32 *ids,
 	if (!count || count > BUFPOOL_ALLOC_MAX)
 		return -EINVAL;
 
+	if (!bufpool_release_fast(e, ids, count, !READ_ONCE(e->shared),
+				  &r->bufs, &r->count))
+		return 0;
 	spin_lock(&pool->lock);
-	ret = bufpool_check_ids_locked(e, ids, count);
+	spin_lock(&e->lock);
+	ret = bufpool_check_ids_locked(e, ids, count, bufs);
+	if (!ret)
+		bufpool_detach_bufs_locked(e, bufs, count, &r->bufs);
+	spin_unlock(&e->lock);
 	if (!ret) {
-		bufpool_detach_ids_locked(e, ids, count, &r->bufs);
 		r->count = count;
 		/* nobody else can reach them, nothing to zero: back at once */
 		if (!READ_ONCE(e->shared) && !bufpool_any_dirty(&r->bufs) &&
@@ -1891,14 +2301,16 @@ unsigned int bufpool_undo_detach(struct bufpool_entity *e, u32 *ids,
 		count = BUFPOOL_ALLOC_MAX;
 
 	spin_lock(&pool->lock);
+	spin_lock(&e->lock);
 	for (i = 0; i < count; i++) {
 		buf = bufpool_mem_lookup(pool->mem, ids[i]);
-		if (!buf || buf->state != BUFPOOL_BUF_HELD ||
-		    buf->owner != e || buf->grant != grant)
+		if (!buf || READ_ONCE(buf->state) != BUFPOOL_BUF_HELD ||
+		    READ_ONCE(buf->owner) != e || buf->grant != grant)
 			continue;
 		bufpool_detach_locked(e, buf, &r->bufs);
 		ids[n++] = ids[i];
 	}
+	spin_unlock(&e->lock);
 	if (n)
 		trace_bufpool_release(e->id, n, pool->in_use - n);
 	spin_unlock(&pool->lock);
@@ -1938,9 +2350,12 @@ struct bufpool_buf *bufpool_held_buf(struct bufpool_entity *e, u32 id)
 	struct bufpool_buf *buf;
 
 	spin_lock(&e->pool->lock);
+	spin_lock(&e->lock);
 	buf = bufpool_mem_lookup(e->pool->mem, id);
-	if (buf && (buf->state != BUFPOOL_BUF_HELD || buf->owner != e))
+	if (buf && (READ_ONCE(buf->state) != BUFPOOL_BUF_HELD ||
+		    READ_ONCE(buf->owner) != e))
 		buf = NULL;
+	spin_unlock(&e->lock);
 	spin_unlock(&e->pool->lock);
 	return buf;
 }
@@ -1961,9 +2376,11 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->tracks_dirty = false;
 	e->critical_exempt = false;
 	e->shared = false;
+	spin_lock_init(&e->lock);
 	INIT_LIST_HEAD(&e->held);
 	e->nr_held = 0;
 	e->nr_critical = 0;
+	e->grants = 0;
 	INIT_LIST_HEAD(&e->waiter.node);
 	INIT_LIST_HEAD(&e->waiter.granted);
 	e->waiter.wake = wake;
@@ -2018,9 +2435,11 @@ void bufpool_entity_destroy(struct bufpool_entity *e)
 
 	spin_lock(&pool->lock);
 	bufpool_withdraw_locked(pool, &e->waiter);
+	spin_lock(&e->lock);
 	count = e->nr_held;
 	list_for_each_entry_safe(buf, tmp, &e->held, node)
 		bufpool_detach_locked(e, buf, &returning);
+	spin_unlock(&e->lock);
 	if (count)
 		trace_bufpool_release(e->id, count, pool->in_use - count);
 	pool->nr_entities--;
@@ -2189,6 +2608,7 @@ unsigned int bufpool_shrink(struct bufpool *pool, unsigned int nr)
 	unsigned int i, n;
 
 	spin_lock(&pool->lock);
+	bufpool_drain_locked(pool);
 	n = min(nr, bufpool_shrinkable_locked(pool));
 	for (i = 0; i < n; i++) {
 		buf = list_last_entry(&pool->cache, struct bufpool_buf, node);
@@ -2286,6 +2706,7 @@ int bufpool_set_tunables(struct bufpool *pool,
 		return ret;
 
 	spin_lock(&pool->lock);
+	bufpool_drain_locked(pool);
 	if (t->limit > pool->limit)
 		ret = bufpool_check_memory(t->limit, pool->bufsize, why);
 	want = t->reserve > pool->nr_cached ? t->reserve - pool->nr_cached : 0;
@@ -2306,6 +2727,8 @@ int bufpool_set_tunables(struct bufpool *pool,
 	}
 
 	spin_lock(&pool->lock);
+	/* the fast path reads the tunables under the magazines' locks */
+	bufpool_drain_locked(pool);
 	bufpool_store_tunables(pool, t);
 	list_for_each_entry_safe(buf, tmp, &extra, node) {
 		if (pool->nr_cached >= pool->reserve ||
@@ -2332,6 +2755,31 @@ destroy_extra:
 }
 EXPORT_SYMBOL_GPL(bufpool_set_tunables);
 
+/*
+ * in_use without the magazines' buffers (which are cached), and the
+ * allocations and releases counted in the magazines and in the pool.
+ */
+static unsigned int bufpool_mag_sum_locked(struct bufpool *pool,
+					   u64 *allocations, u64 *releases)
+{
+	unsigned int in_use = pool->in_use;
+	struct bufpool_pcpu *m;
+	int cpu;
+
+	lockdep_assert_held(&pool->lock);
+	*allocations = pool->allocations;
+	*releases = pool->releases;
+	for_each_possible_cpu(cpu) {
+		m = per_cpu_ptr(pool->pcpu, cpu);
+		spin_lock(&m->lock);
+		in_use -= m->nr;
+		*allocations += m->allocations;
+		*releases += m->releases;
+		spin_unlock(&m->lock);
+	}
+	return in_use;
+}
+
 /**
  * bufpool_get_stats() - a consistent snapshot of @pool's counters
  * @pool: the pool
@@ -2339,23 +2787,25 @@ EXPORT_SYMBOL_GPL(bufpool_set_tunables);
  */
 void bufpool_get_stats(struct bufpool *pool, struct bufpool_stats *st)
 {
-	unsigned int c;
+	u64 allocations, releases;
+	unsigned int c, in_use;
 
 	spin_lock(&pool->lock);
+	in_use = bufpool_mag_sum_locked(pool, &allocations, &releases);
 	st->limit = pool->limit;
 	st->reserve = pool->reserve;
 	st->bufsize = pool->bufsize;
-	st->in_use = pool->in_use;
-	st->free = pool->limit > pool->in_use ? pool->limit - pool->in_use : 0;
+	st->in_use = in_use;
+	st->free = pool->limit > in_use ? pool->limit - in_use : 0;
 	st->allocated = pool->nr_alloc;
 	st->quarantined = pool->nr_quarantined;
 	for (c = 0; c < ARRAY_SIZE(st->queued); c++)
 		st->queued[c] = c < BUFPOOL_NR_CLASSES ? pool->nr_queued[c] : 0;
-	st->allocations = pool->allocations;
+	st->allocations = allocations;
 	st->grants_waited = pool->grants_waited;
 	st->wakeups = pool->wakeups;
 	st->spurious_wakeups = pool->spurious;
-	st->releases = pool->releases;
+	st->releases = releases;
 	st->page_alloc_failures = pool->page_alloc_failures;
 	st->peak_in_use = pool->peak_in_use;
 	st->peak_queued = pool->peak_queued;
@@ -2441,10 +2891,11 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 {
 	struct bufpool_tunables tun;
 	struct bufpool_buf *buf;
+	struct bufpool_pcpu *m;
 	struct bufpool *pool;
 	const char *why;
 	unsigned int c, i;
-	int ret;
+	int cpu, ret;
 
 	ret = bufpool_check_config(cfg, &why);
 	if (ret)
@@ -2453,6 +2904,16 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool)
 		return ERR_PTR(-ENOMEM);
+	pool->pcpu = alloc_percpu(struct bufpool_pcpu);
+	if (!pool->pcpu) {
+		ret = -ENOMEM;
+		goto free_pool;
+	}
+	for_each_possible_cpu(cpu) {
+		m = per_cpu_ptr(pool->pcpu, cpu);
+		spin_lock_init(&m->lock);
+		INIT_LIST_HEAD(&m->bufs);
+	}
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->cache);
 	INIT_LIST_HEAD(&pool->offered);
@@ -2469,7 +2930,7 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 	pool->mem = bufpool_mem_init(pool, pool->bufsize);
 	if (IS_ERR(pool->mem)) {
 		ret = PTR_ERR(pool->mem);
-		goto free_pool;
+		goto free_pcpu;
 	}
 
 	for (i = 0; i < cfg->reserve; i++) {
@@ -2491,6 +2952,8 @@ free_reserve:
 	bufpool_mem_quiesce(pool->mem);
 	bufpool_free_cache(pool);
 	bufpool_mem_fini(pool->mem);
+free_pcpu:
+	free_percpu(pool->pcpu);
 free_pool:
 	kfree(pool);
 	return ERR_PTR(ret);
@@ -2507,6 +2970,9 @@ void bufpool_destroy(struct bufpool *pool)
 {
 	/* waits for the quarantine to give its buffers back */
 	bufpool_mem_quiesce(pool->mem);
+	spin_lock(&pool->lock);
+	bufpool_drain_locked(pool);
+	spin_unlock(&pool->lock);
 	WARN_ON(pool->nr_entities || pool->in_use);
 	cancel_delayed_work_sync(&pool->offer_expiry);
 	hrtimer_cancel(&pool->park_timer);
@@ -2514,6 +2980,7 @@ void bufpool_destroy(struct bufpool *pool)
 	bufpool_free_cache(pool);
 	WARN_ON(pool->nr_alloc);
 	bufpool_mem_fini(pool->mem);
+	free_percpu(pool->pcpu);
 	kfree(pool);
 }
 EXPORT_SYMBOL_GPL(bufpool_destroy);

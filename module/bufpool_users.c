@@ -146,7 +146,7 @@ void bufpool_user_put(struct bufpool_user *u)
 
 	if (!refcount_dec_and_mutex_lock(&u->refs, &bufpool_users_lock))
 		return;
-	WARN_ON(u->account.charged);
+	WARN_ON(atomic_read(&u->account.charged));
 	hash_del(&u->node);
 	ns = u->ns;
 	kfree(u);

@@ -19,7 +19,8 @@ struct bufpool_mem *bp_pool_mem(struct bufpool *pool)
 
 static void bp_snapshot_locked(struct bufpool *pool, struct bp_snap *s)
 {
-	unsigned int c;
+	u64 allocations, releases;
+	unsigned int c, in_use;
 
 	memset(s, 0, sizeof(*s));	/* padding too: tests memcmp() these */
 	s->limit = pool->limit;
@@ -28,16 +29,18 @@ static void bp_snapshot_locked(struct bufpool *pool, struct bp_snap *s)
 		s->headroom[c] = pool->headroom[c];
 		s->nr_queued[c] = pool->nr_queued[c];
 	}
-	s->in_use = pool->in_use;
+	/* as STATS: the magazines' buffers are cached, not in use */
+	in_use = bufpool_mag_sum_locked(pool, &allocations, &releases);
+	s->in_use = in_use;
 	s->nr_alloc = pool->nr_alloc;
-	s->nr_cached = pool->nr_cached;
+	s->nr_cached = pool->nr_cached + (pool->in_use - in_use);
 	s->nr_quarantined = pool->nr_quarantined;
 	s->nr_growing = pool->nr_growing;
 	s->nr_entities = pool->nr_entities;
 	s->wakeups = pool->wakeups;
 	s->grants_waited = pool->grants_waited;
-	s->allocations = pool->allocations;
-	s->releases = pool->releases;
+	s->allocations = allocations;
+	s->releases = releases;
 	s->page_alloc_failures = pool->page_alloc_failures;
 }
 
@@ -271,8 +274,9 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 				 .len = len };
 	unsigned int queued[BUFPOOL_NR_CLASSES] = { 0 };
 	unsigned int held = 0, granted = 0, returning = 0, live = 0;
-	unsigned int quarantined = 0;
+	unsigned int quarantined = 0, mag = 0;
 	unsigned int offered = 0;
+	int cpu;
 	struct bufpool_waiter *w;
 	struct bufpool_buf *buf;
 	unsigned int i, j, c, n, crit;
@@ -280,8 +284,46 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 
 	if (!mine)
 		spin_lock(&pool->lock);
+	/* no fast operation runs while every magazine is locked */
+	for (cpu = 0; cpu < BP_NR_CPUS; cpu++)
+		spin_lock(&per_cpu_ptr(pool->pcpu, cpu)->lock);
+	for (i = 0; i < nr_ents; i++)
+		spin_lock(&ents[i]->lock);
 	ck.id_end = bp_mem_id_end(pool->mem);
 	ck.seen = calloc(ck.id_end + 1, 1);
+
+	for (cpu = 0; cpu < BP_NR_CPUS; cpu++) {
+		struct bufpool_pcpu *m = per_cpu_ptr(pool->pcpu, cpu);
+
+		n = 0;
+		list_for_each_entry(buf, &m->bufs, node) {
+			bp_visit(&ck, buf, "magazine");
+			if (buf->state != BUFPOOL_BUF_CACHED || buf->owner)
+				bp_fail(&ck, "magazine buffer %u in state %u owner %p",
+					buf->id, buf->state, buf->owner);
+			if ((flags & BP_CHECK_ZERO) &&
+			    !bp_mem_zeroed(pool->mem, buf))
+				bp_fail(&ck, "magazine buffer %u is not zeroed",
+					buf->id);
+			n++;
+		}
+		if (n != m->nr)
+			bp_fail(&ck, "magazine %u holds %u buffers, nr %u", cpu,
+				n, m->nr);
+		if (n && !pool->fast)
+			bp_fail(&ck, "magazine %u holds %u buffers, fast path off",
+				cpu, n);
+		mag += n;
+	}
+	if (pool->fast && bufpool_total_queued(pool))
+		bp_fail(&ck, "a request is queued while the magazines serve");
+	if (pool->fast && pool->in_use + pool->headroom[BUFPOOL_CLASS_LOW] >
+			  pool->limit)
+		bp_fail(&ck, "magazines serve with in_use %u beyond LOW's budget (limit %u)",
+			pool->in_use, pool->limit);
+	if (pool->fast && pool->nr_cached < pool->reserve)
+		bp_fail(&ck, "magazines serve with %u cached, below the reserve %u",
+			pool->nr_cached, pool->reserve);
 
 	n = 0;
 	list_for_each_entry(buf, &pool->cache, node) {
@@ -358,9 +400,9 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 			}
 			if (e->account->queued != qd ||
 			    ((flags & BP_CHECK_QUIESCENT) &&
-			     e->account->charged != ch))
+			     atomic_read(&e->account->charged) != ch))
 				bp_fail(&ck, "entity %u: account charged %u queued %u, entities %u / %u",
-					i, e->account->charged,
+					i, atomic_read(&e->account->charged),
 					e->account->queued, ch, qd);
 		}
 
@@ -461,9 +503,10 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 	if (pool->nr_alloc != pool->in_use + pool->nr_cached)
 		bp_fail(&ck, "allocated %u != in_use %u + cached %u",
 			pool->nr_alloc, pool->in_use, pool->nr_cached);
-	if (pool->in_use != held + granted + returning + quarantined)
-		bp_fail(&ck, "in_use %u != held %u + granted %u + returning %u + quarantined %u",
-			pool->in_use, held, granted, returning, quarantined);
+	if (pool->in_use != held + granted + returning + quarantined + mag)
+		bp_fail(&ck, "in_use %u != held %u + granted %u + returning %u + quarantined %u + magazines %u",
+			pool->in_use, held, granted, returning, quarantined,
+			mag);
 	if (pool->nr_quarantined != quarantined)
 		bp_fail(&ck, "nr_quarantined %u, %u buffers quarantined",
 			pool->nr_quarantined, quarantined);
@@ -487,6 +530,10 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 		bp_check_wakeup(&ck);
 
 	free(ck.seen);
+	for (i = 0; i < nr_ents; i++)
+		spin_unlock(&ents[i]->lock);
+	for (cpu = 0; cpu < BP_NR_CPUS; cpu++)
+		spin_unlock(&per_cpu_ptr(pool->pcpu, cpu)->lock);
 	if (!mine)
 		spin_unlock(&pool->lock);
 	return ck.bad ? -1 : 0;

@@ -18,6 +18,7 @@ bool bp_clock_frozen;
 unsigned long bp_totalram_pages = 1UL << 40;
 __thread char bp_self;
 __thread unsigned int bp_spinlocks_held;
+__thread unsigned int bp_cpu;
 unsigned long bp_resched_calls;
 
 void bp_warn(const char *file, int line, const char *cond)

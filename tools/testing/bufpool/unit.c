@@ -653,7 +653,7 @@ static void test_edeadlk(void)
 	t.quota = 10;
 	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
 	EXPECT_EQ(A(1, NORM, 3), -EDEADLK);	/* the account holds 6 */
-	EXPECT_EQ(acct.charged, 6);
+	EXPECT_EQ(atomic_read(&acct.charged), 6);
 	EXPECT_EQ(R(0, 2), 0);			/* account holds 4 */
 	EXPECT_EQ(A(2, NORM, 2), 0);		/* in_use 6 */
 	EXPECT_EQ(A(1, NORM, 3), -EAGAIN);	/* 4 + 3 + 2 <= 10: waits */
@@ -1542,14 +1542,14 @@ static void test_quarantine_quota(void)
 	bp_mem_pin(T.mem, b0, 1);
 	EXPECT_EQ(R(0, 1), 0);
 	EXPECT_EQ(b0->state, BUFPOOL_BUF_QUARANTINED);
-	EXPECT_EQ(qa.a.charged, 1);
+	EXPECT_EQ(atomic_read(&qa.a.charged), 1);
 	EXPECT_EQ(qa.refs, 1);
 	EXPECT_EQ(A(0, NORM, 1), 0);
 	b1 = T.t[0].bufs[0];
 	bp_mem_pin(T.mem, b1, 1);
 	D(0);					/* its file is gone */
 	EXPECT_EQ(b1->state, BUFPOOL_BUF_QUARANTINED);
-	EXPECT_EQ(qa.a.charged, 2);
+	EXPECT_EQ(atomic_read(&qa.a.charged), 2);
 	EXPECT_EQ(qa.refs, 2);
 	EXPECT_EQ(A(1, NORM, 1), -EDQUOT);	/* its own pins fill it */
 	EXPECT_EQ(A_noq(1, NORM, 1), -EDQUOT);
@@ -1559,7 +1559,7 @@ static void test_quarantine_quota(void)
 
 	bp_mem_pin(T.mem, b0, -1);
 	EXPECT_EQ(bp_mem_run_quarantine(T.mem), 1);
-	EXPECT_EQ(qa.a.charged, 1);
+	EXPECT_EQ(atomic_read(&qa.a.charged), 1);
 	EXPECT_EQ(qa.refs, 1);
 	EXPECT_EQ(A(1, NORM, 1), 0);		/* room again */
 	EXPECT_EQ(R(1, 0), 0);
@@ -1575,7 +1575,7 @@ static void test_quarantine_quota(void)
 	bp_mem_pin(T.mem, b0, 1);
 	bp_mem_pin(T.mem, c, 1);
 	EXPECT_EQ(R(1, 0), 0);
-	EXPECT_EQ(qa.a.charged, 3);		/* 1 + 2 quarantined */
+	EXPECT_EQ(atomic_read(&qa.a.charged), 3);		/* 1 + 2 quarantined */
 	EXPECT_EQ(A(1, NORM, 2), -EDEADLK);	/* 3 + 2 > 4, never waits */
 	EXPECT_EQ(queued(NORM), 0);
 	EXPECT_EQ(A(1, NORM, 1), 0);
@@ -1588,7 +1588,7 @@ static void test_quarantine_quota(void)
 	EXPECT_EQ(R(1, 0), 0);
 	teardown();
 	EXPECT_EQ(qa.refs, 0);
-	EXPECT_EQ(qa.a.charged, 0);
+	EXPECT_EQ(atomic_read(&qa.a.charged), 0);
 }
 
 static void test_undo_critical(void)

@@ -13,6 +13,7 @@
 	__x op __y ? __x : __y; })
 
 #define min(a, b)	__bp_cmp(a, b, <)
+#define min3(a, b, c)	min(min(a, b), c)
 #define max(a, b)	__bp_cmp(a, b, >)
 #define clamp(v, lo, hi)	min(max(v, lo), hi)
 #define min_t(t, a, b)	min((t)(a), (t)(b))
