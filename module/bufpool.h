@@ -239,7 +239,7 @@ struct bufpool_account {
  * @pool: the pool it draws from
  * @lock: protects @held, @nr_held, @nr_critical, @grants and the owner,
  *	state, critical, grant and marked fields of the buffers it holds;
- *	taken inside the pool lock or a per-CPU cache's lock (see
+ *	taken inside the pool lock and outside a per-CPU cache's lock (see
  *	bufpool_core.c), never the other way round
  * @held: buffers it holds (state HELD)
  * @nr_held: number of buffers on @held

@@ -108,9 +108,13 @@
  *       RETURNING meanwhile, still in @in_use) and serves the queues;
  *     - STATS count a magazine's buffers as cached, not in use; the peak
  *       of @in_use counts what the magazines held, an upper bound.
- *    Lock order: pool->lock, then a magazine's lock, then an entity's
- *    lock.  A fast operation never takes the pool lock while it holds a
- *    magazine or entity lock: it drops them first.
+ *    Lock order: pool->lock, then an entity's lock, then a magazine's
+ *    lock.  A fast operation never takes the pool lock while it holds an
+ *    entity or magazine lock: it drops them first.  A detach (a buffer
+ *    leaves its holder, RETURNING, still counted and charged) changes
+ *    nothing of the pool's: it needs the entity's lock only, and the
+ *    release that has to zero its buffers takes no other until they are
+ *    zeroed.
  */
 
 #include <linux/bug.h>
@@ -984,15 +988,15 @@ static int bufpool_alloc_fast(struct bufpool_entity *e, unsigned int class,
 	unsigned int i;
 	int ret = 1;
 
+	spin_lock(&e->lock);
 	m = raw_cpu_ptr(pool->pcpu);
 	spin_lock(&m->lock);
 	if (!READ_ONCE(pool->fast) || m->nr < count)
 		goto unlock_mag;
-	spin_lock(&e->lock);
 	/* the tunables cannot change while @fast is set: see the drain */
 	if (READ_ONCE(e->waiter.state) != BUFPOOL_WAIT_IDLE ||
 	    e->nr_held + count + pool->headroom[class] > pool->limit)
-		goto unlock_entity;
+		goto unlock_mag;
 	for (i = 0; i < count; i++) {
 		buf = list_first_entry(&m->bufs, struct bufpool_buf, node);
 		WRITE_ONCE(buf->owner, e);
@@ -1016,10 +1020,9 @@ static int bufpool_alloc_fast(struct bufpool_entity *e, unsigned int class,
 		atomic_add(count, &e->account->charged);
 	trace_bufpool_alloc(e->id, class, count, 0);
 	ret = 0;
-unlock_entity:
-	spin_unlock(&e->lock);
 unlock_mag:
 	spin_unlock(&m->lock);
+	spin_unlock(&e->lock);
 	return ret;
 }
 
@@ -2050,13 +2053,15 @@ static void bufpool_detach_bufs_locked(struct bufpool_entity *e,
 }
 
 /*
- * A release served by this CPU's magazine, without the pool lock: 1 if
- * it must take the locked path (nothing changed: the magazines are off,
- * @e's held list is too long to look the ids up in, an id is not @e's
- * or is listed twice, a buffer is busy).  Otherwise 0: the buffers left
- * @e; those with nothing to zero are back in the magazine if @direct,
- * the others are on @out (RETURNING, still in in_use and charged to the
- * account) and their number in *@nr_out.
+ * A release without the pool lock: 1 if it must take the locked path
+ * (nothing changed: @e's held list is too long to look the ids up in, an
+ * id is not @e's or is listed twice, or the buffers would go back at once
+ * but the magazines are off).  Otherwise 0: the buffers left @e.  If
+ * @direct and none has anything to zero nor is busy, they are back in
+ * this CPU's magazine and *@nr_out is 0; else they are on @out,
+ * RETURNING (still in in_use and charged to the account, which is all a
+ * detach changes of the pool: the entity's lock is enough for it), and
+ * *@nr_out is @count.
  */
 static int bufpool_release_fast(struct bufpool_entity *e, const u32 *ids,
 				unsigned int count, bool direct,
@@ -2064,17 +2069,13 @@ static int bufpool_release_fast(struct bufpool_entity *e, const u32 *ids,
 {
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX] __uninitialized;
 	struct bufpool *pool = e->pool;
-	unsigned int i, j, back = 0, excess = 0;
+	struct bufpool_pcpu *m = NULL;
+	unsigned int i, j, excess = 0;
 	struct bufpool_buf *buf;
-	struct bufpool_pcpu *m;
 	LIST_HEAD(extra);
 	int ret = 1;
 
 	*nr_out = 0;
-	m = raw_cpu_ptr(pool->pcpu);
-	spin_lock(&m->lock);
-	if (!READ_ONCE(pool->fast))
-		goto unlock_mag;
 	spin_lock(&e->lock);
 	if (e->nr_held > BUFPOOL_FAST_HELD_MAX)
 		goto unlock_entity;
@@ -2086,39 +2087,49 @@ static int bufpool_release_fast(struct bufpool_entity *e, const u32 *ids,
 				break;
 			}
 		}
-		if (!bufs[i] || bufpool_mem_busy(pool->mem, bufs[i]))
+		if (!bufs[i])
 			goto unlock_entity;
 		for (j = 0; j < i; j++)
 			if (bufs[j] == bufs[i])
 				goto unlock_entity;
+		if (READ_ONCE(bufs[i]->dirty) ||
+		    bufpool_mem_busy(pool->mem, bufs[i]))
+			direct = false;
+	}
+	if (direct) {
+		m = raw_cpu_ptr(pool->pcpu);
+		spin_lock(&m->lock);
+		if (!READ_ONCE(pool->fast))
+			goto unlock_mag;
 	}
 	for (i = 0; i < count; i++) {
 		buf = bufs[i];
 		bufpool_detach_locked(e, buf, out);
-		if (!direct || READ_ONCE(buf->dirty)) {
-			(*nr_out)++;
+		if (!direct)
 			continue;
-		}
 		if (buf->account) {
 			atomic_dec(&buf->account->charged);
 			buf->account = NULL;
 		}
 		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
 		list_move_tail(&buf->node, &m->bufs);
-		back++;
 	}
-	m->nr += back;
-	m->releases += back;
 	/* in_use without the pool lock: a hint, counting the magazines */
 	if (trace_bufpool_release_enabled())
 		trace_bufpool_release(e->id, count,
 				      READ_ONCE(pool->in_use) - count);
-	excess = bufpool_mag_excess(m, &extra);
 	ret = 0;
-unlock_entity:
-	spin_unlock(&e->lock);
+	if (!direct) {
+		*nr_out = count;
+		goto unlock_entity;
+	}
+	m->nr += count;
+	m->releases += count;
+	excess = bufpool_mag_excess(m, &extra);
 unlock_mag:
 	spin_unlock(&m->lock);
+unlock_entity:
+	spin_unlock(&e->lock);
 	if (excess)
 		bufpool_flush(pool, &extra, excess);
 	return ret;

@@ -284,11 +284,11 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 
 	if (!mine)
 		spin_lock(&pool->lock);
-	/* no fast operation runs while every magazine is locked */
-	for (cpu = 0; cpu < BP_NR_CPUS; cpu++)
-		spin_lock(&per_cpu_ptr(pool->pcpu, cpu)->lock);
+	/* no fast operation runs while every entity and magazine is locked */
 	for (i = 0; i < nr_ents; i++)
 		spin_lock(&ents[i]->lock);
+	for (cpu = 0; cpu < BP_NR_CPUS; cpu++)
+		spin_lock(&per_cpu_ptr(pool->pcpu, cpu)->lock);
 	ck.id_end = bp_mem_id_end(pool->mem);
 	ck.seen = calloc(ck.id_end + 1, 1);
 
@@ -530,11 +530,52 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 		bp_check_wakeup(&ck);
 
 	free(ck.seen);
-	for (i = 0; i < nr_ents; i++)
-		spin_unlock(&ents[i]->lock);
 	for (cpu = 0; cpu < BP_NR_CPUS; cpu++)
 		spin_unlock(&per_cpu_ptr(pool->pcpu, cpu)->lock);
+	for (i = 0; i < nr_ents; i++)
+		spin_unlock(&ents[i]->lock);
 	if (!mine)
 		spin_unlock(&pool->lock);
 	return ck.bad ? -1 : 0;
+}
+
+/* The per-CPU magazines: are they on, and what holds one. */
+bool bp_fast(struct bufpool *pool)
+{
+	bool mine = spin_is_held_by_me(&pool->lock);
+	bool v;
+
+	if (!mine)
+		spin_lock(&pool->lock);
+	v = pool->fast;
+	if (!mine)
+		spin_unlock(&pool->lock);
+	return v;
+}
+
+unsigned int bp_mag_nr(struct bufpool *pool, unsigned int cpu)
+{
+	struct bufpool_pcpu *m = per_cpu_ptr(pool->pcpu, cpu % BP_NR_CPUS);
+	unsigned int n;
+
+	spin_lock(&m->lock);
+	n = m->nr;
+	spin_unlock(&m->lock);
+	return n;
+}
+
+/* Requests the magazines served, over every CPU. */
+unsigned long long bp_fast_allocs(struct bufpool *pool)
+{
+	unsigned long long n = 0;
+	struct bufpool_pcpu *m;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		m = per_cpu_ptr(pool->pcpu, cpu);
+		spin_lock(&m->lock);
+		n += m->allocations;
+		spin_unlock(&m->lock);
+	}
+	return n;
 }

@@ -19,6 +19,8 @@ extern bool bp_warn_fatal;		/* abort on WARN_ON (fuzzer, model check) */
 extern unsigned int bp_kmalloc_fail;	/* fail that many next kmalloc()s */
 extern bool bp_quiet;			/* do not print WARN_ON reports */
 extern unsigned long bp_resched_calls;	/* cond_resched() calls so far */
+/* shim.c: the emulated CPU this thread runs on (linux/percpu.h) */
+extern __thread unsigned int bp_cpu;
 
 /* mem_user.c: the userspace memory backend and its knobs */
 struct bp_mem_stats {
@@ -78,6 +80,10 @@ u64 bp_park_until(struct bufpool *pool);
 u64 bp_park_expires(struct bufpool *pool);
 bool bp_run_park(struct bufpool *pool, bool early);
 unsigned long long bp_barges(struct bufpool *pool);
+/* the per-CPU magazines: on, buffers in one, requests they served */
+bool bp_fast(struct bufpool *pool);
+unsigned int bp_mag_nr(struct bufpool *pool, unsigned int cpu);
+unsigned long long bp_fast_allocs(struct bufpool *pool);
 /* shim.c: what totalram_pages() returns (linux/mm.h) */
 extern unsigned long bp_totalram_pages;
 

@@ -11,9 +11,14 @@
  * along.  ->wake()
  * signals a per-entity condition variable, as wake_up() would.
  *
- * Usage: stress [seconds] [threads] [adaptive]   (default 2 s, 4 threads,
- * hand-off; "adaptive" runs the adaptive policy, the retry thread then
- * also fires the park window's timer when it is due)
+ * Usage: stress [seconds] [threads] [adaptive|percpu]   (default 2 s, 4
+ * threads, hand-off; "adaptive" runs the adaptive policy, the retry thread
+ * then also fires the park window's timer when it is due; "percpu" a pool
+ * large enough for the per-CPU magazines to serve, with two more threads
+ * that share one entity)
+ *
+ * Every thread runs on an emulated CPU of its own and migrates now and
+ * then, so the magazines and their drains race with each other.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,6 +54,9 @@ static unsigned long long barges;
 static unsigned long nr_ops, nr_waits, nr_cancels, nr_races, nr_checks;
 static int failed;
 static bool tuning;	/* a thread changes limit and reserve */
+static bool percpu;	/* a large pool: the magazines serve */
+static struct sent shared;	/* used by the sharer threads at once */
+static unsigned long nr_shared;	/* buffers they got and gave back */
 
 #define DIE(fmt, ...) do {						\
 	fprintf(stderr, "stress: " fmt "\n", ##__VA_ARGS__);		\
@@ -204,10 +212,13 @@ static void *worker(void *arg)
 	unsigned int seed = 0x9e3779b9u * (idx + 1);
 	struct sent *mine = &ents[idx * ENTS_PER_THREAD];
 
+	bp_cpu = idx;
 	while (!STOPPED()) {
 		struct sent *s = &mine[rand_r(&seed) % ENTS_PER_THREAD];
 		unsigned int op = rand_r(&seed) % 100;
 
+		if (rand_r(&seed) % 64 == 0)
+			bp_cpu++;	/* migrated */
 		if (op < 45)
 			do_alloc(s, &seed);
 		else if (op < 85)
@@ -221,7 +232,55 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static struct bufpool_entity *ent_ptrs[MAX_THREADS * ENTS_PER_THREAD];
+/*
+ * Two threads on one entity, each giving back at once what it got, by
+ * release or by detach and finish: nobody else may ever take or give
+ * back one of its buffers, so every call of theirs must succeed or be
+ * refused as a whole.
+ */
+static void *sharer(void *arg)
+{
+	unsigned int idx = (unsigned int)(uintptr_t)arg;
+	unsigned int seed = 0x85ebca6bu * (idx + 1), i, count, class;
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_returning r;
+	u32 ids[BUFPOOL_ALLOC_MAX];
+	int ret;
+
+	bp_cpu = idx;
+	while (!STOPPED()) {
+		if (rand_r(&seed) % 64 == 0)
+			bp_cpu++;
+		class = 1 + rand_r(&seed) % 2;
+		count = 1 + rand_r(&seed) % 2;
+		ret = bufpool_alloc(&shared.e, class, count,
+				    BUFPOOL_ALLOC_NOQUEUE, bufs);
+		if (ret == -EAGAIN || ((ret == -ENOSPC || ret == -EDEADLK) &&
+				       tuning))
+			continue;
+		if (ret)
+			DIE("shared alloc: %d", ret);
+		for (i = 0; i < count; i++) {
+			if (!bp_mem_zeroed(bp_pool_mem(pool), bufs[i]))
+				DIE("shared buffer %u handed out dirty",
+				    bufs[i]->id);
+			ids[i] = bufs[i]->id;
+			memset(bufs[i]->addr, 0x77, 64);
+		}
+		if (rand_r(&seed) % 2) {
+			ret = bufpool_release(&shared.e, ids, count);
+		} else {
+			ret = bufpool_release_detach(&shared.e, ids, count, &r);
+			bufpool_release_finish(pool, &r);
+		}
+		if (ret)
+			DIE("shared release of its own %u: %d", count, ret);
+		__atomic_add_fetch(&nr_shared, count, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static struct bufpool_entity *ent_ptrs[MAX_THREADS * ENTS_PER_THREAD + 1];
 
 static void *checker(void *arg)
 {
@@ -251,7 +310,8 @@ static void *tuner(void *arg)
 	(void)arg;
 	while (!STOPPED()) {
 		bufpool_get_tunables(pool, &t);
-		t.limit = 3 + rand_r(&seed) % 6;
+		t.limit = percpu ? 20 + rand_r(&seed) % 40 :
+				   3 + rand_r(&seed) % 6;
 		t.reserve = rand_r(&seed) % 3;
 		bufpool_default_headroom(&t);
 		if (bufpool_set_tunables(pool, &t, &why) &&
@@ -292,7 +352,7 @@ int main(int argc, char **argv)
 	struct bufpool_config cfg = { .limit = 6, .reserve = 2, .bufsize = 64 };
 	unsigned int secs = argc > 1 ? atoi(argv[1]) : 2;
 	unsigned int nthr = argc > 2 ? atoi(argv[2]) : 4;
-	pthread_t thr[MAX_THREADS], chk, rt, tu, sh;
+	pthread_t thr[MAX_THREADS], chk, rt, tu, sh, shr[2];
 	struct bp_mem_stats ms;
 	struct bp_snap snap;
 	char why[256];
@@ -300,6 +360,9 @@ int main(int argc, char **argv)
 
 	if (nthr < 1 || nthr > MAX_THREADS)
 		nthr = 4;
+	percpu = argc > 3 && !strcmp(argv[3], "percpu");
+	if (percpu)
+		cfg.limit = 40;
 	pool = bufpool_create(&cfg);
 	if (IS_ERR(pool))
 		DIE("create");
@@ -322,6 +385,12 @@ int main(int argc, char **argv)
 		ents[i].e.critical_exempt = i % 2;
 		ent_ptrs[i] = &ents[i].e;
 	}
+	if (percpu) {
+		bufpool_entity_init(pool, &shared.e, s_wake, &shared);
+		pthread_mutex_init(&shared.m, NULL);
+		pthread_cond_init(&shared.cv, NULL);
+		ent_ptrs[nr_ents++] = &shared.e;
+	}
 	pthread_create(&chk, NULL, checker, NULL);
 	pthread_create(&rt, NULL, retrier, NULL);
 	tuning = true;
@@ -329,10 +398,14 @@ int main(int argc, char **argv)
 	pthread_create(&sh, NULL, shrinker, NULL);
 	for (i = 0; i < nthr; i++)
 		pthread_create(&thr[i], NULL, worker, (void *)(uintptr_t)i);
+	for (i = 0; percpu && i < 2; i++)
+		pthread_create(&shr[i], NULL, sharer, (void *)(uintptr_t)i);
 	sleep(secs);
 	STOP();
 	for (i = 0; i < nthr; i++)
 		pthread_join(thr[i], NULL);
+	for (i = 0; percpu && i < 2; i++)
+		pthread_join(shr[i], NULL);
 	pthread_join(chk, NULL);
 	pthread_join(rt, NULL);
 	pthread_join(tu, NULL);
@@ -353,13 +426,16 @@ int main(int argc, char **argv)
 	bp_snapshot(pool, &snap);
 	barges = bp_barges(pool);
 	for (i = 0; i < nr_ents; i++)
-		bufpool_entity_destroy(&ents[i].e);
+		bufpool_entity_destroy(ent_ptrs[i]);
 	bp_mem_get_stats(bp_pool_mem(pool), &ms);
 	bufpool_destroy(pool);
 	if (bp_warnings)
 		failed = 1;
 	if (adaptive)
 		printf("stress: adaptive policy, %llu barges\n", barges);
+	if (percpu)
+		printf("stress: per-CPU magazines, %lu buffers through the shared entity, %llu allocations\n",
+		       nr_shared, snap.allocations);
 	printf("stress: %u threads%s, %lu ops, %lu waits, %lu cancels, %lu cancels after the grant, %lu checks, %llu wake-ups, %lu page failures, %lu shrunk\n",
 	       nthr, tuning ? " (+ limit/reserve changes)" : "", nr_ops, nr_waits, nr_cancels, nr_races, nr_checks,
 	       snap.wakeups, ms.create_failures, nr_shrunk);

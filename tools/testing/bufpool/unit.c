@@ -1926,6 +1926,217 @@ static void test_collect_on_wake(void)
 	teardown();
 }
 
+/*
+ * The per-CPU magazines.  warm() gives the pool @n cached buffers (the
+ * magazines only ever take cached ones, so that the reserve stays in
+ * the shared cache); entity 7 does it with CRITICAL requests, which the
+ * magazines never serve.
+ */
+static void warm(unsigned int n)
+{
+	EXPECT_EQ(A(7, CRIT, n), 0);
+	EXPECT_EQ(R(7, 0), 0);
+	EXPECT(!bp_fast(T.pool));
+}
+
+/* Entities 0 on CPU 0 and 1 on CPU 1 take one LOW buffer each. */
+static void fill_magazines(void)
+{
+	bp_cpu = 0;
+	EXPECT_EQ(A(0, LOW, 1), 0);
+	bp_cpu = 1;
+	EXPECT_EQ(A(1, LOW, 1), 0);
+	bp_cpu = 0;
+	EXPECT(bp_fast(T.pool));
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), 7);
+	EXPECT_EQ(bp_mag_nr(T.pool, 1), 7);
+}
+
+static void test_percpu_budget(void)
+{
+	unsigned long long fast0;
+
+	setup(32, 1);			/* headroom 0 / 1 / 2 */
+	warm(20);
+	fast0 = bp_fast_allocs(T.pool);
+	fill_magazines();
+	/* each refilled its CPU's magazine, then was served from it */
+	EXPECT_EQ(bp_fast_allocs(T.pool), fast0 + 2);
+	EXPECT_EQ(in_use(), 2);
+	EXPECT_EQ(cached(), 18);	/* the magazines' buffers are cached */
+	bp_cpu = 1;
+	EXPECT_EQ(A(1, NORM, 2), 0);	/* from CPU 1's magazine */
+	EXPECT_EQ(bp_fast_allocs(T.pool), fast0 + 3);
+	EXPECT_EQ(bp_mag_nr(T.pool, 1), 5);
+	EXPECT_EQ(R(1, 0), 0);		/* back to it */
+	EXPECT_EQ(bp_mag_nr(T.pool, 1), 8);
+	bp_cpu = 0;
+	/*
+	 * 2 + 29 + 1 <= 32 fits, but not with the 14 buffers charged to
+	 * the magazines: they are drained, and it is served, not queued.
+	 */
+	EXPECT_EQ(A(2, NORM, 29), 0);
+	EXPECT(!bp_fast(T.pool));
+	EXPECT_EQ(bp_mag_nr(T.pool, 0) + bp_mag_nr(T.pool, 1), 0);
+	EXPECT_EQ(in_use(), 30);
+	EXPECT_EQ(A(3, LOW, 1), -EAGAIN);	/* 30 + 1 + 2 > 32 */
+	EXPECT_EQ(A_noq(4, NORM, 2), -EAGAIN);	/* 30 + 2 + 1 > 32 */
+	EXPECT_EQ(C(3), 0);
+	EXPECT_EQ(R(2, 0), 0);
+	teardown();
+}
+
+static void test_percpu_fifo(void)
+{
+	setup(64, 1);			/* headroom 0 / 1 / 2 */
+	warm(20);
+	fill_magazines();
+	/* 2 + 63 + 1 > 64: it waits, far from the limit */
+	EXPECT_EQ(A(2, NORM, 63), -EAGAIN);
+	EXPECT(!bp_fast(T.pool));
+	/* nobody passes it through a magazine, on either CPU */
+	EXPECT_EQ(A(3, NORM, 1), -EAGAIN);
+	bp_cpu = 1;
+	EXPECT_EQ(A(4, LOW, 1), -EAGAIN);
+	EXPECT_EQ(A_noq(5, LOW, 1), -EAGAIN);
+	EXPECT_EQ(A(1, LOW, 1), -EAGAIN);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0) + bp_mag_nr(T.pool, 1), 0);
+	/* what comes back goes to the head, in order */
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(C(1), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	while (G())
+		;
+	EXPECT_EQ(T.t[2].wakes, 1);
+	EXPECT_EQ(T.t[3].wakes, 0);
+	EXPECT_EQ(T.t[4].wakes, 0);
+	EXPECT_EQ(A(2, NORM, 63), 0);
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(T.t[3].wakes, 1);
+	EXPECT_EQ(T.t[4].wakes, 1);
+	EXPECT(T.t[3].wake_seq < T.t[4].wake_seq);	/* NORMAL first */
+	bp_cpu = 0;
+	teardown();
+}
+
+static void test_percpu_quota(void)
+{
+	struct bufpool_account acct = { 0 };
+	struct bufpool_tunables t;
+	const char *why;
+
+	setup(32, 1);
+	warm(20);
+	bufpool_entity_set_account(&T.t[0].e, &acct);
+	bufpool_entity_set_account(&T.t[1].e, &acct);
+	fill_magazines();
+	bp_cpu = 1;
+	EXPECT_EQ(A(1, NORM, 2), 0);	/* from the magazine */
+	bp_cpu = 0;
+	EXPECT_EQ(atomic_read(&acct.charged), 4);
+	bufpool_get_tunables(T.pool, &t);
+	t.quota = 5;			/* at run time: exact from now on */
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT(!bp_fast(T.pool));
+	EXPECT_EQ(A(0, LOW, 2), -EDQUOT);	/* 4 + 2 > 5 */
+	EXPECT_EQ(A(0, LOW, 1), 0);
+	EXPECT_EQ(atomic_read(&acct.charged), 5);
+	EXPECT(!bp_fast(T.pool));	/* no magazine under a quota */
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(atomic_read(&acct.charged), 0);
+	teardown();
+}
+
+static void test_percpu_tunables(void)
+{
+	struct bufpool_tunables t;
+	struct bp_snap s;
+	const char *why;
+
+	setup(32, 1);
+	warm(20);
+	fill_magazines();
+	bufpool_get_tunables(T.pool, &t);
+	t.limit = 8;
+	bufpool_default_headroom(&t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT(!bp_fast(T.pool));
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.in_use, 2);
+	EXPECT_EQ(s.nr_alloc, 8);	/* the magazines' memory is trimmed */
+	EXPECT_EQ(A(2, NORM, 5), 0);	/* 2 + 5 + 1 <= 8 */
+	bp_cpu = 1;
+	EXPECT_EQ(A(3, LOW, 1), -EAGAIN);	/* 7 + 1 + 2 > 8 */
+	EXPECT_EQ(A_noq(4, NORM, 1), -EAGAIN);
+	bp_cpu = 0;
+	EXPECT_EQ(C(3), 0);
+	teardown();
+}
+
+static void test_percpu_stats(void)
+{
+	struct bufpool_stats st;
+	struct bp_snap s0;
+
+	setup(32, 1);
+	warm(20);
+	bp_snapshot(T.pool, &s0);
+	fill_magazines();
+	bufpool_get_stats(T.pool, &st);
+	EXPECT_EQ(st.in_use, 2);
+	EXPECT_EQ(st.free, 30);
+	EXPECT_EQ(st.allocated, 20);
+	EXPECT_EQ(st.allocations, s0.allocations + 2);
+	EXPECT_EQ(R(0, 0), 0);		/* into CPU 0's magazine */
+	EXPECT(bp_fast(T.pool));
+	bufpool_get_stats(T.pool, &st);
+	EXPECT_EQ(st.in_use, 1);
+	EXPECT_EQ(st.releases, s0.releases + 1);
+	teardown();
+}
+
+static void test_percpu_grants(void)
+{
+	u32 ids1[2], ids2[2];
+	struct bufpool_returning r;
+	u64 g1, g2;
+
+	setup(32, 1);
+	warm(20);
+	fill_magazines();
+	EXPECT_EQ(bufpool_alloc_until_ids(&T.t[0].e, LOW, 2, 0,
+					  BUFPOOL_NO_DEADLINE, ids1, &g1,
+					  NULL), 0);
+	EXPECT_EQ(bufpool_alloc_until_ids(&T.t[0].e, LOW, 2, 0,
+					  BUFPOOL_NO_DEADLINE, ids2, &g2,
+					  NULL), 0);
+	EXPECT(g1 != g2);
+	/* the buffers of the second grant are not the first's */
+	memcpy(ids1, ids2, sizeof(ids1));
+	EXPECT_EQ(bufpool_undo_detach(&T.t[0].e, ids1, 2, g1, &r), 0);
+	bufpool_release_finish(T.pool, &r);
+	EXPECT_EQ(bufpool_undo_detach(&T.t[0].e, ids2, 2, g2, &r), 2);
+	bufpool_release_finish(T.pool, &r);
+	EXPECT_EQ(T.t[0].e.nr_held, 3);
+	teardown();
+}
+
+static void test_percpu_destroy(void)
+{
+	struct bp_mem_stats ms;
+	unsigned int i;
+
+	setup(32, 1);
+	warm(20);
+	fill_magazines();
+	for (i = 0; i < NR_ENTS; i++)
+		D(i);
+	bp_mem_get_stats(T.mem, &ms);
+	EXPECT_EQ(ms.live, 20);
+	bufpool_destroy(T.pool);	/* WARNs if in_use is not 0 */
+}
+
 struct test {
 	const char *name;
 	void (*fn)(void);
@@ -2159,6 +2370,13 @@ static const struct test tests[] = {
 	{ "shrink_keeps_queued", test_shrink_keeps_queued },
 	{ "limit_memory", test_limit_memory },
 	{ "quarantine_quota", test_quarantine_quota },
+	{ "percpu_budget", test_percpu_budget },
+	{ "percpu_fifo", test_percpu_fifo },
+	{ "percpu_quota", test_percpu_quota },
+	{ "percpu_tunables", test_percpu_tunables },
+	{ "percpu_stats", test_percpu_stats },
+	{ "percpu_grants", test_percpu_grants },
+	{ "percpu_destroy", test_percpu_destroy },
 };
 
 int main(void)
