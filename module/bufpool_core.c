@@ -85,7 +85,9 @@
  *       any class may take a magazine's buffers: what is really in use
  *       is below @in_use, and LOW's budget check covers every class;
  *     - a fast operation reads @fast under its magazine's lock and does
- *       nothing fast if it is clear.  The drain clears @fast under the
+ *       nothing fast if it is clear (an allocation with acquire, paired
+ *       with the refill's release: a refill on another CPU set it, and
+ *       the tunables it reads are those of that refill's time).  The drain clears @fast under the
  *       pool lock, then takes every magazine's lock in turn and gives its
  *       buffers back to the cache: once it is done no fast operation is
  *       in flight nor can start until a refill (under the pool lock);
@@ -618,7 +620,8 @@ static bool bufpool_refill_locked(struct bufpool *pool, unsigned int count)
 	for (i = 0; i < n; i++)
 		list_move_tail(pool->cache.next, &m->bufs);
 	m->nr += n;
-	WRITE_ONCE(pool->fast, true);
+	/* pairs with the fast path's acquire: it sees these tunables */
+	smp_store_release(&pool->fast, true);
 	spin_unlock(&m->lock);
 	pool->nr_cached -= n;
 	pool->in_use += n;
@@ -991,7 +994,8 @@ static int bufpool_alloc_fast(struct bufpool_entity *e, unsigned int class,
 	spin_lock(&e->lock);
 	m = raw_cpu_ptr(pool->pcpu);
 	spin_lock(&m->lock);
-	if (!READ_ONCE(pool->fast) || m->nr < count)
+	/* pairs with the refill's release: the tunables are its or newer */
+	if (!smp_load_acquire(&pool->fast) || m->nr < count)
 		goto unlock_mag;
 	/* the tunables cannot change while @fast is set: see the drain */
 	if (READ_ONCE(e->waiter.state) != BUFPOOL_WAIT_IDLE ||
@@ -2053,6 +2057,45 @@ static void bufpool_detach_bufs_locked(struct bufpool_entity *e,
 }
 
 /*
+ * @e's buffers @bufs, checked and with nothing to zero, straight back
+ * into this CPU's magazine: 1 if the magazines are off (nothing changed),
+ * 0 if done; what the magazine cannot keep is on @extra, for
+ * bufpool_flush(), and its number in *@excess.
+ */
+static int bufpool_mag_put(struct bufpool_entity *e, struct bufpool_buf **bufs,
+			   unsigned int count, struct list_head *extra,
+			   unsigned int *excess)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_buf *buf;
+	struct bufpool_pcpu *m;
+	unsigned int i;
+	int ret = 1;
+
+	lockdep_assert_held(&e->lock);
+	m = raw_cpu_ptr(pool->pcpu);
+	spin_lock(&m->lock);
+	if (!READ_ONCE(pool->fast))
+		goto unlock;
+	for (i = 0; i < count; i++) {
+		buf = bufs[i];
+		bufpool_detach_locked(e, buf, &m->bufs);
+		if (buf->account) {
+			atomic_dec(&buf->account->charged);
+			buf->account = NULL;
+		}
+		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+	}
+	m->nr += count;
+	m->releases += count;
+	*excess = bufpool_mag_excess(m, extra);
+	ret = 0;
+unlock:
+	spin_unlock(&m->lock);
+	return ret;
+}
+
+/*
  * A release without the pool lock: 1 if it must take the locked path
  * (nothing changed: @e's held list is too long to look the ids up in, an
  * id is not @e's or is listed twice, or the buffers would go back at once
@@ -2069,7 +2112,6 @@ static int bufpool_release_fast(struct bufpool_entity *e, const u32 *ids,
 {
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX] __uninitialized;
 	struct bufpool *pool = e->pool;
-	struct bufpool_pcpu *m = NULL;
 	unsigned int i, j, excess = 0;
 	struct bufpool_buf *buf;
 	LIST_HEAD(extra);
@@ -2097,37 +2139,17 @@ static int bufpool_release_fast(struct bufpool_entity *e, const u32 *ids,
 			direct = false;
 	}
 	if (direct) {
-		m = raw_cpu_ptr(pool->pcpu);
-		spin_lock(&m->lock);
-		if (!READ_ONCE(pool->fast))
-			goto unlock_mag;
-	}
-	for (i = 0; i < count; i++) {
-		buf = bufs[i];
-		bufpool_detach_locked(e, buf, out);
-		if (!direct)
-			continue;
-		if (buf->account) {
-			atomic_dec(&buf->account->charged);
-			buf->account = NULL;
-		}
-		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
-		list_move_tail(&buf->node, &m->bufs);
+		ret = bufpool_mag_put(e, bufs, count, &extra, &excess);
+	} else {
+		for (i = 0; i < count; i++)
+			bufpool_detach_locked(e, bufs[i], out);
+		*nr_out = count;
+		ret = 0;
 	}
 	/* in_use without the pool lock: a hint, counting the magazines */
-	if (trace_bufpool_release_enabled())
+	if (!ret && trace_bufpool_release_enabled())
 		trace_bufpool_release(e->id, count,
 				      READ_ONCE(pool->in_use) - count);
-	ret = 0;
-	if (!direct) {
-		*nr_out = count;
-		goto unlock_entity;
-	}
-	m->nr += count;
-	m->releases += count;
-	excess = bufpool_mag_excess(m, &extra);
-unlock_mag:
-	spin_unlock(&m->lock);
 unlock_entity:
 	spin_unlock(&e->lock);
 	if (excess)

@@ -88,6 +88,7 @@ step unit $B/unit
 step unit-asan-ubsan $B/unit-asan
 step stress-tsan $B/stress-tsan 3 4
 step stress-tsan-adaptive $B/stress-tsan 3 4 adaptive
+step stress-tsan-percpu $B/stress-tsan 3 4 percpu
 step repro-adopt-uaf $B/repro-adopt-uaf
 step fuzz fuzz
 step model-check mc
