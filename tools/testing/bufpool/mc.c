@@ -54,6 +54,10 @@
  *             beyond the bound)
  *          -k (the shrinker may give a cached buffer back, as memory
  *             pressure does, whenever bufpool_shrink_count() allows)
+ *          -c (two CPUs: every call runs on the current one, which an
+ *             action switches, so each CPU's magazine, its refills and
+ *             the drains of both are explored; without -c every call
+ *             runs on CPU 0, whose magazine serves all the same)
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -79,7 +83,7 @@ enum { A_REQ, A_COLLECT, A_CONNECT, A_RESP, A_FINISH, A_TIMEOUT,
        A_ALLOC, A_RELEASE = A_ALLOC + 6, A_CANCEL, A_DESTROY,
        A_MEMFAIL, A_MEMOK, A_RETRY, A_EXPIRE, A_DETACH, A_FINISH_RET,
        A_PIN, A_UNPIN, A_POLL, A_PARK, A_AGE,
-       A_SHRINK, A_NR };
+       A_SHRINK, A_MIGRATE, A_NR };
 #define ACT(e, k)	((u8)((k) << 3 | (e)))
 #define ACT_E(a)	((a) & 7)
 #define ACT_K(a)	((a) >> 3)
@@ -95,8 +99,9 @@ struct ment {
 static struct {
 	char scenario;		/* 's'eed or 'o'ps */
 	unsigned int n, limit, reserve, depth, quota;
-	bool timeouts, memfail, split, pins, adaptive, shrink;
-} cfg = { 's', 2, 2, 1, 12, 0, false, false, false, false, false, false };
+	bool timeouts, memfail, split, pins, adaptive, shrink, cpus;
+} cfg = { 's', 2, 2, 1, 12, 0, false, false, false, false, false, false,
+	  false };
 
 #define MAX_PINS	8
 
@@ -138,6 +143,7 @@ static void world_init(void)
 	unsigned int i;
 
 	memset(&W, 0, sizeof(W));
+	bp_cpu = 0;
 	W.pool = bufpool_create(&c);
 	if (IS_ERR(W.pool)) {
 		fprintf(stderr, "mc: bufpool_create failed\n");
@@ -340,6 +346,8 @@ static bool enabled(u8 a)
 	case A_SHRINK:
 		return cfg.shrink && ACT_E(a) == 0 &&
 		       bufpool_shrink_count(W.pool);
+	case A_MIGRATE:
+		return cfg.cpus && ACT_E(a) == 0;
 	}
 	return false;
 }
@@ -509,6 +517,9 @@ static const char *apply(u8 a)
 		bp_clock_skew += BUFPOOL_BARGE_NS;
 		bp_run_park(W.pool, false);
 		break;
+	case A_MIGRATE:
+		bp_cpu ^= 1;
+		break;
 	}
 	if (barge_error) {
 		const char *err = barge_error;
@@ -543,6 +554,8 @@ static const char *act_name(u8 a, char *buf, size_t len)
 		snprintf(buf, len, "time passes the barging bound");
 	else if (k == A_SHRINK)
 		snprintf(buf, len, "shrinker gives one cached buffer back");
+	else if (k == A_MIGRATE)
+		snprintf(buf, len, "the calls move to the other CPU");
 	else if (k >= A_PIN)
 		snprintf(buf, len, k == A_PIN ? "e%u: a buffer it holds is pinned" :
 			 k == A_UNPIN ? "the oldest pin goes" :
@@ -617,7 +630,10 @@ static unsigned int world_key(u8 *key)
 	key[n++] = s.nr_alloc;
 	key[n++] = s.nr_cached;
 	key[n++] = s.nr_quarantined | W.npins << 4;
-	key[n++] = W.failing | bp_mem_retry_pending(W.mem) << 1;
+	key[n++] = W.failing | bp_mem_retry_pending(W.mem) << 1 |
+		   bp_fast(W.pool) << 2 | (bp_cpu & 1) << 3;
+	key[n++] = min(bp_mag_nr(W.pool, 0), 15U) |
+		   min(bp_mag_nr(W.pool, 1), 15U) << 4;
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
 		k = bp_queue_walk(W.pool, c, q, MAX_E + 1);
 		key[n++] = k;
@@ -766,7 +782,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tmxpak")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:l:r:d:q:tmxpakc")) != -1) {
 		switch (opt) {
 		case 's': cfg.scenario = optarg[0]; break;
 		case 'n': cfg.n = atoi(optarg); break;
@@ -780,6 +796,7 @@ int main(int argc, char **argv)
 		case 'p': cfg.pins = true; break;
 		case 'a': cfg.adaptive = true; break;
 		case 'k': cfg.shrink = true; break;
+		case 'c': cfg.cpus = true; break;
 		default:
 			fprintf(stderr, "usage: mc -s seed|ops -n N -l L -r R [-d D] [-q Q] [-t] [-m] [-x] [-p] [-a] [-k]\n");
 			return 2;
@@ -862,14 +879,15 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
-	printf("mc: %s n=%u limit=%u reserve=%u quota=%u%s%s%s%s%s: %u states, %zu transitions, depth %u%s, %llu replays, %.2f s\n",
+	printf("mc: %s n=%u limit=%u reserve=%u quota=%u%s%s%s%s%s%s: %u states, %zu transitions, depth %u%s, %llu replays, %.2f s\n",
 	       cfg.scenario == 's' ? "seed002" : "ops", cfg.n, cfg.limit,
 	       cfg.reserve, cfg.quota, cfg.timeouts ? " +timeouts" : "",
 	       cfg.memfail ? " +page-failures" : "",
 	       cfg.split ? (cfg.pins ? " +split-release +pins" : " +split-release") :
 	       cfg.pins ? " +pins" : "",
 	       cfg.adaptive ? " +adaptive" : "",
-	       cfg.shrink ? " +shrinker" : "", nr_nodes, nr_edges, maxd,
+	       cfg.shrink ? " +shrinker" : "", cfg.cpus ? " +2-cpus" : "",
+	       nr_nodes, nr_edges, maxd,
 	       truncated ? " (bounded)" : "", replays,
 	       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	printf("mc: invariants and exact hand-off hold in every state; no lost wake-up\n");

@@ -77,6 +77,10 @@ mc() {
 	-s ops -n 3 -l 3 -r 1 -d 7 -m -k
 	-s ops -n 2 -l 2 -r 0 -d 10 -p -k
 	-s ops -n 3 -l 3 -r 0 -d 8 -p -q 2
+	-s seed -n 3 -l 4 -r 1 -c
+	-s ops -n 2 -l 4 -r 0 -d 9 -c
+	-s ops -n 3 -l 4 -r 1 -d 6 -c -x
+	-s ops -n 2 -l 4 -r 1 -d 8 -c -k -p
 	EOT
 }
 
