@@ -333,7 +333,9 @@ struct bufpool_info {
  *	only with a grant)
  * @releases: buffers given back (RELEASE, CANCEL of a grant, close)
  * @page_alloc_failures: failed attempts to get a buffer's memory
- * @peak_in_use: most buffers in use at once since load
+ * @peak_in_use: most buffers in use at once since load; while the
+ *	per-CPU caches serve (only far from the limit) it may count the
+ *	free buffers they hold
  * @peak_queued: most requests queued at once since load
  * @quarantined: buffers given back whose pages something else still
  *	references (a pin of I/O in flight, a pipe, an skb, an io_uring
