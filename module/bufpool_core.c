@@ -76,9 +76,10 @@
  *       pool lock errs on the safe side: the budget is never exceeded;
  *     - @fast is set only under the pool lock, by a refill that finds no
  *       request queued in any class, no offer outstanding, no park
- *       window open, no quota, and room for the batch within the limit
- *       less the LOW headroom less a quarter of the limit, with the
- *       reserve's buffers left in the shared cache.  While it is set,
+ *       window open, no quota, and room for the batch within LOW's
+ *       budget (far from the limit: a LOW request of a whole batch would
+ *       be served at once), with the reserve's buffers left in the shared
+ *       cache.  While it is set,
  *       @in_use (magazines included) leaves at least LOW's headroom and
  *       the cache holds the reserve: a locked allocation that would take
  *       either further drains first.  So
@@ -607,8 +608,7 @@ static bool bufpool_refill_locked(struct bufpool *pool, unsigned int count)
 	if (pool->quota || pool->nr_offered || pool->park_until ||
 	    bufpool_total_queued(pool))
 		return false;
-	keep = pool->in_use + pool->headroom[BUFPOOL_CLASS_LOW] +
-	       pool->limit / 4;
+	keep = pool->in_use + pool->headroom[BUFPOOL_CLASS_LOW];
 	n = pool->limit > keep ? pool->limit - keep : 0;
 	n = min3(n, BUFPOOL_MAG_BATCH,
 		 bufpool_cache_usable(pool, BUFPOOL_CLASS_LOW));
