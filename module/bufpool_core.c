@@ -1035,17 +1035,19 @@ unlock_mag:
  * buffers it holds: afterwards it must hold no more critical buffers than
  * non-critical ones, unless it is exempt.
  */
-static bool bufpool_may_use_reserve(const struct bufpool_entity *e,
+static bool bufpool_may_use_reserve(struct bufpool_entity *e,
 				    unsigned int count)
 {
-	unsigned int others;
-
-	unsigned int held = READ_ONCE(e->nr_held);
-	unsigned int critical = READ_ONCE(e->nr_critical);
+	unsigned int held, critical, others;
 
 	lockdep_assert_held(&e->pool->lock);
 	if (e->critical_exempt)
 		return true;
+	/* a fast release changes both under the entity lock only */
+	spin_lock(&e->lock);
+	held = e->nr_held;
+	critical = e->nr_critical;
+	spin_unlock(&e->lock);
 	others = held > critical ? held - critical : 0;
 	return others >= critical + count;
 }
@@ -1062,6 +1064,11 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 	int ret;
 
 	lockdep_assert_held(&pool->lock);
+	/*
+	 * Again after a drain: it waited for every magazine's lock, and a
+	 * fast operation of @e may have changed what @e holds meanwhile.
+	 */
+again:
 	if (class == BUFPOOL_CLASS_CRITICAL && !bufpool_may_use_reserve(e, count))
 		return -EPERM;
 	ret = bufpool_hopeless(e, class, count);
@@ -1071,7 +1078,6 @@ static int bufpool_new_request_locked(struct bufpool_entity *e,
 	    atomic_read(&e->account->charged) + count > pool->quota)
 		return -EDQUOT;
 
-again:
 	ahead = bufpool_queued_ahead(pool, class);
 	if ((!ahead || !bufpool_behind_locked(pool, class)) &&
 	    bufpool_budget_ok(pool, class, count) &&
@@ -2107,7 +2113,7 @@ unlock:
  * *@nr_out is @count.
  */
 static int bufpool_release_fast(struct bufpool_entity *e, const u32 *ids,
-				unsigned int count, bool direct,
+				unsigned int count, bool direct, bool revocable,
 				struct list_head *out, unsigned int *nr_out)
 {
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX] __uninitialized;
@@ -2121,6 +2127,12 @@ static int bufpool_release_fast(struct bufpool_entity *e, const u32 *ids,
 	spin_lock(&e->lock);
 	if (e->nr_held > BUFPOOL_FAST_HELD_MAX)
 		goto unlock_entity;
+	/*
+	 * Read under the entity lock, which bufpool_held_buf() takes: a
+	 * mapping made after the owner set @shared is revoked.
+	 */
+	if (direct && revocable && READ_ONCE(e->shared))
+		direct = false;
 	for (i = 0; i < count; i++) {
 		bufs[i] = NULL;
 		list_for_each_entry(buf, &e->held, node) {
@@ -2219,7 +2231,7 @@ int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 	if (!count || count > BUFPOOL_ALLOC_MAX)
 		return -EINVAL;
 
-	if (!bufpool_release_fast(e, ids, count, true, &returning, &n)) {
+	if (!bufpool_release_fast(e, ids, count, true, false, &returning, &n)) {
 		if (n)
 			bufpool_return(pool, &returning, n);
 		return 0;
@@ -2277,8 +2289,8 @@ int bufpool_release_detach(struct bufpool_entity *e, const u32 *ids,
 	if (!count || count > BUFPOOL_ALLOC_MAX)
 		return -EINVAL;
 
-	if (!bufpool_release_fast(e, ids, count, !READ_ONCE(e->shared),
-				  &r->bufs, &r->count))
+	if (!bufpool_release_fast(e, ids, count, true, true, &r->bufs,
+				  &r->count))
 		return 0;
 	spin_lock(&pool->lock);
 	spin_lock(&e->lock);
@@ -2613,6 +2625,8 @@ unsigned int bufpool_shrink_count(struct bufpool *pool)
 	unsigned int n;
 
 	spin_lock(&pool->lock);
+	/* what the magazines keep is free too: bufpool_shrink() drains */
+	bufpool_drain_locked(pool);
 	n = bufpool_shrinkable_locked(pool);
 	spin_unlock(&pool->lock);
 	return n;
