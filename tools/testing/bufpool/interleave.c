@@ -1,0 +1,562 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Interleaving tests of the core's lockless reads: the core is built with
+ * READ_ONCE() instrumented, so that a test can run another thread's (or
+ * the same thread's) operation at the exact point where the core reads a
+ * field without the pool lock (the per-CPU fast path's gate, an entity's
+ * shared flag, its counts), and check that the outcome is one that a
+ * serial order of the two operations could give: no mapping left
+ * unrevoked, no reserve rule passed, no free buffer hidden from the
+ * shrinker, no stale admission check.  Each test prints "ok" or
+ * "FAIL: why"; the exit status is the number of failures.  Run by
+ * `make unit` (run.sh).
+ */
+#include <linux/compiler.h>
+#include <pthread.h>
+#include <stdbool.h>
+
+/* a hook called before each marked access, per thread */
+static __thread void (*rt_read_hook)(const void *p);
+#undef READ_ONCE
+/* and one called after it: the value read is already the caller's */
+static __thread void (*rt_post_hook)(const void *p);
+#define READ_ONCE(x) ({							\
+	if (rt_read_hook)						\
+		rt_read_hook((const void *)&(x));			\
+	__auto_type __rt_v = __atomic_load_n(&(x), __ATOMIC_RELAXED);	\
+	if (rt_post_hook)						\
+		rt_post_hook((const void *)&(x));			\
+	__rt_v;								\
+})
+
+#include "core.c"
+
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <time.h>
+
+static int failures;
+#define FAILT(fmt, ...) do {						\
+	printf("  FAIL: " fmt "\n", ##__VA_ARGS__);			\
+	failures++; bad = 1;						\
+} while (0)
+
+static void nowake(struct bufpool_waiter *w) { }
+
+static struct bufpool *mkpool(unsigned int limit, unsigned int reserve)
+{
+	struct bufpool_config cfg = {
+		.limit = limit, .reserve = reserve, .bufsize = 4096,
+	};
+	struct bufpool *p = bufpool_create(&cfg);
+
+	if (IS_ERR(p)) {
+		printf("bufpool_create failed\n");
+		exit(2);
+	}
+	return p;
+}
+
+static u32 first_id(struct bufpool_entity *e);
+
+/* Fill the cache (a refill never grows it), so that the magazines serve. */
+static void warm(struct bufpool *p, unsigned int n)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity w;
+	unsigned int i;
+	u32 id;
+
+	bufpool_entity_init(p, &w, nowake, NULL);
+	for (i = 0; i < n; i++)
+		bufpool_alloc(&w, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	while (w.nr_held) {
+		id = first_id(&w);
+		bufpool_release(&w, &id, 1);
+	}
+	bufpool_entity_destroy(&w);
+}
+
+static u32 first_id(struct bufpool_entity *e)
+{
+	struct bufpool_buf *b = list_first_entry(&e->held, struct bufpool_buf,
+						 node);
+	return b->id;
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * 1. mmap racing RELEASE: bufpool_release_detach() reads e->shared
+ * before it takes the entity lock and detaches.  Between the two, the
+ * device's mmap() sets shared and a fault maps the buffer (it is still
+ * HELD: bufpool_held_buf() finds it).  The release then gives the buffer
+ * straight to the magazine (r.count == 0): the device never revokes the
+ * mapping, and the next holder's data is readable through it.
+ */
+static struct bufpool_entity *a1_e;
+static u32 a1_id;
+static struct bufpool_buf *a1_mapped;
+
+static pthread_t a1_thr;
+static bool a1_started;
+static int a1_done;
+
+static void *a1_fault(void *arg)
+{
+	a1_mapped = bufpool_held_buf(a1_e, a1_id);	/* bufpool_vm_fault() */
+	__atomic_store_n(&a1_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* after the release read e->shared: another thread mmap()s and faults */
+static void a1_hook(const void *p)
+{
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	if (p != &a1_e->shared)
+		return;
+	rt_post_hook = NULL;
+	/* bufpool_mmap(): shared first, then faults may find buffers */
+	__atomic_store_n(&a1_e->shared, true, __ATOMIC_RELAXED);
+	pthread_create(&a1_thr, NULL, a1_fault, NULL);
+	a1_started = true;
+	/* patience: if the release holds a lock the fault needs, it waits */
+	for (i = 0; i < 500 && !__atomic_load_n(&a1_done, __ATOMIC_ACQUIRE); i++)
+		nanosleep(&ts, NULL);
+}
+
+static void attack_mmap_vs_release(void)
+{
+	struct bufpool *pool = mkpool(64, 2);
+	struct bufpool_entity e, other;
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_returning r;
+	int bad = 0, ret;
+
+	printf("mmap_vs_release: ");
+	warm(pool, 20);
+	bufpool_entity_init(pool, &e, nowake, NULL);
+	bufpool_entity_init(pool, &other, nowake, NULL);
+	e.tracks_dirty = true;		/* as the character device */
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (ret)
+		FAILT("alloc %d", ret);
+	a1_e = &e;
+	a1_id = bufs[0]->id;
+	rt_post_hook = a1_hook;
+	ret = bufpool_release_detach(&e, &a1_id, 1, &r);
+	rt_post_hook = NULL;
+	if (a1_started)
+		pthread_join(a1_thr, NULL);
+	if (ret)
+		FAILT("release_detach %d", ret);
+	printf("[mapped %p r.count %u] ", (void *)a1_mapped, r.count);
+	if (a1_mapped && !r.count)
+		FAILT("buffer %u mapped after shared was set went back without revoke (state %d)",
+		      a1_id, a1_mapped->state);
+	bufpool_release_finish(pool, &r);
+	/* who gets it next, while the old mapping still points at it */
+	ret = bufpool_alloc(&other, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (!ret && a1_mapped && bufs[0] == a1_mapped && !r.count)
+		printf("\n  (another entity now holds buffer %u, still mapped by the first) ", a1_id);
+	bufpool_entity_destroy(&other);
+	bufpool_entity_destroy(&e);
+	bufpool_destroy(pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * 2. CRITICAL request racing a release by another thread of the same
+ * entity: bufpool_may_use_reserve() reads nr_held and nr_critical with
+ * the pool lock only; the fast release changes both under the entity
+ * lock only.  A read of nr_held before and nr_critical after the release
+ * lets through a request that neither state allows.
+ */
+static struct bufpool_entity *a2_e;
+static unsigned int a2_reads;
+static u32 a2_crit_id;
+static pthread_t a2_thr;
+static bool a2_started;
+
+static void *a2_release(void *arg)
+{
+	int ret = bufpool_release(a2_e, &a2_crit_id, 1);
+
+	if (ret)
+		printf("[release %d] ", ret);
+	return NULL;
+}
+
+static void a2_hook(const void *p)
+{
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	if (p != &a2_e->nr_critical || ++a2_reads != 2)
+		return;
+	/* the authoritative check: nr_held already read */
+	rt_read_hook = NULL;
+	pthread_create(&a2_thr, NULL, a2_release, NULL);
+	a2_started = true;
+	/* patience: under the old locking the release waits for our lock */
+	for (i = 0; i < 500; i++) {
+		if (__atomic_load_n(&a2_e->nr_held, __ATOMIC_RELAXED) == 1)
+			break;
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void attack_critical_vs_release(void)
+{
+	struct bufpool *pool = mkpool(64, 4);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX], *b;
+	struct bufpool_entity e;
+	unsigned int others;
+	int bad = 0, ret;
+
+	printf("critical_vs_release: ");
+	bufpool_entity_init(pool, &e, nowake, NULL);
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (ret)
+		FAILT("alloc normal %d", ret);
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_CRITICAL, 1, 0, bufs);
+	if (ret)
+		FAILT("alloc critical %d", ret);
+	a2_crit_id = bufs[0]->id;
+	/* e: 1 non-critical, 1 critical.  CRITICAL 2 needs 2 more non-crit */
+	a2_e = &e;
+	rt_read_hook = a2_hook;
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_CRITICAL, 2, 0, bufs);
+	rt_read_hook = NULL;
+	if (a2_started)
+		pthread_join(a2_thr, NULL);
+	others = e.nr_held - e.nr_critical;
+	if (!ret && others < e.nr_critical)
+		FAILT("CRITICAL 2 granted: now %u critical with %u non-critical (before: 1+1, after the release: 1+0; both refuse)",
+		      e.nr_critical, others);
+	else if (ret != -EPERM)
+		FAILT("CRITICAL 2: %d, expected -EPERM", ret);
+	(void)b;
+	bufpool_entity_destroy(&e);
+	bufpool_destroy(pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * 3. Release errors with the magazines serving: an id in a magazine
+ * (CACHED) is -ENOENT, another entity's -EPERM, twice -EINVAL; and a
+ * failed call changes nothing.
+ */
+static void attack_release_errors(void)
+{
+	struct bufpool *pool = mkpool(64, 2);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity e1, e2;
+	struct bp_snap s0, s1;
+	u32 a, b, c, d, ids[3];
+	int bad = 0, ret;
+
+	printf("release_errors: ");
+	warm(pool, 20);
+	bufpool_entity_init(pool, &e1, nowake, NULL);
+	bufpool_entity_init(pool, &e2, nowake, NULL);
+	bufpool_alloc(&e1, BUFPOOL_CLASS_NORMAL, 2, 0, bufs);
+	a = bufs[0]->id;
+	b = bufs[1]->id;
+	bufpool_alloc(&e2, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	c = bufs[0]->id;
+	if (!pool->fast || !per_cpu_ptr(pool->pcpu, 0)->nr)
+		FAILT("magazines not serving");
+	d = list_first_entry(&per_cpu_ptr(pool->pcpu, 0)->bufs,
+			     struct bufpool_buf, node)->id;
+	bp_snapshot(pool, &s0);
+#define TRY(exp, ...) do {						\
+	u32 __i[] = { __VA_ARGS__ };					\
+	ret = bufpool_release(&e1, __i, ARRAY_SIZE(__i));		\
+	if (ret != (exp))						\
+		FAILT("release {%s}: %d, expected %d", #__VA_ARGS__, ret, exp); \
+	bp_snapshot(pool, &s1);						\
+	if (memcmp(&s0, &s1, sizeof(s0)) || e1.nr_held != 2)		\
+		FAILT("release {%s} failed but changed the pool", #__VA_ARGS__); \
+} while (0)
+	TRY(-ENOENT, d);
+	TRY(-ENOENT, a, d);
+	TRY(-EPERM, c);
+	TRY(-EPERM, a, c);
+	TRY(-EINVAL, a, a);
+	TRY(-EINVAL, b, a, b);
+	TRY(-ENOENT, 100000);
+	ids[0] = a;
+	ret = bufpool_release_detach(&e2, ids, 1, &(struct bufpool_returning){});
+	if (ret != -EPERM)
+		FAILT("detach of e1's by e2: %d", ret);
+	(void)ids;
+	bufpool_entity_destroy(&e1);
+	bufpool_entity_destroy(&e2);
+	bufpool_destroy(pool);
+	if (bp_warnings)
+		FAILT("%u WARN_ON", bp_warnings);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * 4. STATS exact on a quiescent pool with magazines non-empty on both
+ * CPUs; the budget with magazines on both CPUs never lets LOW leave less
+ * than its headroom; quota switched on with accounts charged through the
+ * fast path.
+ */
+static void attack_stats_quota(void)
+{
+	struct bufpool *pool = mkpool(64, 4);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity e[4];
+	struct bufpool_account acc[2] = { { .charged = ATOMIC_INIT(0) },
+					  { .charged = ATOMIC_INIT(0) } };
+	struct bufpool_tunables t;
+	struct bufpool_stats st;
+	unsigned int i, k, held = 0, allocs = 0, rels = 0, got;
+	const char *why;
+	int bad = 0, ret;
+	unsigned int seed = 1;
+
+	printf("stats_quota: ");
+	warm(pool, 30);
+	bufpool_get_stats(pool, &st);
+	allocs = st.allocations;
+	rels = st.releases;
+	for (i = 0; i < 4; i++) {
+		bufpool_entity_init(pool, &e[i], nowake, NULL);
+		bufpool_entity_set_account(&e[i], &acc[i % 2]);
+	}
+	for (k = 0; k < 2000; k++) {
+		bp_cpu = rand_r(&seed) % 2;
+		i = rand_r(&seed) % 4;
+		if (rand_r(&seed) % 2 && e[i].nr_held) {
+			u32 id = first_id(&e[i]);
+
+			if (!bufpool_release(&e[i], &id, 1)) {
+				rels++;
+				held--;
+			}
+		} else {
+			unsigned int n = 1 + rand_r(&seed) % 3;
+			unsigned int cl = 1 + rand_r(&seed) % 2;
+
+			ret = bufpool_alloc(&e[i], cl, n, BUFPOOL_ALLOC_NOQUEUE, bufs);
+			if (!ret) {
+				allocs++;
+				held += n;
+			}
+			/* budget: real in use + LOW headroom within limit */
+			bp_snapshot(pool, &(struct bp_snap){});
+		}
+		if (held > 30 && e[i].nr_held) {
+			u32 id = first_id(&e[i]);
+
+			if (!bufpool_release(&e[i], &id, 1)) {
+				rels++;
+				held--;
+			}
+		}
+		if (held > 64) {
+			FAILT("held %u > limit", held);
+			break;
+		}
+	}
+	bp_cpu = 0;
+	bufpool_get_stats(pool, &st);
+	got = per_cpu_ptr(pool->pcpu, 0)->nr + per_cpu_ptr(pool->pcpu, 1)->nr;
+	if (st.in_use != held || st.allocations != allocs || st.releases != rels)
+		FAILT("stats in_use %llu/%u allocations %llu/%u releases %llu/%u (mags %u)",
+		      st.in_use, held, st.allocations, allocs, st.releases, rels, got);
+	if (st.free != 64 - held)
+		FAILT("free %llu", st.free);
+	if (atomic_read(&acc[0].charged) + atomic_read(&acc[1].charged) != held ||
+	    atomic_read(&acc[0].charged) != e[0].nr_held + e[2].nr_held)
+		FAILT("charged %d+%d, held %u", atomic_read(&acc[0].charged),
+		      atomic_read(&acc[1].charged), held);
+	printf("[mags %u, fast %d, held %u] ", got, pool->fast, held);
+	bufpool_get_tunables(pool, &t);
+	t.quota = e[0].nr_held + e[2].nr_held;	/* acc0 exactly at quota */
+	ret = bufpool_set_tunables(pool, &t, &why);
+	if (ret)
+		FAILT("set_tunables %d %s", ret, why);
+	ret = bufpool_alloc(&e[0], BUFPOOL_CLASS_NORMAL, 1, BUFPOOL_ALLOC_NOQUEUE, bufs);
+	if (ret != -EDQUOT)
+		FAILT("alloc at quota: %d, expected -EDQUOT", ret);
+	if (pool->fast)
+		FAILT("fast with a quota");
+	for (i = 0; i < 4; i++)
+		bufpool_entity_destroy(&e[i]);
+	if (atomic_read(&acc[0].charged) || atomic_read(&acc[1].charged))
+		FAILT("charged left %d %d", atomic_read(&acc[0].charged),
+		      atomic_read(&acc[1].charged));
+	bufpool_destroy(pool);
+	if (bp_warnings)
+		FAILT("%u WARN_ON", bp_warnings);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+
+/* ------------------------------------------------------------------ */
+/*
+ * 5. The shrinker sees the magazines' idle buffers: bufpool_shrink_count()
+ * is what the kernel asks before it ever calls bufpool_shrink() (which
+ * drains); if it says 0, drop_caches and memory pressure never get back
+ * the free buffers parked in magazines.
+ */
+static void attack_shrink_count(void)
+{
+	struct bufpool *pool = mkpool(64, 2);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity e;
+	struct bufpool_stats st;
+	unsigned int idle, n;
+	int bad = 0;
+
+	printf("shrink_count: ");
+	warm(pool, 16);			/* 18 cached, 2 of them the reserve */
+	bufpool_entity_init(pool, &e, nowake, NULL);
+	bp_cpu = 0;
+	bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	bp_cpu = 1;
+	bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	bp_cpu = 0;
+	bufpool_get_stats(pool, &st);
+	idle = st.allocated - st.in_use - st.reserve;	/* free, beyond reserve */
+	n = bufpool_shrink_count(pool);
+	printf("[allocated %llu in_use %llu: %u idle beyond the reserve, shrink_count %u] ",
+	       st.allocated, st.in_use, idle, n);
+	if (n < idle)
+		FAILT("shrink_count %u hides %u idle buffers in magazines", n, idle - n);
+	bufpool_entity_destroy(&e);
+	bufpool_destroy(pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * 6. The drain inside bufpool_new_request_locked() waits for every
+ * magazine's lock, after the admission checks: a fast allocation of the
+ * same entity, in flight meanwhile, completes, and the request is then
+ * queued with the checks of before it.  Reached when the magazines came
+ * on while the lock was dropped to grow the cache (another entity's
+ * refill).  Here the request is queued although its own side alone
+ * makes it hopeless: -EDEADLK at once under every serial order.
+ */
+static struct bufpool *a6_pool;
+static struct bufpool_entity *a6_e, *a6_f;
+static int a6_in, a6_armed;
+static pthread_t a6_thr;
+
+static bool a6_fast_off(void)
+{
+	return !__atomic_load_n(&a6_pool->fast, __ATOMIC_RELAXED);
+}
+
+/* thread A, inside its fast section: wait until B drains */
+static void a6_post(const void *p)
+{
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	if (p != &a6_e->waiter.state)
+		return;
+	rt_post_hook = NULL;
+	__atomic_store_n(&a6_in, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 300 && !a6_fast_off(); i++)
+		nanosleep(&ts, NULL);
+}
+
+static void *a6_alloc(void *arg)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	int ret;
+
+	bp_cpu = 0;
+	rt_post_hook = a6_post;
+	ret = bufpool_alloc(a6_e, BUFPOOL_CLASS_NORMAL, 7, 0, bufs);
+	rt_post_hook = NULL;
+	__atomic_store_n(&a6_in, 1, __ATOMIC_RELEASE);
+	if (ret)
+		printf("[A: %d] ", ret);
+	return NULL;
+}
+
+/* B's cache growth, lock dropped: F's refill, then A starts */
+static void a6_create(void)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	if (!a6_armed)
+		return;
+	a6_armed = 0;
+	bufpool_alloc(a6_f, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	pthread_create(&a6_thr, NULL, a6_alloc, NULL);
+	for (i = 0; i < 2000 && !__atomic_load_n(&a6_in, __ATOMIC_ACQUIRE); i++)
+		nanosleep(&ts, NULL);
+	/* the growth fails: no grant walk after the request */
+	bp_mem_fail_next(bp_pool_mem(a6_pool), 8);
+}
+
+static void attack_stale_admission(void)
+{
+	struct bufpool *pool = mkpool(32, 0);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity e, f;
+	struct bufpool_tunables t;
+	const char *why;
+	int bad = 0, ret;
+
+	printf("stale_admission: ");
+	warm(pool, 24);
+	bufpool_entity_init(pool, &e, nowake, NULL);
+	bufpool_entity_init(pool, &f, nowake, NULL);
+	bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 8, 0, bufs);
+	bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 8, 0, bufs);
+	bufpool_get_tunables(pool, &t);
+	bufpool_set_tunables(pool, &t, &why);	/* drains: magazines off */
+	a6_pool = pool;
+	a6_e = &e;
+	a6_f = &f;
+	a6_armed = 1;
+	bp_mem_create_hook = a6_create;
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 12, 0, bufs);
+	bp_mem_create_hook = NULL;
+	if (!a6_armed)
+		pthread_join(a6_thr, NULL);
+	printf("[B: %d, e holds %u, queued %d] ", ret, e.nr_held,
+	       e.waiter.state == BUFPOOL_WAIT_QUEUED);
+	if (ret == -EAGAIN && e.waiter.state == BUFPOOL_WAIT_QUEUED &&
+	    e.nr_held + 12 > 32)
+		FAILT("queued although its own side holds %u of 32: hopeless, should be -EDEADLK",
+		      e.nr_held);
+	bufpool_cancel(&e);
+	while (bp_mem_run_retry(bp_pool_mem(pool)))
+		;
+	bufpool_entity_destroy(&e);
+	bufpool_entity_destroy(&f);
+	bufpool_destroy(pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IONBF, 0);
+	attack_mmap_vs_release();
+	attack_critical_vs_release();
+	attack_release_errors();
+	attack_stats_quota();
+	attack_shrink_count();
+	attack_stale_admission();
+	printf("interleave: %d failed\n", failures);
+	return failures;
+}
