@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * drop_caches gives back every free buffer beyond the reserve, including
+ * those a per-CPU cache keeps: a buffer allocated and released on each CPU
+ * must not leave free buffers the shrinker cannot see.
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kselftest_harness.h"
+#include "bufpool_util.h"
+#include "bufpool_sys_util.h"
+
+#define RESERVE	2
+#define WARM	16
+
+static int on_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+FIXTURE(magshrink) {
+	struct bp_tunables saved;
+	int fd;
+};
+
+FIXTURE_SETUP(magshrink)
+{
+	self->fd = -1;
+	ASSERT_EQ(0, bp_tunables_save(&self->saved));
+	ASSERT_EQ(0, bp_tunables_set(64, RESERVE, 0));
+	self->fd = bp_open(0);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, bp_wait_idle(self->fd));
+}
+
+FIXTURE_TEARDOWN(magshrink)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	bp_tunables_restore(&self->saved);
+}
+
+TEST_F(magshrink, drop_caches_reaches_per_cpu_caches)
+{
+	struct bufpool_stats st0, st1;
+	__u32 ids[WARM], a, b;
+	unsigned int i;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs 2 CPUs");
+	/* only the reserve cached, then WARM more free buffers */
+	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
+	for (i = 0; i < WARM; i++)
+		ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &ids[i]));
+	ASSERT_EQ(0, bp_release_all(self->fd, ids, WARM));
+	/* one buffer taken on each CPU */
+	ASSERT_EQ(0, on_cpu(0));
+	ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &a));
+	ASSERT_EQ(0, on_cpu(1));
+	ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &b));
+	ASSERT_EQ(0, bp_stats(self->fd, &st0));
+	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
+	ASSERT_EQ(0, bp_stats(self->fd, &st1));
+	TH_LOG("before: allocated %llu in_use %llu", st0.allocated, st0.in_use);
+	TH_LOG("after drop_caches: allocated %llu in_use %llu, shrunk %llu",
+	       st1.allocated, st1.in_use, st1.shrunk - st0.shrunk);
+	/* everything free beyond the reserve went back */
+	EXPECT_EQ(st1.in_use + st1.reserve, st1.allocated);
+	ASSERT_EQ(0, bp_release(self->fd, &a, 1));
+	ASSERT_EQ(0, bp_release(self->fd, &b, 1));
+}
+
+TEST_HARNESS_MAIN
