@@ -93,7 +93,7 @@ static bool at_reserve(void)
  */
 static void hog(int out, unsigned long *mib)
 {
-	char *p;
+	char *p, *last = NULL;
 
 	/* if anything must go, it is this */
 	write_file("/proc/self/oom_score_adj", "1000");
@@ -106,7 +106,14 @@ static void hog(int out, unsigned long *mib)
 		}
 		memset(p, 0x77, HOG_STEP);
 		__atomic_add_fetch(mib, 1, __ATOMIC_RELAXED);
+		last = p;
 	}
+	/*
+	 * Its last step may have taken what the pool gave back: leave it,
+	 * so that saying so (a pipe page) cannot call the OOM killer.
+	 */
+	if (last)
+		munmap(last, HOG_STEP);
 	bp_put(out, 'R');
 	for (;;)
 		pause();
