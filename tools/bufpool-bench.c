@@ -532,7 +532,8 @@ static void *shard_main(void *arg)
 	int n;
 
 	current_policy(pol, sizeof(pol));
-	handoff = !strcmp(pol, "handoff");
+	/* both wake a waiter only with a grant: collecting it is no try */
+	handoff = !strcmp(pol, "handoff") || !strcmp(pol, "adaptive");
 	for (i = 0; i < sh->nr_sess; i++)
 		run_push(sh, &sh->sess[i]);
 
