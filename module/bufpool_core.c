@@ -68,7 +68,7 @@
  *    under it and takes nothing from holders, and a queued request that no
  *    longer fits under the limit at all fails with -ENOSPC;
  *  - per-CPU caches (magazines): while buffers are plentiful and nobody
- *    waits, allocations and releases of non-CRITICAL buffers are served
+ *    waits, allocations and releases of buffers are served
  *    from a per-CPU list of free, zeroed buffers under that CPU's lock,
  *    without the pool lock.  The rules that keep this exact:
  *     - a magazine's buffers are CACHED but already counted in @in_use
@@ -102,7 +102,9 @@
  *       magazine;
  *     - entity-local rules are checked under the entity's lock on the
  *       fast path: no request pending, -ENOSPC and -EDEADLK (the side is
- *       the entity: there is no quota); anything else (CRITICAL, more
+ *       the entity: there is no quota), and for CRITICAL the reserve rule
+ *       (bufpool_may_use_reserve(), on the entity's own counts); anything
+ *       else (a CRITICAL request that rule refuses, more
  *       than the magazine has, an id it cannot find in a short held
  *       list, a buffer whose memory is busy) takes the locked path, which
  *       gives the exact answer;
@@ -985,6 +987,7 @@ static int bufpool_alloc_fast(struct bufpool_entity *e, unsigned int class,
 			      unsigned int count, struct bufpool_buf **bufs,
 			      u32 *ids, u64 *grant)
 {
+	bool critical = class == BUFPOOL_CLASS_CRITICAL;
 	struct bufpool *pool = e->pool;
 	struct bufpool_buf *buf;
 	struct bufpool_pcpu *m;
@@ -1001,11 +1004,16 @@ static int bufpool_alloc_fast(struct bufpool_entity *e, unsigned int class,
 	if (READ_ONCE(e->waiter.state) != BUFPOOL_WAIT_IDLE ||
 	    e->nr_held + count + pool->headroom[class] > pool->limit)
 		goto unlock_mag;
+	/* the reserve rule is the entity's own: its counts are under its lock */
+	if (critical && !e->critical_exempt &&
+	    (e->nr_held < 2 * e->nr_critical ||
+	     e->nr_held - 2 * e->nr_critical < count))
+		goto unlock_mag;
 	for (i = 0; i < count; i++) {
 		buf = list_first_entry(&m->bufs, struct bufpool_buf, node);
 		WRITE_ONCE(buf->owner, e);
 		WRITE_ONCE(buf->state, BUFPOOL_BUF_HELD);
-		buf->critical = false;
+		buf->critical = critical;
 		buf->grant = e->grants;
 		if (!e->tracks_dirty)
 			WRITE_ONCE(buf->dirty, true);
@@ -1018,6 +1026,8 @@ static int bufpool_alloc_fast(struct bufpool_entity *e, unsigned int class,
 		*grant = e->grants;
 	e->grants++;
 	WRITE_ONCE(e->nr_held, e->nr_held + count);
+	if (critical)
+		WRITE_ONCE(e->nr_critical, e->nr_critical + count);
 	m->nr -= count;
 	m->allocations++;
 	if (e->account)
@@ -1435,7 +1445,6 @@ static int bufpool_alloc_report(struct bufpool_entity *e, unsigned int class,
 				u64 deadline, struct bufpool_buf **bufs,
 				u32 *ids, u64 *grant, struct bufpool_ticket *t)
 {
-	bool fast = class != BUFPOOL_CLASS_CRITICAL;
 	struct bufpool *pool = e->pool;
 	u64 g;
 	int ret;
@@ -1443,10 +1452,10 @@ static int bufpool_alloc_report(struct bufpool_entity *e, unsigned int class,
 	if (bufpool_bad_alloc_args(class, count, flags))
 		return -EINVAL;
 
-	if (fast && !bufpool_alloc_fast(e, class, count, bufs, ids, grant))
+	if (!bufpool_alloc_fast(e, class, count, bufs, ids, grant))
 		return 0;
 	spin_lock(&pool->lock);
-	if (fast && bufpool_refill_locked(pool, count) &&
+	if (bufpool_refill_locked(pool, count) &&
 	    !bufpool_alloc_fast(e, class, count, bufs, ids, grant)) {
 		ret = 0;
 		goto unlock;

@@ -1929,8 +1929,8 @@ static void test_collect_on_wake(void)
 /*
  * The per-CPU magazines.  warm() gives the pool @n cached buffers (the
  * magazines only ever take cached ones, so that the reserve stays in
- * the shared cache); entity 7 does it with CRITICAL requests, which the
- * magazines never serve.
+ * the shared cache); entity 7 does it with one CRITICAL request of @n
+ * from an empty pool, which no magazine can serve.
  */
 static void warm(unsigned int n)
 {
@@ -2119,6 +2119,43 @@ static void test_percpu_grants(void)
 	EXPECT_EQ(bufpool_undo_detach(&T.t[0].e, ids2, 2, g2, &r), 2);
 	bufpool_release_finish(T.pool, &r);
 	EXPECT_EQ(T.t[0].e.nr_held, 3);
+	teardown();
+}
+
+/*
+ * CRITICAL requests are served by the magazines too, under the same
+ * reserve rule as the locked path, read on the entity's own counts.
+ */
+static void test_percpu_critical(void)
+{
+	unsigned long long fast0;
+	struct bp_snap s0, s1;
+
+	setup(32, 1);
+	warm(20);
+	fill_magazines();
+	T.t[0].e.critical_exempt = false;
+	T.t[5].e.critical_exempt = false;
+	fast0 = bp_fast_allocs(T.pool);
+	/* holds 1 LOW: 1 >= 0 + 1, a magazine serves it */
+	EXPECT_EQ(A(0, CRIT, 1), 0);
+	EXPECT_EQ(bp_fast_allocs(T.pool), fast0 + 1);
+	EXPECT_EQ(T.t[0].e.nr_critical, 1);
+	EXPECT(bp_fast(T.pool));
+	/* 1 non-critical < 1 + 1: refused, and nothing changed */
+	bp_snapshot(T.pool, &s0);
+	EXPECT_EQ(A(0, CRIT, 1), -EPERM);
+	bp_snapshot(T.pool, &s1);
+	EXPECT(!memcmp(&s0, &s1, sizeof(s0)));
+	EXPECT_EQ(T.t[0].e.nr_critical, 1);
+	EXPECT_EQ(T.t[0].e.nr_held, 2);
+	/* one holding nothing may not take the reserve at all */
+	EXPECT_EQ(A(5, CRIT, 1), -EPERM);
+	EXPECT_EQ(bp_fast_allocs(T.pool), fast0 + 1);
+	/* its release counts the critical buffer back */
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(T.t[0].e.nr_held, 0);
+	EXPECT_EQ(T.t[0].e.nr_critical, 0);
 	teardown();
 }
 
@@ -2376,6 +2413,7 @@ static const struct test tests[] = {
 	{ "percpu_tunables", test_percpu_tunables },
 	{ "percpu_stats", test_percpu_stats },
 	{ "percpu_grants", test_percpu_grants },
+	{ "percpu_critical", test_percpu_critical },
 	{ "percpu_destroy", test_percpu_destroy },
 };
 
