@@ -34,17 +34,7 @@ struct cev {
 
 static int tr_write(const char *file, const char *val)
 {
-	char path[256];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
+	return bp_write_file(TRACEFS, file, val);
 }
 
 /* The bufpool_grant and bufpool_collect events traced; how many, or -errno. */

@@ -37,20 +37,6 @@
 #define MAX_BUFS	4096
 #define HOG_STEP	(1024UL * 1024)
 
-/* Write @val to the file @path: 0 or -errno. */
-static int write_file(const char *path, const char *val)
-{
-	ssize_t n;
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, val, strlen(val));
-	n = n < 0 ? -errno : 0;
-	close(fd);
-	return (int)n;
-}
-
 /* MemTotal in bytes (totalram_pages() in the kernel), 0 if unknown. */
 static unsigned long long mem_total(void)
 {
@@ -96,7 +82,7 @@ static void hog(int out, unsigned long *mib)
 	char *p, *last = NULL;
 
 	/* if anything must go, it is this */
-	write_file("/proc/self/oom_score_adj", "1000");
+	bp_write_file("/proc/self", "oom_score_adj", "1000");
 	while (!at_reserve()) {
 		p = mmap(NULL, HOG_STEP, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -282,7 +268,7 @@ TEST_F_TIMEOUT(memory, drop_caches_gives_back_cached_buffers, 300)
 	fill(_metadata, self);
 	check_filled(_metadata, self->fd, &st0);
 
-	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "2"));
+	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
 	EXPECT_TRUE(shrunk_to_reserve(self->fd, &st1, BP_PATIENCE_MS))
 		TH_LOG("allocated %llu, in_use %llu, reserve %llu",
 		       st1.allocated, st1.in_use, st1.reserve);
@@ -374,7 +360,7 @@ TEST_F_TIMEOUT(memory, queued_request_keeps_its_buffers, 300)
 	ASSERT_EQ(1ULL, st0.queued[BP_NORM]);
 	ASSERT_EQ((__u64)RESERVE + 2, st0.allocated - st0.in_use);
 
-	ASSERT_EQ(0, write_file("/proc/sys/vm/drop_caches", "2"));
+	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
 	ASSERT_EQ(0, stats(_metadata, self->fd, &st1));
 	EXPECT_EQ(st0.allocated, st1.allocated);
 	EXPECT_EQ(st0.shrunk, st1.shrunk);

@@ -72,7 +72,11 @@ static inline int bp_sysfs_read(const char *name, unsigned long long *v)
 	return 0;
 }
 
-/* Write @val to the file @dir/@name: 0 or -errno (of open() or write()). */
+/*
+ * Write @val to the file @dir/@name, truncating it as the shell's ">"
+ * does (tracefs's trace file is cleared that way): 0 or -errno (of
+ * open() or write()).
+ */
 static inline int bp_write_file(const char *dir, const char *name,
 				const char *val)
 {
@@ -81,7 +85,7 @@ static inline int bp_write_file(const char *dir, const char *name,
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = write(fd, val, strlen(val));
