@@ -478,8 +478,14 @@ void bufpool_mem_zero(struct bufpool_mem *mem, struct bufpool_buf *buf)
 bool bufpool_mem_busy(struct bufpool_mem *mem, struct bufpool_buf *buf)
 {
 	const struct bufpool_page_buf *pb = to_page_buf(buf);
+	unsigned int i;
 
-	return bufpool_page_buf_busy(pb) || bufpool_page_buf_poisoned(pb);
+	/* one look at each page: what both tests above read */
+	for (i = 0; i < pb->nr_pages; i++)
+		if (page_ref_count(pb->pages[i]) != 1 ||
+		    PageHWPoison(pb->pages[i]))
+			return true;
+	return false;
 }
 
 /*
