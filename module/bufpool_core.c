@@ -69,8 +69,8 @@
  *    longer fits under the limit at all fails with -ENOSPC;
  *  - per-CPU caches (magazines): while buffers are plentiful and nobody
  *    waits, allocations and releases of buffers are served
- *    from a per-CPU list of free, zeroed buffers under that CPU's lock,
- *    without the pool lock.  The rules that keep this exact:
+ *    from a per-CPU stack (an array) of free, zeroed buffers under that
+ *    CPU's lock, without the pool lock.  The rules that keep this exact:
  *     - a magazine's buffers are CACHED but already counted in @in_use
  *       (budget charged in advance), so every decision taken under the
  *       pool lock errs on the safe side: the budget is never exceeded;
@@ -108,9 +108,10 @@
  *       than the magazine has, an id it cannot find in a short held
  *       list, a buffer whose memory is busy) takes the locked path, which
  *       gives the exact answer;
- *     - a magazine beyond BUFPOOL_MAG_MAX gives what is beyond
- *       BUFPOOL_MAG_BATCH back to the cache under the pool lock (marked
- *       RETURNING meanwhile, still in @in_use) and serves the queues;
+ *     - a full magazine (BUFPOOL_MAG_MAX) given one more buffer first
+ *       gives what is beyond BUFPOOL_MAG_BATCH back to the cache under
+ *       the pool lock (marked RETURNING meanwhile, still in @in_use) and
+ *       serves the queues;
  *     - STATS count a magazine's buffers as cached, not in use; the peak
  *       of @in_use counts what the magazines held, an upper bound.
  *    Lock order: pool->lock, then an entity's lock, then a magazine's
@@ -149,17 +150,19 @@
 /**
  * struct bufpool_pcpu - one CPU's magazine
  * @lock: protects the fields below; see the lock order in the top comment
- * @nr: buffers on @bufs
- * @bufs: free, zeroed buffers, state CACHED, counted in pool->in_use
+ * @nr: buffers in @bufs, the first @nr slots
  * @allocations: requests served from it
  * @releases: buffers given back to it
+ * @bufs: free, zeroed buffers, state CACHED, counted in pool->in_use, on
+ *	no list (their @node is unused): a stack, the last one given back
+ *	is the first taken
  */
 struct bufpool_pcpu {
 	spinlock_t lock;	/* see @lock above */
 	unsigned int nr;
-	struct list_head bufs;
 	u64 allocations;
 	u64 releases;
+	struct bufpool_buf *bufs[BUFPOOL_MAG_MAX];
 };
 
 /**
@@ -579,6 +582,7 @@ static void bufpool_uncharge_locked(struct bufpool *pool,
 static void bufpool_drain_locked(struct bufpool *pool)
 {
 	struct bufpool_pcpu *m;
+	unsigned int i;
 	int cpu;
 
 	lockdep_assert_held(&pool->lock);
@@ -588,7 +592,8 @@ static void bufpool_drain_locked(struct bufpool *pool)
 	for_each_possible_cpu(cpu) {
 		m = per_cpu_ptr(pool->pcpu, cpu);
 		spin_lock(&m->lock);
-		list_splice_tail_init(&m->bufs, &pool->cache);
+		for (i = 0; i < m->nr; i++)
+			list_add_tail(&m->bufs[i]->node, &pool->cache);
 		pool->nr_cached += m->nr;
 		pool->in_use -= m->nr;
 		m->nr = 0;
@@ -605,6 +610,7 @@ static bool bufpool_refill_locked(struct bufpool *pool, unsigned int count)
 {
 	unsigned int i, n, keep;
 	struct bufpool_pcpu *m;
+	struct bufpool_buf *buf;
 
 	lockdep_assert_held(&pool->lock);
 	if (pool->quota || pool->nr_offered || pool->park_until ||
@@ -619,9 +625,16 @@ static bool bufpool_refill_locked(struct bufpool *pool, unsigned int count)
 
 	m = raw_cpu_ptr(pool->pcpu);
 	spin_lock(&m->lock);
-	for (i = 0; i < n; i++)
-		list_move_tail(pool->cache.next, &m->bufs);
-	m->nr += n;
+	/* another task on this CPU may have filled it meanwhile */
+	if (m->nr + n > BUFPOOL_MAG_MAX) {
+		spin_unlock(&m->lock);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		buf = list_first_entry(&pool->cache, struct bufpool_buf, node);
+		list_del(&buf->node);
+		m->bufs[m->nr++] = buf;
+	}
 	/* pairs with the fast path's acquire: it sees these tunables */
 	smp_store_release(&pool->fast, true);
 	spin_unlock(&m->lock);
@@ -632,31 +645,34 @@ static bool bufpool_refill_locked(struct bufpool *pool, unsigned int count)
 }
 
 /*
- * Buffers beyond what a full magazine keeps, taken off it (under its
- * lock) to go back to the cache: RETURNING until bufpool_flush().
+ * Put @buf, CACHED and on no list, on @m (under its lock).  A full
+ * magazine first gives what is beyond BUFPOOL_MAG_BATCH to @out, to go
+ * back to the cache: RETURNING until bufpool_flush().  Returns how many
+ * it gave.
  */
-static unsigned int bufpool_mag_excess(struct bufpool_pcpu *m,
-				       struct list_head *out)
+static __always_inline unsigned int bufpool_mag_push(struct bufpool_pcpu *m,
+						     struct bufpool_buf *buf,
+						     struct list_head *out)
 {
-	struct bufpool_buf *buf;
-	unsigned int i, n;
+	unsigned int n = 0;
 
 	lockdep_assert_held(&m->lock);
-	if (m->nr <= BUFPOOL_MAG_MAX)
-		return 0;
-	n = m->nr - BUFPOOL_MAG_BATCH;
-	for (i = 0; i < n; i++) {
-		buf = list_last_entry(&m->bufs, struct bufpool_buf, node);
-		WRITE_ONCE(buf->state, BUFPOOL_BUF_RETURNING);
-		list_move_tail(&buf->node, out);
+	if (unlikely(m->nr == BUFPOOL_MAG_MAX)) {
+		while (m->nr > BUFPOOL_MAG_BATCH) {
+			struct bufpool_buf *x = m->bufs[--m->nr];
+
+			WRITE_ONCE(x->state, BUFPOOL_BUF_RETURNING);
+			list_add_tail(&x->node, out);
+			n++;
+		}
 	}
-	m->nr -= n;
+	m->bufs[m->nr++] = buf;
 	return n;
 }
 
 static void bufpool_grant_locked(struct bufpool *pool);
 
-/* What bufpool_mag_excess() took goes back to the cache, and on. */
+/* What bufpool_mag_push() gave goes back to the cache, and on. */
 static void bufpool_flush(struct bufpool *pool, struct list_head *bufs,
 			  unsigned int n)
 {
@@ -983,9 +999,11 @@ static u64 bufpool_hold_locked(struct bufpool_entity *e,
  * pending or could not be served even from an empty pool).  Otherwise 0,
  * @bufs (and @ids, @grant if set) filled.
  */
-static int bufpool_alloc_fast(struct bufpool_entity *e, unsigned int class,
-			      unsigned int count, struct bufpool_buf **bufs,
-			      u32 *ids, u64 *grant)
+static __always_inline int bufpool_alloc_fast(struct bufpool_entity *e,
+					      unsigned int class,
+					      unsigned int count,
+					      struct bufpool_buf **bufs,
+					      u32 *ids, u64 *grant)
 {
 	bool critical = class == BUFPOOL_CLASS_CRITICAL;
 	struct bufpool *pool = e->pool;
@@ -1010,14 +1028,14 @@ static int bufpool_alloc_fast(struct bufpool_entity *e, unsigned int class,
 	     e->nr_held - 2 * e->nr_critical < count))
 		goto unlock_mag;
 	for (i = 0; i < count; i++) {
-		buf = list_first_entry(&m->bufs, struct bufpool_buf, node);
+		buf = m->bufs[--m->nr];
 		WRITE_ONCE(buf->owner, e);
 		WRITE_ONCE(buf->state, BUFPOOL_BUF_HELD);
 		buf->critical = critical;
 		buf->grant = e->grants;
 		if (!e->tracks_dirty)
 			WRITE_ONCE(buf->dirty, true);
-		list_move_tail(&buf->node, &e->held);
+		list_add_tail(&buf->node, &e->held);
 		bufs[i] = buf;
 		if (ids)
 			ids[i] = buf->id;
@@ -1028,7 +1046,6 @@ static int bufpool_alloc_fast(struct bufpool_entity *e, unsigned int class,
 	WRITE_ONCE(e->nr_held, e->nr_held + count);
 	if (critical)
 		WRITE_ONCE(e->nr_critical, e->nr_critical + count);
-	m->nr -= count;
 	m->allocations++;
 	if (e->account)
 		atomic_add(count, &e->account->charged);
@@ -1439,21 +1456,17 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 	return ret;
 }
 
-/* bufpool_alloc_until(), and the ids and grant number if @ids is set. */
-static int bufpool_alloc_report(struct bufpool_entity *e, unsigned int class,
-				unsigned int count, unsigned int flags,
-				u64 deadline, struct bufpool_buf **bufs,
-				u32 *ids, u64 *grant, struct bufpool_ticket *t)
+/* bufpool_alloc_report() once this CPU's magazine could not serve. */
+static noinline int bufpool_alloc_locked(struct bufpool_entity *e,
+					 unsigned int class, unsigned int count,
+					 unsigned int flags, u64 deadline,
+					 struct bufpool_buf **bufs, u32 *ids,
+					 u64 *grant, struct bufpool_ticket *t)
 {
 	struct bufpool *pool = e->pool;
 	u64 g;
 	int ret;
 
-	if (bufpool_bad_alloc_args(class, count, flags))
-		return -EINVAL;
-
-	if (!bufpool_alloc_fast(e, class, count, bufs, ids, grant))
-		return 0;
 	spin_lock(&pool->lock);
 	if (bufpool_refill_locked(pool, count) &&
 	    !bufpool_alloc_fast(e, class, count, bufs, ids, grant)) {
@@ -1469,6 +1482,27 @@ static int bufpool_alloc_report(struct bufpool_entity *e, unsigned int class,
 unlock:
 	spin_unlock(&pool->lock);
 	return ret;
+}
+
+/*
+ * bufpool_alloc_until(), and the ids and grant number if @ids is set.
+ * Inline in both: the magazine's attempt is the whole of a call while
+ * buffers are plentiful.
+ */
+static __always_inline int bufpool_alloc_report(struct bufpool_entity *e,
+						unsigned int class,
+						unsigned int count,
+						unsigned int flags, u64 deadline,
+						struct bufpool_buf **bufs,
+						u32 *ids, u64 *grant,
+						struct bufpool_ticket *t)
+{
+	if (bufpool_bad_alloc_args(class, count, flags))
+		return -EINVAL;
+	if (!bufpool_alloc_fast(e, class, count, bufs, ids, grant))
+		return 0;
+	return bufpool_alloc_locked(e, class, count, flags, deadline, bufs,
+				    ids, grant, t);
 }
 
 /**
@@ -1995,9 +2029,9 @@ void bufpool_quarantine_drop(struct bufpool *pool, struct bufpool_buf *buf)
 		account->put(account);
 }
 
-static void bufpool_detach_locked(struct bufpool_entity *e,
-				  struct bufpool_buf *buf,
-				  struct list_head *out)
+/* @buf leaves @e, RETURNING; the caller moves it off @e's held list. */
+static __always_inline void bufpool_unhold_locked(struct bufpool_entity *e,
+						  struct bufpool_buf *buf)
 {
 	lockdep_assert_held(&e->lock);
 	WRITE_ONCE(buf->state, BUFPOOL_BUF_RETURNING);
@@ -2007,10 +2041,17 @@ static void bufpool_detach_locked(struct bufpool_entity *e,
 		buf->critical = false;
 		WRITE_ONCE(e->nr_critical, e->nr_critical - 1);
 	}
-	list_move_tail(&buf->node, out);
 	WRITE_ONCE(e->nr_held, e->nr_held - 1);
 	/* charged to the account until it is back (or out of quarantine) */
 	buf->account = e->account;
+}
+
+static void bufpool_detach_locked(struct bufpool_entity *e,
+				  struct bufpool_buf *buf,
+				  struct list_head *out)
+{
+	bufpool_unhold_locked(e, buf);
+	list_move_tail(&buf->node, out);
 }
 
 /*
@@ -2077,9 +2118,11 @@ static void bufpool_detach_bufs_locked(struct bufpool_entity *e,
  * 0 if done; what the magazine cannot keep is on @extra, for
  * bufpool_flush(), and its number in *@excess.
  */
-static int bufpool_mag_put(struct bufpool_entity *e, struct bufpool_buf **bufs,
-			   unsigned int count, struct list_head *extra,
-			   unsigned int *excess)
+static __always_inline int bufpool_mag_put(struct bufpool_entity *e,
+					   struct bufpool_buf **bufs,
+					   unsigned int count,
+					   struct list_head *extra,
+					   unsigned int *excess)
 {
 	struct bufpool *pool = e->pool;
 	struct bufpool_buf *buf;
@@ -2094,16 +2137,16 @@ static int bufpool_mag_put(struct bufpool_entity *e, struct bufpool_buf **bufs,
 		goto unlock;
 	for (i = 0; i < count; i++) {
 		buf = bufs[i];
-		bufpool_detach_locked(e, buf, &m->bufs);
+		bufpool_unhold_locked(e, buf);
+		list_del(&buf->node);
 		if (buf->account) {
 			atomic_dec(&buf->account->charged);
 			buf->account = NULL;
 		}
 		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+		*excess += bufpool_mag_push(m, buf, extra);
 	}
-	m->nr += count;
 	m->releases += count;
-	*excess = bufpool_mag_excess(m, extra);
 	ret = 0;
 unlock:
 	spin_unlock(&m->lock);
@@ -2121,9 +2164,12 @@ unlock:
  * detach changes of the pool: the entity's lock is enough for it), and
  * *@nr_out is @count.
  */
-static int bufpool_release_fast(struct bufpool_entity *e, const u32 *ids,
-				unsigned int count, bool direct, bool revocable,
-				struct list_head *out, unsigned int *nr_out)
+static __always_inline int bufpool_release_fast(struct bufpool_entity *e,
+						const u32 *ids,
+						unsigned int count,
+						bool direct, bool revocable,
+						struct list_head *out,
+						unsigned int *nr_out)
 {
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX] __uninitialized;
 	struct bufpool *pool = e->pool;
@@ -2155,8 +2201,8 @@ static int bufpool_release_fast(struct bufpool_entity *e, const u32 *ids,
 		for (j = 0; j < i; j++)
 			if (bufs[j] == bufs[i])
 				goto unlock_entity;
-		if (READ_ONCE(bufs[i]->dirty) ||
-		    bufpool_mem_busy(pool->mem, bufs[i]))
+		if (direct && (READ_ONCE(bufs[i]->dirty) ||
+			       bufpool_mem_busy(pool->mem, bufs[i])))
 			direct = false;
 	}
 	if (direct) {
@@ -2185,9 +2231,9 @@ unlock_entity:
 static bool bufpool_return_fast(struct bufpool *pool, struct list_head *bufs,
 				unsigned int count)
 {
-	struct bufpool_buf *buf;
+	struct bufpool_buf *buf, *tmp;
+	unsigned int excess = 0;
 	struct bufpool_pcpu *m;
-	unsigned int excess;
 	LIST_HEAD(extra);
 
 	m = raw_cpu_ptr(pool->pcpu);
@@ -2196,17 +2242,17 @@ static bool bufpool_return_fast(struct bufpool *pool, struct list_head *bufs,
 		spin_unlock(&m->lock);
 		return false;
 	}
-	list_for_each_entry(buf, bufs, node) {
+	list_for_each_entry_safe(buf, tmp, bufs, node) {
 		if (buf->account) {
 			atomic_dec(&buf->account->charged);
 			buf->account = NULL;
 		}
 		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+		excess += bufpool_mag_push(m, buf, &extra);
 	}
-	list_splice_tail_init(bufs, &m->bufs);
-	m->nr += count;
+	/* the magazine's buffers are on no list */
+	INIT_LIST_HEAD(bufs);
 	m->releases += count;
-	excess = bufpool_mag_excess(m, &extra);
 	spin_unlock(&m->lock);
 	if (excess)
 		bufpool_flush(pool, &extra, excess);
@@ -2968,7 +3014,6 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 	for_each_possible_cpu(cpu) {
 		m = per_cpu_ptr(pool->pcpu, cpu);
 		spin_lock_init(&m->lock);
-		INIT_LIST_HEAD(&m->bufs);
 	}
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->cache);

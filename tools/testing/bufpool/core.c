@@ -295,8 +295,11 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 	for (cpu = 0; cpu < BP_NR_CPUS; cpu++) {
 		struct bufpool_pcpu *m = per_cpu_ptr(pool->pcpu, cpu);
 
-		n = 0;
-		list_for_each_entry(buf, &m->bufs, node) {
+		if (m->nr > BUFPOOL_MAG_MAX)
+			bp_fail(&ck, "magazine %u: nr %u beyond its %u slots",
+				cpu, m->nr, BUFPOOL_MAG_MAX);
+		for (n = 0; n < m->nr && n < BUFPOOL_MAG_MAX; n++) {
+			buf = m->bufs[n];
 			bp_visit(&ck, buf, "magazine");
 			if (buf->state != BUFPOOL_BUF_CACHED || buf->owner)
 				bp_fail(&ck, "magazine buffer %u in state %u owner %p",
@@ -305,7 +308,6 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 			    !bp_mem_zeroed(pool->mem, buf))
 				bp_fail(&ck, "magazine buffer %u is not zeroed",
 					buf->id);
-			n++;
 		}
 		if (n != m->nr)
 			bp_fail(&ck, "magazine %u holds %u buffers, nr %u", cpu,

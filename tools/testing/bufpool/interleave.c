@@ -272,8 +272,7 @@ static void attack_release_errors(void)
 	c = bufs[0]->id;
 	if (!pool->fast || !per_cpu_ptr(pool->pcpu, 0)->nr)
 		FAILT("magazines not serving");
-	d = list_first_entry(&per_cpu_ptr(pool->pcpu, 0)->bufs,
-			     struct bufpool_buf, node)->id;
+	d = per_cpu_ptr(pool->pcpu, 0)->bufs[0]->id;
 	bp_snapshot(pool, &s0);
 #define TRY(exp, ...) do {						\
 	u32 __i[] = { __VA_ARGS__ };					\

@@ -17,6 +17,13 @@
 
 #define __must_hold(x)
 
+#ifndef __always_inline
+#define __always_inline		inline __attribute__((__always_inline__))
+#endif
+#ifndef noinline
+#define noinline		__attribute__((__noinline__))
+#endif
+
 /* the kernel's exemption from -ftrivial-auto-var-init, unused here */
 #define __uninitialized
 
