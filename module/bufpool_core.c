@@ -88,7 +88,13 @@
  *     - a fast operation reads @fast under its magazine's lock and does
  *       nothing fast if it is clear (an allocation with acquire, paired
  *       with the refill's release: a refill on another CPU set it, and
- *       the tunables it reads are those of that refill's time).  The drain clears @fast under the
+ *       the tunables it reads are those of that refill's time).  Before
+ *       it takes any lock it reads @fast once more without one, as a
+ *       hint: clear, it takes no magazine's lock and leaves the buffers
+ *       to the locked path, which is exact whatever the magazines do
+ *       meanwhile (a stale clear only costs the pool lock); set, it is
+ *       read again under the magazine's lock as above, so a stale set
+ *       changes nothing.  The drain clears @fast under the
  *       pool lock, then takes every magazine's lock in turn and gives its
  *       buffers back to the cache: once it is done no fast operation is
  *       in flight nor can start until a refill (under the pool lock);
@@ -208,7 +214,8 @@ struct bufpool_pcpu {
  * @shrunk: cached buffers given back to the kernel by bufpool_shrink()
  * @pcpu: the magazines
  * @fast: the magazines may serve (see the top comment); written under
- *	the pool lock, read under a magazine's lock
+ *	the pool lock, read under a magazine's lock, and without a lock as
+ *	a hint
  */
 struct bufpool {
 	spinlock_t lock;	/* see @lock above */
@@ -1499,7 +1506,9 @@ static __always_inline int bufpool_alloc_report(struct bufpool_entity *e,
 {
 	if (bufpool_bad_alloc_args(class, count, flags))
 		return -EINVAL;
-	if (!bufpool_alloc_fast(e, class, count, bufs, ids, grant))
+	/* a hint, read again under the magazine's lock: see the top comment */
+	if (READ_ONCE(e->pool->fast) &&
+	    !bufpool_alloc_fast(e, class, count, bufs, ids, grant))
 		return 0;
 	return bufpool_alloc_locked(e, class, count, flags, deadline, bufs,
 				    ids, grant, t);
@@ -2176,9 +2185,12 @@ static __always_inline int bufpool_release_fast(struct bufpool_entity *e,
 	unsigned int i, j, excess = 0;
 	struct bufpool_buf *buf;
 	LIST_HEAD(extra);
+	bool mags;
 	int ret = 1;
 
 	*nr_out = 0;
+	/* a hint, read again under the magazine's lock: see the top comment */
+	mags = READ_ONCE(pool->fast);
 	spin_lock(&e->lock);
 	if (e->nr_held > BUFPOOL_FAST_HELD_MAX)
 		goto unlock_entity;
@@ -2206,6 +2218,9 @@ static __always_inline int bufpool_release_fast(struct bufpool_entity *e,
 			direct = false;
 	}
 	if (direct) {
+		/* the locked path gives them back in one section */
+		if (!mags)
+			goto unlock_entity;
 		ret = bufpool_mag_put(e, bufs, count, &extra, &excess);
 	} else {
 		for (i = 0; i < count; i++)
@@ -2236,6 +2251,9 @@ static bool bufpool_return_fast(struct bufpool *pool, struct list_head *bufs,
 	struct bufpool_pcpu *m;
 	LIST_HEAD(extra);
 
+	/* a hint, read again under the magazine's lock */
+	if (!READ_ONCE(pool->fast))
+		return false;
 	m = raw_cpu_ptr(pool->pcpu);
 	spin_lock(&m->lock);
 	if (!READ_ONCE(pool->fast)) {

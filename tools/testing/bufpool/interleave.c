@@ -547,6 +547,139 @@ static void attack_stale_admission(void)
 	printf("%s\n", bad ? "" : "ok");
 }
 
+/* ------------------------------------------------------------------ */
+/*
+ * 7. The fast release reads @fast without a lock, as a hint, before it
+ * takes the entity's lock.  Between that read (set) and the magazine's
+ * lock, another entity's request is queued, which drains: the release
+ * must see @fast clear under the magazine's lock and give the buffer to
+ * the locked path, which grants it to the queued request.  Put in a
+ * magazine on the stale hint, it would be hidden there with the
+ * magazines off and the waiter never granted.
+ */
+static struct bufpool *a7_pool;
+static struct bufpool_entity *a7_f;
+static int a7_ret = 1;
+
+static void a7_post(const void *p)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+
+	if (p != &a7_pool->fast ||
+	    !__atomic_load_n(&a7_pool->fast, __ATOMIC_RELAXED))
+		return;
+	rt_post_hook = NULL;
+	/* no lock held yet: F's request drains and is queued */
+	a7_ret = bufpool_alloc(a7_f, BUFPOOL_CLASS_NORMAL, 8, 0, bufs);
+}
+
+static void attack_stale_hint_release(void)
+{
+	struct bufpool *pool = mkpool(8, 0);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity e, f;
+	struct bufpool_entity *ents[] = { &e, &f };
+	struct bufpool_returning r;
+	char why[256];
+	int bad = 0, ret;
+	u32 id;
+
+	printf("stale_hint_release: ");
+	warm(pool, 8);
+	bufpool_entity_init(pool, &e, nowake, NULL);
+	bufpool_entity_init(pool, &f, nowake, NULL);
+	e.tracks_dirty = true;		/* clean buffers: straight back */
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (ret || !pool->fast)
+		FAILT("alloc %d, fast %d: magazines not serving", ret,
+		      pool->fast);
+	id = bufs[0]->id;
+	a7_pool = pool;
+	a7_f = &f;
+	rt_post_hook = a7_post;
+	ret = bufpool_release_detach(&e, &id, 1, &r);
+	rt_post_hook = NULL;
+	bufpool_release_finish(pool, &r);
+	printf("[F queued: %d, release %d, F now %d holding %u, fast %d] ",
+	       a7_ret, ret, f.waiter.state, f.nr_held, pool->fast);
+	if (a7_ret != -EAGAIN)
+		FAILT("F's request of the whole pool was not queued: %d", a7_ret);
+	if (ret)
+		FAILT("release %d", ret);
+	if (f.waiter.state != BUFPOOL_WAIT_GRANTED)
+		FAILT("the buffer released after F queued did not reach F (state %d)",
+		      f.waiter.state);
+	if (bp_check(pool, ents, 2, 0, why, sizeof(why)))
+		FAILT("%s", why);
+	bufpool_cancel(&f);
+	bufpool_entity_destroy(&e);
+	bufpool_entity_destroy(&f);
+	bufpool_destroy(pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * 8. The fast allocation's hint read clear while another entity's
+ * refill turns the magazines on: the allocation takes the locked path,
+ * which serves it exactly as if it had come after the refill.
+ */
+static struct bufpool *a8_pool;
+static struct bufpool_entity *a8_f;
+static int a8_ret = 1;
+
+static void a8_post(const void *p)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+
+	if (p != &a8_pool->fast)
+		return;
+	rt_post_hook = NULL;
+	if (__atomic_load_n(&a8_pool->fast, __ATOMIC_RELAXED))
+		return;
+	a8_ret = bufpool_alloc(a8_f, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+}
+
+static void attack_stale_hint_alloc(void)
+{
+	struct bufpool *pool = mkpool(32, 2);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity e, f;
+	struct bufpool_entity *ents[] = { &e, &f };
+	struct bufpool_tunables t;
+	const char *err;
+	char why[256];
+	int bad = 0, ret;
+
+	printf("stale_hint_alloc: ");
+	warm(pool, 24);
+	bufpool_entity_init(pool, &e, nowake, NULL);
+	bufpool_entity_init(pool, &f, nowake, NULL);
+	bufpool_get_tunables(pool, &t);
+	bufpool_set_tunables(pool, &t, &err);	/* drains: magazines off */
+	a8_pool = pool;
+	a8_f = &f;
+	rt_post_hook = a8_post;
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 2,
+			    BUFPOOL_ALLOC_NOQUEUE, bufs);
+	rt_post_hook = NULL;
+	printf("[F: %d, E: %d holding %u, fast %d] ", a8_ret, ret, e.nr_held,
+	       pool->fast);
+	if (a8_ret)
+		FAILT("F's allocation %d", a8_ret);
+	if (!pool->fast)
+		FAILT("F's refill did not turn the magazines on");
+	if (ret || e.nr_held != 2)
+		FAILT("E's allocation after the refill: %d, holds %u", ret,
+		      e.nr_held);
+	if (bp_check(pool, ents, 2, 0, why, sizeof(why)))
+		FAILT("%s", why);
+	bufpool_entity_destroy(&e);
+	bufpool_entity_destroy(&f);
+	bufpool_destroy(pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -556,6 +689,8 @@ int main(int argc, char **argv)
 	attack_stats_quota();
 	attack_shrink_count();
 	attack_stale_admission();
+	attack_stale_hint_release();
+	attack_stale_hint_alloc();
 	printf("interleave: %d failed\n", failures);
 	return failures;
 }
