@@ -118,7 +118,8 @@ enum bufpool_wait_state {
  * of it, and it is granted as soon as it fits.  Before that, buffers that
  * come back while it fits are parked for up to BUFPOOL_PARK_NS (never
  * beyond the head's bound) for a running request to take, and granted to
- * the head when the window closes.  Go's sync.Mutex uses the same 1 ms.
+ * the head when the window's timer fires (a late timer extends the bound
+ * of the first head by its lateness).  Go's sync.Mutex uses the same 1 ms.
  */
 #define BUFPOOL_BARGE_NS	(1000ULL * 1000)
 #define BUFPOOL_PARK_NS		(50ULL * 1000)

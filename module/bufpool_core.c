@@ -39,11 +39,18 @@
  *    are younger than BUFPOOL_BARGE_NS a new request may be served ahead
  *    of them (a barge), and buffers that come back while the first head
  *    fits stay in the cache until a window of BUFPOOL_PARK_NS closes, for
- *    a running request to take, and are granted to that head then (a
- *    timer closes the window, so none is lost).  A head that has waited
- *    BUFPOOL_BARGE_NS, or for which a window has closed, is served as
+ *    a running request to take, and are granted to that head then.  The
+ *    window ends by the first head's bound (queued + BUFPOOL_BARGE_NS,
+ *    kept so when heads leave) and it is its timer that closes it: the
+ *    timer's callback marks it closed, whatever the clock says, and its
+ *    work grants what is parked (so none is lost).  A head that has
+ *    waited BUFPOOL_BARGE_NS, or whose window has closed, is served as
  *    under hand-off: it is granted as soon as it fits and nobody barges
- *    ahead of it.  Waiters are only ever woken with a grant;
+ *    ahead of it.  So the bound is exact up to the timer's lateness: a
+ *    late timer (interrupt latency) lets barges go on, ahead of the first
+ *    head only, until it fires.  While a window is open no clock is read
+ *    for the first head, so a barge and the release that parks again read
+ *    none.  Waiters are only ever woken with a grant;
  *  - a queued request may have a deadline: it is withdrawn when it passes,
  *    whether or not anyone sleeps on it (bufpool_expire()), and a sleeper
  *    recognises its own request by its number (bufpool_waiting()), so it
@@ -184,9 +191,15 @@ struct bufpool_pcpu {
  * @nr_offered: waiters woken by offer/all that have not tried again yet
  * @offered: those waiters, oldest offer first
  * @offer_expiry: withdraws offers not taken up in time
- * @park_until: adaptive policy: when the window closes in which what came
- *	back for the fitting queue head stays in the cache, 0 if none is open
- * @park_timer: fires when the window closes; queues @park_work
+ * @park_until: adaptive policy: when the window in which what came back
+ *	for the fitting queue head stays in the cache ends, 0 if none is
+ *	open; never past the bound of the first queue head (see
+ *	bufpool_park_locked())
+ * @park_closed: the open window's timer has fired: the window is closed,
+ *	whatever the clock says.  Written by the timer's callback without
+ *	the pool lock (WRITE_ONCE()), cleared when a window opens, read under
+ *	the pool lock, and only while @park_until is set
+ * @park_timer: fires at @park_until: closes the window, queues @park_work
  * @park_work: grants to the queue heads once the window has closed
  * @in_use: buffers held, granted, being returned or quarantined
  * @nr_alloc: buffers the pool owns (in use + cached)
@@ -230,6 +243,7 @@ struct bufpool {
 	struct list_head offered;
 	struct delayed_work offer_expiry;
 	u64 park_until;
+	bool park_closed;
 	struct hrtimer park_timer;
 	struct work_struct park_work;
 	unsigned int in_use;
@@ -404,32 +418,52 @@ static bool bufpool_grants(const struct bufpool *pool)
 	       pool->policy == BUFPOOL_POLICY_ADAPTIVE;
 }
 
+/* The most critical class with a request queued, BUFPOOL_NR_CLASSES if none. */
+static unsigned int bufpool_first_class(const struct bufpool *pool)
+{
+	unsigned int c;
+
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++)
+		if (pool->nr_queued[c])
+			break;
+	return c;
+}
+
 /*
  * Must a new request of @class wait behind the queued ones?  Under
  * hand-off whenever one of its class or of a more critical one is queued;
  * under adaptive only once such a head has waited BUFPOOL_BARGE_NS, or
  * the window in which buffers were parked for a head has closed (they
  * are the head's now); never under offer and all, whose waiters retry.
+ * While a window is open and its timer has not fired, the first queue
+ * head is younger than its bound (the window ends by it): the clock is
+ * read only for the heads of less critical classes, if any is queued.
  */
 static bool bufpool_behind_locked(struct bufpool *pool,
 				  unsigned int class)
 {
+	unsigned int c, covered = BUFPOOL_NR_CLASSES;
 	struct bufpool_waiter *w;
-	unsigned int c;
-	u64 now;
+	u64 now = 0;
 
 	lockdep_assert_held(&pool->lock);
 	if (!bufpool_grants(pool) || !bufpool_queued_ahead(pool, class))
 		return false;
 	if (pool->policy == BUFPOOL_POLICY_HANDOFF)
 		return true;
-	now = ktime_get_ns();
-	if (pool->park_until && now >= pool->park_until)
-		return true;
+	if (pool->park_until) {
+		if (READ_ONCE(pool->park_closed))
+			return true;
+		covered = bufpool_first_class(pool);
+	}
 	for (c = 0; c <= class; c++) {
 		w = list_first_entry_or_null(&pool->queue[c],
 					     struct bufpool_waiter, node);
-		if (w && now - w->queued_at >= BUFPOOL_BARGE_NS)
+		if (!w || c == covered)
+			continue;
+		if (!now)
+			now = ktime_get_ns();
+		if (now - w->queued_at >= BUFPOOL_BARGE_NS)
 			return true;
 	}
 	return false;
@@ -697,6 +731,42 @@ static void bufpool_unaccount_locked(struct bufpool_entity *e,
 		atomic_sub(count, &e->account->charged);
 }
 
+/*
+ * A queued request left while a park window is open (a grant ends the
+ * window first).  Nobody left to park for: the window ends, a stale one
+ * must not stop barges.  Otherwise the window must still end by the
+ * bound of the first head, which may be older than the one that left
+ * (of a less critical class): if not, it ends at that bound, and its
+ * timer moves there; if that has passed, it closes now and the work
+ * grants what is parked (the caller may be walking the queues).  A rare
+ * path: the clock is read here.
+ */
+static void bufpool_park_rebound_locked(struct bufpool *pool)
+{
+	unsigned int c = bufpool_first_class(pool);
+	struct bufpool_waiter *w;
+	u64 end;
+
+	lockdep_assert_held(&pool->lock);
+	if (c == BUFPOOL_NR_CLASSES) {
+		pool->park_until = 0;
+		return;
+	}
+	w = list_first_entry(&pool->queue[c], struct bufpool_waiter, node);
+	end = w->queued_at + BUFPOOL_BARGE_NS;
+	/* (a closed window needs no timer: what comes back is granted) */
+	if (end >= pool->park_until || READ_ONCE(pool->park_closed))
+		return;
+	pool->park_until = end;
+	if (ktime_get_ns() < end) {
+		hrtimer_start(&pool->park_timer, ns_to_ktime(end),
+			      HRTIMER_MODE_ABS);
+		return;
+	}
+	WRITE_ONCE(pool->park_closed, true);
+	queue_work(system_highpri_wq, &pool->park_work);
+}
+
 /* Take @w off its queue; its state is the caller's to set. */
 static void bufpool_unqueue_locked(struct bufpool *pool,
 				   struct bufpool_waiter *w)
@@ -708,9 +778,8 @@ static void bufpool_unqueue_locked(struct bufpool *pool,
 	pool->nr_queued[w->class]--;
 	if (account)
 		account->queued -= w->count;
-	/* nobody left to park for: a stale window must not stop barges */
-	if (!bufpool_total_queued(pool))
-		pool->park_until = 0;
+	if (pool->park_until)
+		bufpool_park_rebound_locked(pool);
 }
 
 static void bufpool_dequeue_locked(struct bufpool *pool,
@@ -853,11 +922,16 @@ arm:
 }
 
 /*
- * Adaptive policy: instead of granting them to @w at once, leave the
- * buffers that @w fits in the cache for a running request to take?  Only
- * while @w is younger than BUFPOOL_BARGE_NS and the window is open: the
- * first call opens it (BUFPOOL_PARK_NS, never beyond @w's bound) and arms
- * the timer that serves the heads when it closes; a grant closes it.
+ * Adaptive policy: instead of granting them to @w, the first queue head,
+ * at once, leave the buffers that @w fits in the cache for a running
+ * request to take?  Only while the window is open: the first call opens
+ * it if @w is younger than BUFPOOL_BARGE_NS (for BUFPOOL_PARK_NS, never
+ * beyond @w's bound) and arms the timer that closes it and serves the
+ * heads; a grant ends it.  The window is open until its timer fires, so
+ * while it is, this reads no clock: it ends by the first head's bound
+ * (bufpool_park_rebound_locked() keeps it so), and a head queued later,
+ * or one behind, has a later bound.  A late timer leaves the window open
+ * for as long as it is late.
  */
 static bool bufpool_park_locked(struct bufpool *pool,
 				struct bufpool_waiter *w)
@@ -868,22 +942,16 @@ static bool bufpool_park_locked(struct bufpool *pool,
 	if (pool->policy != BUFPOOL_POLICY_ADAPTIVE ||
 	    bufpool_cache_usable(pool, w->class) < w->count)
 		return false;
+	if (pool->park_until)
+		return !READ_ONCE(pool->park_closed);
 	now = ktime_get_ns();
 	end = w->queued_at + BUFPOOL_BARGE_NS;
 	if (now >= end)
 		return false;
-	if (pool->park_until) {
-		if (now >= pool->park_until)
-			return false;
-		/* opened for a head that left: close it by this one's bound */
-		if (end >= pool->park_until)
-			return true;
-		pool->park_until = end;
-	} else {
-		pool->park_until = min_t(u64, now + BUFPOOL_PARK_NS, end);
-	}
-	hrtimer_start(&pool->park_timer, ns_to_ktime(pool->park_until - now),
-		      HRTIMER_MODE_REL);
+	pool->park_until = min_t(u64, now + BUFPOOL_PARK_NS, end);
+	WRITE_ONCE(pool->park_closed, false);
+	hrtimer_start(&pool->park_timer, ns_to_ktime(pool->park_until),
+		      HRTIMER_MODE_ABS);
 	trace_bufpool_park(waiter_entity(w)->id, w->class, w->count,
 			   now - w->queued_at);
 	return true;
@@ -1118,8 +1186,11 @@ again:
 	    bufpool_take_locked(pool, class, count, &got)) {
 		if (ahead) {
 			pool->barges++;
-			trace_bufpool_barge(e->id, class, count,
-					    bufpool_head_wait_locked(pool, class));
+			/* the argument costs a clock read: only when traced */
+			if (trace_bufpool_barge_enabled())
+				trace_bufpool_barge(e->id, class, count,
+						    bufpool_head_wait_locked(pool,
+									     class));
 		}
 		*grant = bufpool_hold_locked(e, &got, count, class, bufs);
 		if (e->account)
@@ -2960,11 +3031,17 @@ static void bufpool_offer_expiry_fn(struct work_struct *work)
 	spin_unlock(&pool->lock);
 }
 
+/*
+ * The window's end: from now on nobody barges ahead of the first head and
+ * what comes back is granted (a window opened since, whose timer this was
+ * not, may be closed early by it: that only grants sooner).  The pool
+ * lock is not taken from timer context: the work grants what is parked.
+ */
 static enum hrtimer_restart bufpool_park_timer_fn(struct hrtimer *t)
 {
 	struct bufpool *pool = container_of(t, struct bufpool, park_timer);
 
-	/* the pool lock is not taken from timer context */
+	WRITE_ONCE(pool->park_closed, true);
 	queue_work(system_highpri_wq, &pool->park_work);
 	return HRTIMER_NORESTART;
 }
@@ -2973,17 +3050,12 @@ static void bufpool_park_work_fn(struct work_struct *work)
 {
 	struct bufpool *pool = container_of(work, struct bufpool, park_work);
 
-	u64 now;
-
 	spin_lock(&pool->lock);
-	/* the window has closed: what is parked goes to the heads */
+	/*
+	 * The window has closed: what is parked goes to the heads.  A window
+	 * still open was opened since, and its timer is armed.
+	 */
 	bufpool_grant_locked(pool);
-	now = ktime_get_ns();
-	/* never leave an open window without its timer (none: no queue) */
-	if (pool->park_until && now < pool->park_until)
-		hrtimer_start(&pool->park_timer,
-			      ns_to_ktime(pool->park_until - now),
-			      HRTIMER_MODE_REL);
 	spin_unlock(&pool->lock);
 }
 

@@ -10,7 +10,8 @@
  * barges.  A timer thread plays the kernel's hrtimer for the adaptive
  * policy's park window: it sleeps until the timer's expiry and fires it.
  *
- * Usage: bench [iterations]
+ * Usage: bench [iterations [only]]: with @only, just the runs whose label
+ * contains it (e.g. "limit 1 (adaptive)", or "re-taking"), for a profile.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@
 #define BUFSZ	4096
 
 static unsigned long iters = 200000;
+static const char *only;
 
 static double now(void)
 {
@@ -218,6 +220,8 @@ static void bench(const char *what, unsigned int limit, unsigned int nthr,
 	const char *why;
 	double a, b, *all;
 
+	if (only && !strstr(what, only))
+		return;
 	pool = bufpool_create(&cfg);
 	if (IS_ERR(pool))
 		abort();
@@ -266,7 +270,8 @@ static void barge_wake(struct bufpool_waiter *w)
 
 /*
  * The adaptive bound on one thread, free of the scheduler: entity a
- * releases and re-takes the only buffer in a loop while b is queued;
+ * releases and re-takes the only buffer in a loop while b is queued,
+ * firing the park timer once it is due, as the timer interrupt would;
  * how long until b is granted (the window), and how many barges before.
  */
 static void bench_barge(void)
@@ -280,6 +285,8 @@ static void bench_barge(void)
 	double t0;
 	u32 id;
 
+	if (only && !strstr("adaptive, one thread re-taking the buffer", only))
+		return;
 	pool = bufpool_create(&cfg);
 	if (IS_ERR(pool))
 		abort();
@@ -299,6 +306,8 @@ static void bench_barge(void)
 		id = buf->id;
 		if (bufpool_release(&a, &id, 1))
 			abort();
+		/* the timer interrupt: once due it closes the window */
+		bp_fire_park_timer(pool, false);
 		if (bufpool_alloc(&a, BUFPOOL_CLASS_NORMAL, 1, 0, &buf))
 			break;
 		n++;
@@ -317,6 +326,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1)
 		iters = strtoul(argv[1], NULL, 0);
+	if (argc > 2)
+		only = argv[2];
 	printf("bench: %lu alloc+release pairs per thread, 4 KiB buffers zeroed on release\n",
 	       iters);
 	bench("uncontended (1 thread, limit 4)", 4, 1, BUFPOOL_POLICY_HANDOFF);

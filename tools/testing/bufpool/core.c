@@ -135,6 +135,30 @@ bool bp_run_park(struct bufpool *pool, bool early)
 	return bp_run_work(&pool->park_work) || ran;
 }
 
+/* Fire the park timer if it is pending, but do not run its work yet. */
+bool bp_fire_park_timer(struct bufpool *pool, bool early)
+{
+	return bp_fire_hrtimer(&pool->park_timer, early);
+}
+
+bool bp_park_timer_pending(struct bufpool *pool)
+{
+	return hrtimer_is_queued(&pool->park_timer);
+}
+
+bool bp_park_closed(struct bufpool *pool)
+{
+	bool mine = spin_is_held_by_me(&pool->lock);
+	bool v;
+
+	if (!mine)
+		spin_lock(&pool->lock);
+	v = pool->park_until && pool->park_closed;
+	if (!mine)
+		spin_unlock(&pool->lock);
+	return v;
+}
+
 bool bp_offer_expiry_pending(struct bufpool *pool)
 {
 	return delayed_work_pending(&pool->offer_expiry);
@@ -214,6 +238,23 @@ static void bp_check_wakeup(struct bp_checker *ck)
 
 	if (pool->park_until && !bufpool_total_queued(pool))
 		bp_fail(ck, "a park window is open with nobody queued");
+	/*
+	 * The bound: an open window ends by the first head's, and until its
+	 * timer fires (which closes it) the timer is armed for its end, so
+	 * the first head is served as under hand-off once the timer fires,
+	 * however late.
+	 */
+	c = bufpool_first_class(pool);
+	if (pool->park_until && c < BUFPOOL_NR_CLASSES) {
+		w = list_first_entry(&pool->queue[c], struct bufpool_waiter,
+				     node);
+		if (pool->park_until > w->queued_at + BUFPOOL_BARGE_NS)
+			bp_fail(ck, "park window ends past the first (%s) head's bound",
+				bp_class_name(c));
+		if (!pool->park_closed && (!hrtimer_is_queued(&pool->park_timer) ||
+		    bp_hrtimer_expires(&pool->park_timer) > pool->park_until))
+			bp_fail(ck, "an open park window's timer is not armed for its end");
+	}
 	/* offer/all: free buffers may wait for the offered to try again */
 	if (!bufpool_grants(pool))
 		return;
@@ -236,12 +277,7 @@ static void bp_check_wakeup(struct bp_checker *ck)
 				bp_fail(ck, "lost wake-up: %s head wants %u, fits the budget (in_use %u limit %u) and the cache (%u usable)",
 					bp_class_name(c), w->count, pool->in_use,
 					pool->limit, bufpool_cache_usable(pool, c));
-			else if (ktime_get_ns() - w->queued_at >= BUFPOOL_BARGE_NS)
-				bp_fail(ck, "starvation: %s head fits, has waited past the bound and is still parked",
-					bp_class_name(c));
-			else if (pool->park_until > w->queued_at + BUFPOOL_BARGE_NS)
-				bp_fail(ck, "park window ends past the %s head's bound",
-					bp_class_name(c));
+			/* parked: served when the timer (checked above) fires */
 		} else if (!bp_mem_retry_pending(pool->mem) &&
 			   !pool->nr_growing && !pool->nr_growers && !parked) {
 			/* (parked: the window's timer asks for memory) */

@@ -45,13 +45,16 @@
  *          -p (ops: pins and the quarantine)
  *          -a (the adaptive policy, on a frozen clock that only two
  *             actions move: the park window's timer fires (time jumps to
- *             its expiry), and time passes BUFPOOL_BARGE_NS.  Besides the
- *             invariants, which accept a fitting head only while it is
- *             parked with the timer armed and the window ending by its
- *             bound, no request may be served ahead of a queued head of
- *             its class or a more critical one once that head has waited
- *             BUFPOOL_BARGE_NS or its window has closed: no starvation
- *             beyond the bound)
+ *             its expiry if it is not there yet), and time passes
+ *             BUFPOOL_BARGE_NS without the timer firing (a late timer).
+ *             Besides the invariants, which accept a fitting head only
+ *             while it is parked with the timer armed for the window's
+ *             end, by the first head's bound, no request may be served
+ *             ahead of a queued head of its class or a more critical one
+ *             once that head's window has closed (its timer fired), or
+ *             once it has waited BUFPOOL_BARGE_NS unless a timer armed by
+ *             its bound is still pending (then it is late, and the head
+ *             is served when it fires): no starvation beyond the bound)
  *          -k (the shrinker may give a cached buffer back, as memory
  *             pressure does, whenever bufpool_shrink_count() allows)
  *          -c (two CPUs: every call runs on the current one, which an
@@ -202,22 +205,29 @@ static int release_all(struct ment *m)
 
 /*
  * Adaptive: must a new request of @class wait behind the queue?  Once a
- * head of its class or a more critical one has waited BUFPOOL_BARGE_NS,
- * or a park window has closed, yes.
+ * park window has closed (its timer fired) while a head of its class or
+ * a more critical one is queued, yes; once such a head has waited
+ * BUFPOOL_BARGE_NS, yes, unless the timer is pending for a time by that
+ * head's bound (it is late: the head is served when it fires).
  */
 static bool must_wait_behind(unsigned int class)
 {
 	struct bufpool_entity *q[MAX_E + 1];
-	u64 now = ktime_get_ns(), until = bp_park_until(W.pool);
+	u64 now = ktime_get_ns(), until = bp_park_until(W.pool), bound;
+	bool timer = bp_park_timer_pending(W.pool);
 	unsigned int c;
 
 	if (!cfg.adaptive)
 		return false;
-	for (c = 0; c <= class; c++)
-		if (bp_queue_walk(W.pool, c, q, MAX_E + 1) &&
-		    (now - q[0]->waiter.queued_at >= BUFPOOL_BARGE_NS ||
-		     (until && now >= until)))
+	for (c = 0; c <= class; c++) {
+		if (!bp_queue_walk(W.pool, c, q, MAX_E + 1))
+			continue;
+		if (until && !timer)
 			return true;
+		bound = q[0]->waiter.queued_at + BUFPOOL_BARGE_NS;
+		if (now >= bound && !(timer && bp_park_expires(W.pool) <= bound))
+			return true;
+	}
 	return false;
 }
 
@@ -513,9 +523,8 @@ static const char *apply(u8 a)
 		bp_run_park(W.pool, false);
 		break;
 	case A_AGE:
-		/* the timer fires on the way if it is due by then */
+		/* the timer may be late: A_PARK fires it */
 		bp_clock_skew += BUFPOOL_BARGE_NS;
-		bp_run_park(W.pool, false);
 		break;
 	case A_MIGRATE:
 		bp_cpu ^= 1;
@@ -666,7 +675,9 @@ static unsigned int world_key(u8 *key)
 
 		key[n++] = !until ? 0 : until <= now ? 1 :
 			   2 + (until - now) * 8 / BUFPOOL_PARK_NS;
-		key[n++] = bp_park_pending(W.pool);
+		key[n++] = bp_park_pending(W.pool) |
+			   bp_park_timer_pending(W.pool) << 1 |
+			   bp_park_closed(W.pool) << 2;
 	}
 	key[n++] = W.srv + 1;
 	key[n++] = W.nsrvq;

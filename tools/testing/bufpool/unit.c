@@ -1682,9 +1682,10 @@ static void test_adaptive_barge(void)
 }
 
 /*
- * Once the window has closed the buffers are the head's: nobody barges,
- * and if a barger still holds them when the timer fires, the next release
- * grants at once.
+ * The window closes when its timer fires, whatever the clock says: from
+ * then on the buffers are the head's and nobody barges, before the work
+ * has granted them too.  If a barger still holds them when the timer
+ * fires, the next release grants at once.
  */
 static void test_adaptive_window_closed(void)
 {
@@ -1693,11 +1694,13 @@ static void test_adaptive_window_closed(void)
 	EXPECT_EQ(A(3, NORM, 1), 0);
 	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
 	EXPECT_EQ(R(0, 0), 0);			/* parked */
-	bp_clock_skew += BUFPOOL_PARK_NS;	/* closed, timer not run yet */
-	EXPECT_EQ(A_noq(2, NORM, 1), -EAGAIN);
+	EXPECT(bp_fire_park_timer(T.pool, true)); /* open by the clock */
+	EXPECT(bp_park_closed(T.pool));
+	EXPECT_EQ(A_noq(2, NORM, 1), -EAGAIN);	/* closed: no barging */
 	EXPECT_EQ(A_noq(2, LOW, 1), -EAGAIN);
 	EXPECT_EQ(bp_barges(T.pool), 0);
-	EXPECT(P());
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT(P());				/* its work grants */
 	EXPECT_EQ(T.t[1].wakes, 1);
 	EXPECT_EQ(A(1, NORM, 1), 0);
 	/* a barger holds it when the timer fires */
@@ -1773,6 +1776,70 @@ static void test_adaptive_stale_window(void)
 	EXPECT(P());
 	EXPECT_EQ(T.t[2].wakes, 1);
 	EXPECT_EQ(T.t[1].wakes, 0);
+	stop_adaptive();
+}
+
+/*
+ * A late timer: the window stays open, and barges go on, for as long as
+ * its timer is late, even past the head's bound (the bound is
+ * BUFPOOL_BARGE_NS plus the timer's lateness); once it fires, they stop
+ * and the head is granted.  A head of a less critical class that has
+ * waited BUFPOOL_BARGE_NS stops the barges of its class meanwhile.
+ */
+static void test_adaptive_late_timer(void)
+{
+	start_adaptive(2, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(3, NORM, 1), 0);
+	EXPECT_EQ(A(4, LOW, 1), -EAGAIN);	/* LOW head, queued first */
+	bp_clock_skew += BUFPOOL_BARGE_NS - BUFPOOL_PARK_NS;
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);	/* NORMAL head, young */
+	EXPECT_EQ(R(0, 0), 0);			/* parked for 1 */
+	EXPECT_EQ(bp_park_until(T.pool), ktime_get_ns() + BUFPOOL_PARK_NS);
+	bp_clock_skew += BUFPOOL_BARGE_NS;	/* past both bounds, not fired */
+	EXPECT(!bp_park_closed(T.pool));
+	EXPECT_EQ(A(0, NORM, 1), 0);		/* barges ahead of 1 */
+	EXPECT_EQ(bp_barges(T.pool), 1);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(A_noq(2, LOW, 1), -EAGAIN);	/* 4 is past its bound */
+	EXPECT_EQ(bp_barges(T.pool), 1);
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT(P());				/* fires, late: granted */
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(A_noq(0, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	EXPECT_EQ(T.t[4].wakes, 0);
+	EXPECT_EQ(R(1, 0), 0);			/* 4 is old: granted at once */
+	EXPECT_EQ(T.t[4].wakes, 1);
+	EXPECT_EQ(A(4, LOW, 1), 0);
+	stop_adaptive();
+}
+
+/*
+ * When the first head leaves, the window must still end by the bound of
+ * the one that is first now, which may be older (of a less critical
+ * class): its end and its timer move there.
+ */
+static void test_adaptive_rebound(void)
+{
+	start_adaptive(2, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(3, NORM, 1), 0);
+	EXPECT_EQ(A(4, LOW, 1), -EAGAIN);
+	bp_clock_skew += BUFPOOL_BARGE_NS - BUFPOOL_PARK_NS / 2;
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(0, 0), 0);			/* parked for 1 */
+	EXPECT_EQ(bp_park_until(T.pool), ktime_get_ns() + BUFPOOL_PARK_NS);
+	EXPECT_EQ(C(1), 0);			/* 1 leaves: 4 is first */
+	EXPECT_EQ(bp_park_until(T.pool), ktime_get_ns() + BUFPOOL_PARK_NS / 2);
+	EXPECT_EQ(bp_park_expires(T.pool), bp_park_until(T.pool));
+	EXPECT_EQ(A(0, LOW, 1), 0);		/* 4 is young yet: a barge */
+	EXPECT_EQ(R(0, 0), 0);
+	bp_clock_skew += BUFPOOL_PARK_NS / 2;
+	EXPECT(P());				/* at 4's bound: granted */
+	EXPECT_EQ(T.t[4].wakes, 1);
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT_EQ(A(4, LOW, 1), 0);
 	stop_adaptive();
 }
 
@@ -2415,6 +2482,8 @@ static const struct test tests[] = {
 	{ "percpu_grants", test_percpu_grants },
 	{ "percpu_critical", test_percpu_critical },
 	{ "percpu_destroy", test_percpu_destroy },
+	{ "adaptive_late_timer", test_adaptive_late_timer },
+	{ "adaptive_rebound", test_adaptive_rebound },
 };
 
 int main(void)

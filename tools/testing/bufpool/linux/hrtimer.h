@@ -16,7 +16,7 @@
 typedef s64 ktime_t;
 
 enum hrtimer_restart { HRTIMER_NORESTART, HRTIMER_RESTART };
-enum hrtimer_mode { HRTIMER_MODE_REL };
+enum hrtimer_mode { HRTIMER_MODE_ABS, HRTIMER_MODE_REL };
 
 struct hrtimer {
 	enum hrtimer_restart (*function)(struct hrtimer *t);
@@ -37,11 +37,17 @@ static inline void hrtimer_init(struct hrtimer *t, clockid_t clock,
 	__atomic_store_n(&t->expires, 0, __ATOMIC_SEQ_CST);
 }
 
-/* (Re)arm: a pending timer moves to the new expiry. */
-static inline void hrtimer_start(struct hrtimer *t, ktime_t rel,
+/*
+ * (Re)arm at @tim, ns of ktime_get_ns() (HRTIMER_MODE_ABS) or from now
+ * (HRTIMER_MODE_REL, which reads the clock): a pending timer moves to the
+ * new expiry.
+ */
+static inline void hrtimer_start(struct hrtimer *t, ktime_t tim,
 				 enum hrtimer_mode mode)
 {
-	__atomic_store_n(&t->expires, ktime_get_ns() + rel, __ATOMIC_SEQ_CST);
+	u64 exp = mode == HRTIMER_MODE_REL ? ktime_get_ns() + tim : tim;
+
+	__atomic_store_n(&t->expires, exp, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&t->pending, true, __ATOMIC_SEQ_CST);
 }
 
