@@ -117,9 +117,11 @@ enum bufpool_wait_state {
  * served strictly in order, as under hand-off: no request is served ahead
  * of it, and it is granted as soon as it fits.  Before that, buffers that
  * come back while it fits are parked for up to BUFPOOL_PARK_NS (never
- * beyond the head's bound) for a running request to take, and granted to
- * the head when the window's timer fires (a late timer extends the bound
- * of the first head by its lateness).  Go's sync.Mutex uses the same 1 ms.
+ * beyond the head's bound) for a running request to take, a period
+ * renewed as long as someone takes them, and granted to the head when the
+ * window's timer fires after a period without a barge or at the head's
+ * bound (a late timer, or a late work item renewing the window, extends
+ * the bound of the first head by its lateness).  Go's sync.Mutex uses the same 1 ms.
  */
 #define BUFPOOL_BARGE_NS	(1000ULL * 1000)
 #define BUFPOOL_PARK_NS		(50ULL * 1000)
@@ -136,7 +138,8 @@ enum bufpool_wait_state {
  *	heads are younger than BUFPOOL_BARGE_NS a running request may be
  *	served ahead of them (barging, as a mutex lets a running task take
  *	it), and buffers that come back while a head fits are parked for
- *	BUFPOOL_PARK_NS before they are granted to it; a head that has
+ *	BUFPOOL_PARK_NS periods, renewed while running requests take them,
+ *	before they are granted to it; a head that has
  *	waited BUFPOOL_BARGE_NS is served as under hand-off.  Waiters are
  *	still only woken with a grant
  * @BUFPOOL_NR_POLICIES: number of policies

@@ -39,16 +39,23 @@
  *    are younger than BUFPOOL_BARGE_NS a new request may be served ahead
  *    of them (a barge), and buffers that come back while the first head
  *    fits stay in the cache until a window of BUFPOOL_PARK_NS closes, for
- *    a running request to take, and are granted to that head then.  The
+ *    a running request to take, and are granted to that head then; a
+ *    window in which a request of the head's class barged gets another
+ *    BUFPOOL_PARK_NS period
+ *    (so what comes back sits idle for one period at most, and a head
+ *    that is barged ahead of continually waits for its bound).  The
  *    window ends by the first head's bound (queued + BUFPOOL_BARGE_NS,
  *    kept so when heads leave) and it is its timer that closes it: the
- *    timer's callback marks it closed, whatever the clock says, and its
- *    work grants what is parked (so none is lost).  A head that has
+ *    timer's callback marks it closed, whatever the clock says, unless
+ *    someone barged in the period and the bound is not reached (then its
+ *    work renews it, or closes it if the bound has passed meanwhile), and
+ *    its work grants what is parked (so none is lost).  A head that has
  *    waited BUFPOOL_BARGE_NS, or whose window has closed, is served as
  *    under hand-off: it is granted as soon as it fits and nobody barges
  *    ahead of it.  So the bound is exact up to the timer's lateness: a
- *    late timer (interrupt latency) lets barges go on, ahead of the first
- *    head only, until it fires.  While a window is open no clock is read
+ *    late timer (interrupt latency), or in a window being renewed a late
+ *    work item, lets barges go on, ahead of the first head only, until it
+ *    runs.  While a window is open no clock is read
  *    for the first head, so a barge and the release that parks again read
  *    none.  Waiters are only ever woken with a grant;
  *  - a queued request may have a deadline: it is withdrawn when it passes,
@@ -199,8 +206,15 @@ struct bufpool_pcpu {
  *	whatever the clock says.  Written by the timer's callback without
  *	the pool lock (WRITE_ONCE()), cleared when a window opens, read under
  *	the pool lock, and only while @park_until is set
- * @park_timer: fires at @park_until: closes the window, queues @park_work
- * @park_work: grants to the queue heads once the window has closed
+ * @park_barged: a request of the first head's class was served ahead of
+ *	the queue since the window opened or was last renewed (written under
+ *	the pool lock, read by the timer's callback)
+ * @park_last: @park_until is the first head's bound: the window cannot be
+ *	renewed (written under the pool lock, read by the timer's callback)
+ * @park_timer: fires at @park_until: closes the window unless it may be
+ *	renewed, queues @park_work
+ * @park_work: renews the window, or grants to the queue heads once it
+ *	has closed
  * @in_use: buffers held, granted, being returned or quarantined
  * @nr_alloc: buffers the pool owns (in use + cached)
  * @nr_growing: buffers being created outside the lock; with @nr_alloc
@@ -244,6 +258,8 @@ struct bufpool {
 	struct delayed_work offer_expiry;
 	u64 park_until;
 	bool park_closed;
+	bool park_barged;
+	bool park_last;
 	struct hrtimer park_timer;
 	struct work_struct park_work;
 	unsigned int in_use;
@@ -754,10 +770,13 @@ static void bufpool_park_rebound_locked(struct bufpool *pool)
 	}
 	w = list_first_entry(&pool->queue[c], struct bufpool_waiter, node);
 	end = w->queued_at + BUFPOOL_BARGE_NS;
-	/* (a closed window needs no timer: what comes back is granted) */
-	if (end >= pool->park_until || READ_ONCE(pool->park_closed))
+	if (end >= pool->park_until)
 		return;
 	pool->park_until = end;
+	WRITE_ONCE(pool->park_last, true);
+	/* (a closed window needs no timer: what comes back is granted) */
+	if (READ_ONCE(pool->park_closed))
+		return;
 	if (ktime_get_ns() < end) {
 		hrtimer_start(&pool->park_timer, ns_to_ktime(end),
 			      HRTIMER_MODE_ABS);
@@ -927,11 +946,13 @@ arm:
  * request to take?  Only while the window is open: the first call opens
  * it if @w is younger than BUFPOOL_BARGE_NS (for BUFPOOL_PARK_NS, never
  * beyond @w's bound) and arms the timer that closes it and serves the
- * heads; a grant ends it.  The window is open until its timer fires, so
- * while it is, this reads no clock: it ends by the first head's bound
- * (bufpool_park_rebound_locked() keeps it so), and a head queued later,
- * or one behind, has a later bound.  A late timer leaves the window open
- * for as long as it is late.
+ * heads; a grant ends it.  A period in which someone barged is followed
+ * by another (bufpool_park_renew_locked()), up to the first head's bound:
+ * parked buffers sit idle for one period at most.  The window is open
+ * until its timer closes it, so while it is, this reads no clock: it
+ * ends by the first head's bound (bufpool_park_rebound_locked() keeps it
+ * so), and a head queued later, or one behind, has a later bound.  A
+ * late timer leaves the window open for as long as it is late.
  */
 static bool bufpool_park_locked(struct bufpool *pool,
 				struct bufpool_waiter *w)
@@ -949,6 +970,8 @@ static bool bufpool_park_locked(struct bufpool *pool,
 	if (now >= end)
 		return false;
 	pool->park_until = min_t(u64, now + BUFPOOL_PARK_NS, end);
+	WRITE_ONCE(pool->park_last, pool->park_until == end);
+	WRITE_ONCE(pool->park_barged, false);
 	WRITE_ONCE(pool->park_closed, false);
 	hrtimer_start(&pool->park_timer, ns_to_ktime(pool->park_until),
 		      HRTIMER_MODE_ABS);
@@ -1186,6 +1209,15 @@ again:
 	    bufpool_take_locked(pool, class, count, &got)) {
 		if (ahead) {
 			pool->barges++;
+			/*
+			 * The window is worth another period if the first
+			 * head's class competes for what is parked: a less
+			 * critical one leaves more behind (the reserve for a
+			 * CRITICAL head), which would sit idle meanwhile.
+			 */
+			if (pool->park_until && !pool->park_barged &&
+			    class == bufpool_first_class(pool))
+				WRITE_ONCE(pool->park_barged, true);
 			/* the argument costs a clock read: only when traced */
 			if (trace_bufpool_barge_enabled())
 				trace_bufpool_barge(e->id, class, count,
@@ -3032,18 +3064,49 @@ static void bufpool_offer_expiry_fn(struct work_struct *work)
 }
 
 /*
- * The window's end: from now on nobody barges ahead of the first head and
- * what comes back is granted (a window opened since, whose timer this was
- * not, may be closed early by it: that only grants sooner).  The pool
- * lock is not taken from timer context: the work grants what is parked.
+ * The end of a window's period.  Unless someone barged in it and the
+ * window may go on (its end is not the first head's bound yet), this is
+ * the window's end: from now on nobody barges ahead of the first head
+ * and what comes back is granted (a window opened since, whose timer this
+ * was not, may be closed early by it: that only grants sooner).  The pool
+ * lock is not taken from timer context: the work renews the window or
+ * grants what is parked.
  */
 static enum hrtimer_restart bufpool_park_timer_fn(struct hrtimer *t)
 {
 	struct bufpool *pool = container_of(t, struct bufpool, park_timer);
 
-	WRITE_ONCE(pool->park_closed, true);
+	if (READ_ONCE(pool->park_last) || !READ_ONCE(pool->park_barged))
+		WRITE_ONCE(pool->park_closed, true);
 	queue_work(system_highpri_wq, &pool->park_work);
 	return HRTIMER_NORESTART;
+}
+
+/*
+ * Someone barged in the window's last period: another one from now,
+ * ending by the first head's bound, for the running requests that use
+ * what comes back; if that bound has passed (the timer or its work came
+ * late), the window closes instead.  Once a period: the clock is read.
+ */
+static void bufpool_park_renew_locked(struct bufpool *pool)
+{
+	unsigned int c = bufpool_first_class(pool);
+	struct bufpool_waiter *w;
+	u64 now, end;
+
+	lockdep_assert_held(&pool->lock);
+	w = list_first_entry(&pool->queue[c], struct bufpool_waiter, node);
+	end = w->queued_at + BUFPOOL_BARGE_NS;
+	now = ktime_get_ns();
+	if (now >= end) {
+		WRITE_ONCE(pool->park_closed, true);
+		return;
+	}
+	pool->park_until = min_t(u64, now + BUFPOOL_PARK_NS, end);
+	WRITE_ONCE(pool->park_last, pool->park_until == end);
+	WRITE_ONCE(pool->park_barged, false);
+	hrtimer_start(&pool->park_timer, ns_to_ktime(pool->park_until),
+		      HRTIMER_MODE_ABS);
 }
 
 static void bufpool_park_work_fn(struct work_struct *work)
@@ -3052,9 +3115,14 @@ static void bufpool_park_work_fn(struct work_struct *work)
 
 	spin_lock(&pool->lock);
 	/*
-	 * The window has closed: what is parked goes to the heads.  A window
-	 * still open was opened since, and its timer is armed.
+	 * Open, not closed and its timer not armed: the timer found barges
+	 * in the period and left it open.  (A window whose timer is armed
+	 * was opened or renewed since.)
 	 */
+	if (pool->park_until && !pool->park_closed &&
+	    !hrtimer_is_queued(&pool->park_timer))
+		bufpool_park_renew_locked(pool);
+	/* closed: what is parked goes to the heads */
 	bufpool_grant_locked(pool);
 	spin_unlock(&pool->lock);
 }

@@ -146,6 +146,21 @@ bool bp_park_timer_pending(struct bufpool *pool)
 	return hrtimer_is_queued(&pool->park_timer);
 }
 
+/* The park window's flags: closed, barged in the period, last period. */
+unsigned int bp_park_flags(struct bufpool *pool)
+{
+	bool mine = spin_is_held_by_me(&pool->lock);
+	unsigned int v;
+
+	if (!mine)
+		spin_lock(&pool->lock);
+	v = !pool->park_until ? 0 : pool->park_closed |
+	    pool->park_barged << 1 | pool->park_last << 2;
+	if (!mine)
+		spin_unlock(&pool->lock);
+	return v;
+}
+
 bool bp_park_closed(struct bufpool *pool)
 {
 	bool mine = spin_is_held_by_me(&pool->lock);
@@ -251,9 +266,15 @@ static void bp_check_wakeup(struct bp_checker *ck)
 		if (pool->park_until > w->queued_at + BUFPOOL_BARGE_NS)
 			bp_fail(ck, "park window ends past the first (%s) head's bound",
 				bp_class_name(c));
-		if (!pool->park_closed && (!hrtimer_is_queued(&pool->park_timer) ||
-		    bp_hrtimer_expires(&pool->park_timer) > pool->park_until))
+		/* (its work pending: the timer fired, renewal or grant to come) */
+		if (!pool->park_closed && !work_pending(&pool->park_work) &&
+		    (!hrtimer_is_queued(&pool->park_timer) ||
+		     bp_hrtimer_expires(&pool->park_timer) > pool->park_until))
 			bp_fail(ck, "an open park window's timer is not armed for its end");
+		if (pool->park_last !=
+		    (pool->park_until == w->queued_at + BUFPOOL_BARGE_NS) &&
+		    !pool->park_closed)
+			bp_fail(ck, "park window: park_last is wrong");
 	}
 	/* offer/all: free buffers may wait for the offered to try again */
 	if (!bufpool_grants(pool))

@@ -82,6 +82,7 @@ bool bp_run_park(struct bufpool *pool, bool early);
 bool bp_fire_park_timer(struct bufpool *pool, bool early);
 bool bp_park_timer_pending(struct bufpool *pool);
 bool bp_park_closed(struct bufpool *pool);
+unsigned int bp_park_flags(struct bufpool *pool);
 unsigned long long bp_barges(struct bufpool *pool);
 /* the per-CPU magazines: on, buffers in one, requests they served */
 bool bp_fast(struct bufpool *pool);

@@ -521,6 +521,10 @@ static const char *apply(u8 a)
 		if (bp_clock_skew < bp_park_expires(W.pool))
 			bp_clock_skew = bp_park_expires(W.pool);
 		bp_run_park(W.pool, false);
+		/* a window may be renewed, but never past the first head's bound */
+		if (bp_park_until(W.pool) && !bp_park_closed(W.pool) &&
+		    bp_park_expires(W.pool) <= ktime_get_ns())
+			return "the park timer fired at the bound and left the window open";
 		break;
 	case A_AGE:
 		/* the timer may be late: A_PARK fires it */
@@ -677,7 +681,7 @@ static unsigned int world_key(u8 *key)
 			   2 + (until - now) * 8 / BUFPOOL_PARK_NS;
 		key[n++] = bp_park_pending(W.pool) |
 			   bp_park_timer_pending(W.pool) << 1 |
-			   bp_park_closed(W.pool) << 2;
+			   bp_park_flags(W.pool) << 2;
 	}
 	key[n++] = W.srv + 1;
 	key[n++] = W.nsrvq;

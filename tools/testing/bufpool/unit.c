@@ -1666,7 +1666,11 @@ static void test_adaptive_barge(void)
 	EXPECT(!P());				/* not due yet */
 	EXPECT_EQ(T.t[1].wakes, 0);
 	bp_clock_skew += BUFPOOL_PARK_NS;
-	EXPECT(P());				/* window closes: granted */
+	EXPECT(P());				/* they barged: renewed */
+	EXPECT_EQ(T.t[1].wakes, 0);
+	EXPECT_EQ(bp_park_until(T.pool), ktime_get_ns() + BUFPOOL_PARK_NS);
+	bp_clock_skew += BUFPOOL_PARK_NS;
+	EXPECT(P());				/* nobody did: granted */
 	EXPECT_EQ(T.t[1].wakes, 1);
 	EXPECT_EQ(T.t[1].e.waiter.state, BUFPOOL_WAIT_GRANTED);
 	EXPECT_EQ(A(0, NORM, 1), -EAGAIN);
@@ -1707,6 +1711,8 @@ static void test_adaptive_window_closed(void)
 	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);
 	EXPECT_EQ(R(1, 0), 0);			/* parked for 2 */
 	EXPECT_EQ(A(0, NORM, 1), 0);		/* barges */
+	bp_clock_skew += BUFPOOL_PARK_NS;
+	EXPECT(P());				/* renewed */
 	bp_clock_skew += BUFPOOL_PARK_NS;
 	EXPECT(P());				/* nothing fits: nothing done */
 	EXPECT_EQ(T.t[2].wakes, 0);
@@ -1792,10 +1798,10 @@ static void test_adaptive_late_timer(void)
 	EXPECT_EQ(A(0, NORM, 1), 0);
 	EXPECT_EQ(A(3, NORM, 1), 0);
 	EXPECT_EQ(A(4, LOW, 1), -EAGAIN);	/* LOW head, queued first */
-	bp_clock_skew += BUFPOOL_BARGE_NS - BUFPOOL_PARK_NS;
-	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);	/* NORMAL head, young */
-	EXPECT_EQ(R(0, 0), 0);			/* parked for 1 */
-	EXPECT_EQ(bp_park_until(T.pool), ktime_get_ns() + BUFPOOL_PARK_NS);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);	/* NORMAL head */
+	bp_clock_skew += BUFPOOL_BARGE_NS - BUFPOOL_PARK_NS / 2;
+	EXPECT_EQ(R(0, 0), 0);			/* parked for 1, to its bound */
+	EXPECT_EQ(bp_park_until(T.pool), ktime_get_ns() + BUFPOOL_PARK_NS / 2);
 	bp_clock_skew += BUFPOOL_BARGE_NS;	/* past both bounds, not fired */
 	EXPECT(!bp_park_closed(T.pool));
 	EXPECT_EQ(A(0, NORM, 1), 0);		/* barges ahead of 1 */
@@ -1840,6 +1846,64 @@ static void test_adaptive_rebound(void)
 	EXPECT_EQ(T.t[4].wakes, 1);
 	EXPECT_EQ(T.t[1].wakes, 0);
 	EXPECT_EQ(A(4, LOW, 1), 0);
+	stop_adaptive();
+}
+
+/*
+ * Someone barged in the window's period: another period, and so on up to
+ * the head's bound, never past it; a period without a barge ends it.
+ */
+static void test_adaptive_renew(void)
+{
+	unsigned int periods = 0;
+	u64 bound;
+
+	start_adaptive(1, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	bound = ktime_get_ns() + BUFPOOL_BARGE_NS;
+	EXPECT_EQ(R(0, 0), 0);			/* parked */
+	while (!T.t[1].wakes && periods < 2 * BUFPOOL_BARGE_NS / BUFPOOL_PARK_NS) {
+		EXPECT_EQ(A(0, NORM, 1), 0);	/* barges */
+		EXPECT_EQ(R(0, 0), 0);
+		if (bp_clock_skew < bp_park_expires(T.pool))
+			bp_clock_skew = bp_park_expires(T.pool);
+		EXPECT(P());
+		periods++;
+	}
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(ktime_get_ns(), bound);	/* up to its bound, not past */
+	EXPECT_EQ(periods, BUFPOOL_BARGE_NS / BUFPOOL_PARK_NS);
+	EXPECT_EQ(bp_barges(T.pool), periods);
+	/* a period without a barge ends the window */
+	EXPECT_EQ(A(0, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	EXPECT_EQ(R(1, 0), 0);			/* parked for 0 */
+	bp_clock_skew += BUFPOOL_PARK_NS;
+	EXPECT(P());
+	EXPECT_EQ(T.t[0].wakes, 1);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	stop_adaptive();
+}
+
+/*
+ * Only a barge of the first head's class renews the window: one of a less
+ * critical class leaves buffers the head could use idle meanwhile.
+ */
+static void test_adaptive_renew_class(void)
+{
+	start_adaptive(2, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(3, NORM, 1), 0);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(0, 0), 0);			/* parked for 1 */
+	EXPECT_EQ(A(2, LOW, 1), 0);		/* barges, LOW */
+	EXPECT_EQ(bp_barges(T.pool), 1);
+	EXPECT_EQ(R(2, 0), 0);
+	bp_clock_skew += BUFPOOL_PARK_NS;
+	EXPECT(P());				/* not renewed: granted */
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(A(1, NORM, 1), 0);
 	stop_adaptive();
 }
 
@@ -2484,6 +2548,8 @@ static const struct test tests[] = {
 	{ "percpu_destroy", test_percpu_destroy },
 	{ "adaptive_late_timer", test_adaptive_late_timer },
 	{ "adaptive_rebound", test_adaptive_rebound },
+	{ "adaptive_renew", test_adaptive_renew },
+	{ "adaptive_renew_class", test_adaptive_renew_class },
 };
 
 int main(void)
