@@ -121,10 +121,18 @@ enum bufpool_wait_state {
  * renewed as long as someone takes them, and granted to the head when the
  * window's timer fires after a period without a barge or at the head's
  * bound (a late timer, or a late work item renewing the window, extends
- * the bound of the first head by its lateness).  Go's sync.Mutex uses the same 1 ms.
+ * the bound of the first head by its lateness, or by the barges until
+ * one look in BUFPOOL_PARK_LOOKS reads the clock, whichever is less).
+ * Go's sync.Mutex uses the same 1 ms.
  */
 #define BUFPOOL_BARGE_NS	(1000ULL * 1000)
 #define BUFPOOL_PARK_NS		(50ULL * 1000)
+/*
+ * While a window is open the first head's age is not read on every barge
+ * (its timer closes the window at its bound); one look in this many reads
+ * the clock, so a late timer cannot let barges go on past the bound.
+ */
+#define BUFPOOL_PARK_LOOKS	32U
 
 /**
  * enum bufpool_policy - what the pool does when buffers come back

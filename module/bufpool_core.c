@@ -55,9 +55,12 @@
  *    ahead of it.  So the bound is exact up to the timer's lateness: a
  *    late timer (interrupt latency), or in a window being renewed a late
  *    work item, lets barges go on, ahead of the first head only, until it
- *    runs.  While a window is open no clock is read
- *    for the first head, so a barge and the release that parks again read
- *    none.  Waiters are only ever woken with a grant;
+ *    runs, or until one look in BUFPOOL_PARK_LOOKS (a look: a request
+ *    asking whether it must wait behind the queue) reads the clock and
+ *    finds that head's bound passed: that look closes the window and the
+ *    request grants what is parked before it waits.  Otherwise, while a
+ *    window is open no clock is read for the first head, so a barge and
+ *    the release that parks again read none.  Waiters are only ever woken with a grant;
  *  - a queued request may have a deadline: it is withdrawn when it passes,
  *    whether or not anyone sleeps on it (bufpool_expire()), and a sleeper
  *    recognises its own request by its number (bufpool_waiting()), so it
@@ -211,6 +214,8 @@ struct bufpool_pcpu {
  *	the pool lock, read by the timer's callback)
  * @park_last: @park_until is the first head's bound: the window cannot be
  *	renewed (written under the pool lock, read by the timer's callback)
+ * @park_looks: looks (bufpool_behind_locked()) into an open window since
+ *	one last read the clock for the first head
  * @park_timer: fires at @park_until: closes the window unless it may be
  *	renewed, queues @park_work
  * @park_work: renews the window, or grants to the queue heads once it
@@ -260,6 +265,7 @@ struct bufpool {
 	bool park_closed;
 	bool park_barged;
 	bool park_last;
+	unsigned int park_looks;
 	struct hrtimer park_timer;
 	struct work_struct park_work;
 	unsigned int in_use;
@@ -471,6 +477,11 @@ static bool bufpool_behind_locked(struct bufpool *pool,
 		if (READ_ONCE(pool->park_closed))
 			return true;
 		covered = bufpool_first_class(pool);
+		/* its timer may be late: one look in BUFPOOL_PARK_LOOKS */
+		if (++pool->park_looks >= BUFPOOL_PARK_LOOKS) {
+			pool->park_looks = 0;
+			covered = BUFPOOL_NR_CLASSES;
+		}
 	}
 	for (c = 0; c <= class; c++) {
 		w = list_first_entry_or_null(&pool->queue[c],
@@ -479,8 +490,12 @@ static bool bufpool_behind_locked(struct bufpool *pool,
 			continue;
 		if (!now)
 			now = ktime_get_ns();
-		if (now - w->queued_at >= BUFPOOL_BARGE_NS)
-			return true;
+		if (now - w->queued_at < BUFPOOL_BARGE_NS)
+			continue;
+		/* the first head's bound passed: the window is over */
+		if (pool->park_until && c == bufpool_first_class(pool))
+			WRITE_ONCE(pool->park_closed, true);
+		return true;
 	}
 	return false;
 }
@@ -1242,6 +1257,9 @@ again:
 		bufpool_drain_locked(pool);
 		goto again;
 	}
+	/* a window closed by a look past its bound: what is parked goes on */
+	if (pool->park_until && READ_ONCE(pool->park_closed))
+		bufpool_grant_locked(pool);
 	if (flags & BUFPOOL_ALLOC_NOQUEUE)
 		return -EAGAIN;
 

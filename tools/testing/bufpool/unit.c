@@ -1687,8 +1687,8 @@ static void test_adaptive_barge(void)
 
 /*
  * The window closes when its timer fires, whatever the clock says: from
- * then on the buffers are the head's and nobody barges, before the work
- * has granted them too.  If a barger still holds them when the timer
+ * then on the buffers are the head's and nobody barges; the first request
+ * that finds it closed grants them, before the work would.  If a barger still holds them when the timer
  * fires, the next release grants at once.
  */
 static void test_adaptive_window_closed(void)
@@ -1703,8 +1703,8 @@ static void test_adaptive_window_closed(void)
 	EXPECT_EQ(A_noq(2, NORM, 1), -EAGAIN);	/* closed: no barging */
 	EXPECT_EQ(A_noq(2, LOW, 1), -EAGAIN);
 	EXPECT_EQ(bp_barges(T.pool), 0);
-	EXPECT_EQ(T.t[1].wakes, 0);
-	EXPECT(P());				/* its work grants */
+	EXPECT_EQ(T.t[1].wakes, 1);		/* the first look granted it */
+	P();					/* its work: nothing left */
 	EXPECT_EQ(T.t[1].wakes, 1);
 	EXPECT_EQ(A(1, NORM, 1), 0);
 	/* a barger holds it when the timer fires */
@@ -1818,6 +1818,35 @@ static void test_adaptive_late_timer(void)
 	EXPECT_EQ(R(1, 0), 0);			/* 4 is old: granted at once */
 	EXPECT_EQ(T.t[4].wakes, 1);
 	EXPECT_EQ(A(4, LOW, 1), 0);
+	stop_adaptive();
+}
+
+/*
+ * A timer so late that the first head's bound has passed: barges ahead of
+ * it stop within BUFPOOL_PARK_LOOKS looks (a barging ALLOC looks twice),
+ * the window closes and what is parked is granted to the head, without
+ * the timer.
+ */
+static void test_adaptive_overdue(void)
+{
+	unsigned int n;
+
+	start_adaptive(1, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);	/* the head */
+	EXPECT_EQ(R(0, 0), 0);			/* parked for 1 */
+	EXPECT(bp_park_until(T.pool) != 0);
+	bp_clock_skew += 2 * BUFPOOL_BARGE_NS;	/* past its bound, not fired */
+	for (n = 0; n < 4 * BUFPOOL_PARK_LOOKS; n++) {
+		if (A_noq(0, NORM, 1))
+			break;
+		EXPECT_EQ(R(0, 0), 0);
+	}
+	EXPECT(n < BUFPOOL_PARK_LOOKS);
+	EXPECT_EQ(T.t[1].wakes, 1);		/* the window's end granted it */
+	EXPECT(!bp_park_until(T.pool));
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	EXPECT_EQ(R(1, 0), 0);
 	stop_adaptive();
 }
 
@@ -2550,6 +2579,7 @@ static const struct test tests[] = {
 	{ "adaptive_rebound", test_adaptive_rebound },
 	{ "adaptive_renew", test_adaptive_renew },
 	{ "adaptive_renew_class", test_adaptive_renew_class },
+	{ "adaptive_overdue", test_adaptive_overdue },
 };
 
 int main(void)
