@@ -13,12 +13,15 @@
  * Usage: bench [iterations [only]]: with @only, just the runs whose label
  * contains it (e.g. "limit 1 (adaptive)", or "re-taking"), for a profile.
  */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/prctl.h>
 #include <linux/err.h>
 #include "harness.h"
@@ -199,14 +202,31 @@ static void *bp_loop(void *arg)
 	return NULL;
 }
 
+/*
+ * The threads of a run, each on a CPU of its own when there are enough:
+ * "contended" must mean running at the same time, not taking turns on one
+ * CPU as the scheduler happens to place them (which makes either pool
+ * look uncontended, and the ratio a matter of luck).
+ */
 static double run(void *(*fn)(void *), unsigned int nthr)
 {
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_attr_t attr;
 	pthread_t t[2];
+	cpu_set_t set;
 	unsigned int i;
 	double t0 = now();
 
-	for (i = 0; i < nthr; i++)
-		pthread_create(&t[i], NULL, fn, (void *)(uintptr_t)i);
+	for (i = 0; i < nthr; i++) {
+		pthread_attr_init(&attr);
+		if (nthr > 1 && ncpu >= nthr) {
+			CPU_ZERO(&set);
+			CPU_SET(i, &set);
+			pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+		}
+		pthread_create(&t[i], &attr, fn, (void *)(uintptr_t)i);
+		pthread_attr_destroy(&attr);
+	}
 	for (i = 0; i < nthr; i++)
 		pthread_join(t[i], NULL);
 	return (now() - t0) / (iters * nthr);
