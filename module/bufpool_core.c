@@ -785,8 +785,11 @@ static void bufpool_park_rebound_locked(struct bufpool *pool)
 	}
 	w = list_first_entry(&pool->queue[c], struct bufpool_waiter, node);
 	end = w->queued_at + BUFPOOL_BARGE_NS;
-	if (end >= pool->park_until)
+	if (end >= pool->park_until) {
+		/* a later bound: the window may be renewed up to it */
+		WRITE_ONCE(pool->park_last, end == pool->park_until);
 		return;
+	}
 	pool->park_until = end;
 	WRITE_ONCE(pool->park_last, true);
 	/* (a closed window needs no timer: what comes back is granted) */
@@ -956,6 +959,26 @@ arm:
 }
 
 /*
+ * Has a queue head of any class waited BUFPOOL_BARGE_NS by @now?  It is
+ * served as under hand-off: nothing may be parked ahead of it, even for
+ * a more critical head that is younger.
+ */
+static bool bufpool_overdue_locked(struct bufpool *pool, u64 now)
+{
+	struct bufpool_waiter *w;
+	unsigned int c;
+
+	lockdep_assert_held(&pool->lock);
+	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
+		w = list_first_entry_or_null(&pool->queue[c],
+					     struct bufpool_waiter, node);
+		if (w && now - w->queued_at >= BUFPOOL_BARGE_NS)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Adaptive policy: instead of granting them to @w, the first queue head,
  * at once, leave the buffers that @w fits in the cache for a running
  * request to take?  Only while the window is open: the first call opens
@@ -982,7 +1005,7 @@ static bool bufpool_park_locked(struct bufpool *pool,
 		return !READ_ONCE(pool->park_closed);
 	now = ktime_get_ns();
 	end = w->queued_at + BUFPOOL_BARGE_NS;
-	if (now >= end)
+	if (bufpool_overdue_locked(pool, now))
 		return false;
 	pool->park_until = min_t(u64, now + BUFPOOL_PARK_NS, end);
 	WRITE_ONCE(pool->park_last, pool->park_until == end);
@@ -3116,7 +3139,7 @@ static void bufpool_park_renew_locked(struct bufpool *pool)
 	w = list_first_entry(&pool->queue[c], struct bufpool_waiter, node);
 	end = w->queued_at + BUFPOOL_BARGE_NS;
 	now = ktime_get_ns();
-	if (now >= end) {
+	if (bufpool_overdue_locked(pool, now)) {
 		WRITE_ONCE(pool->park_closed, true);
 		return;
 	}
@@ -3137,7 +3160,7 @@ static void bufpool_park_work_fn(struct work_struct *work)
 	 * in the period and left it open.  (A window whose timer is armed
 	 * was opened or renewed since.)
 	 */
-	if (pool->park_until && !pool->park_closed &&
+	if (pool->park_until && !READ_ONCE(pool->park_closed) &&
 	    !hrtimer_is_queued(&pool->park_timer))
 		bufpool_park_renew_locked(pool);
 	/* closed: what is parked goes to the heads */

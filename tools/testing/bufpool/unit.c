@@ -2524,6 +2524,57 @@ static void test_limit_memory(void)
 	teardown();
 }
 
+/*
+ * A LOW head past its bound that fits beside a younger NORMAL head is
+ * served as under hand-off, granted as soon as it fits: no window may
+ * park what comes back for the NORMAL head, nor be renewed while NORMAL
+ * requests barge, and keep it waiting up to the NORMAL head's bound.
+ */
+static void test_adaptive_overdue_other_class(void)
+{
+	start_adaptive(3, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(3, NORM, 1), 0);
+	EXPECT_EQ(A(5, NORM, 1), 0);
+	EXPECT_EQ(A(4, LOW, 1), -EAGAIN);	/* L, queued first */
+	bp_clock_skew += BUFPOOL_BARGE_NS / 2;
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);	/* N, the first head */
+	bp_clock_skew += BUFPOOL_BARGE_NS / 2 + BUFPOOL_PARK_NS;	/* L past its bound */
+	EXPECT_EQ(R(0, 0), 0);			/* parked for N */
+	EXPECT_EQ(R(3, 0), 0);			/* 2 cached: N and L both fit */
+	if (bp_park_until(T.pool)) {
+		EXPECT_EQ(A(2, NORM, 1), 0);	/* a NORMAL barge */
+		EXPECT_EQ(R(2, 0), 0);
+		if (bp_clock_skew < bp_park_expires(T.pool))
+			bp_clock_skew = bp_park_expires(T.pool);
+		EXPECT(P());			/* end of the first period */
+	}
+	EXPECT_EQ(T.t[4].wakes, 1);
+	while (bp_park_until(T.pool) && bp_run_park(T.pool, true))
+		CHECK();
+	stop_adaptive();
+}
+
+/*
+ * When the first head leaves and the next one's bound is later, the
+ * window's end is no longer a bound: it may be renewed (park_last clear).
+ */
+static void test_adaptive_rebound_last(void)
+{
+	start_adaptive(1, 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	bp_clock_skew += BUFPOOL_BARGE_NS - BUFPOOL_PARK_NS / 2;
+	EXPECT_EQ(A(2, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(0, 0), 0);			/* parked for 1, to its bound */
+	EXPECT_EQ(C(1), 0);			/* 2 is first, later bound */
+	EXPECT(!(bp_park_flags(T.pool) & 4));
+	bp_clock_skew += BUFPOOL_PARK_NS;
+	P();
+	EXPECT_EQ(A(2, NORM, 1), 0);
+	stop_adaptive();
+}
+
 static const struct test tests[] = {
 	{ "config", test_config },
 	{ "limit_and_args", test_limit_and_args },
@@ -2580,6 +2631,8 @@ static const struct test tests[] = {
 	{ "adaptive_renew", test_adaptive_renew },
 	{ "adaptive_renew_class", test_adaptive_renew_class },
 	{ "adaptive_overdue", test_adaptive_overdue },
+	{ "adaptive_overdue_other_class", test_adaptive_overdue_other_class },
+	{ "adaptive_rebound_last", test_adaptive_rebound_last },
 };
 
 int main(void)
