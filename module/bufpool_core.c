@@ -464,7 +464,8 @@ static unsigned int bufpool_first_class(const struct bufpool *pool)
 static bool bufpool_behind_locked(struct bufpool *pool,
 				  unsigned int class)
 {
-	unsigned int c, covered = BUFPOOL_NR_CLASSES;
+	unsigned int first = BUFPOOL_NR_CLASSES, covered = BUFPOOL_NR_CLASSES;
+	unsigned int c;
 	struct bufpool_waiter *w;
 	u64 now = 0;
 
@@ -476,12 +477,12 @@ static bool bufpool_behind_locked(struct bufpool *pool,
 	if (pool->park_until) {
 		if (READ_ONCE(pool->park_closed))
 			return true;
-		covered = bufpool_first_class(pool);
+		first = bufpool_first_class(pool);
 		/* its timer may be late: one look in BUFPOOL_PARK_LOOKS */
-		if (++pool->park_looks >= BUFPOOL_PARK_LOOKS) {
+		if (++pool->park_looks < BUFPOOL_PARK_LOOKS)
+			covered = first;
+		else
 			pool->park_looks = 0;
-			covered = BUFPOOL_NR_CLASSES;
-		}
 	}
 	for (c = 0; c <= class; c++) {
 		w = list_first_entry_or_null(&pool->queue[c],
@@ -493,19 +494,23 @@ static bool bufpool_behind_locked(struct bufpool *pool,
 		if (now - w->queued_at < BUFPOOL_BARGE_NS)
 			continue;
 		/* the first head's bound passed: the window is over */
-		if (pool->park_until && c == bufpool_first_class(pool))
+		if (c == first)
 			WRITE_ONCE(pool->park_closed, true);
 		return true;
 	}
 	return false;
 }
 
-/* How long the oldest queue head of @class or a more critical one waited. */
-static u64 bufpool_head_wait_locked(struct bufpool *pool, unsigned int class)
+/*
+ * How long the oldest queue head of @class or a more critical one has
+ * waited by @now.
+ */
+static u64 bufpool_head_wait_locked(struct bufpool *pool, unsigned int class,
+				    u64 now)
 {
 	struct bufpool_waiter *w;
-	u64 now = ktime_get_ns(), wait = 0;
 	unsigned int c;
+	u64 wait = 0;
 
 	lockdep_assert_held(&pool->lock);
 	for (c = 0; c <= class; c++) {
@@ -965,17 +970,8 @@ arm:
  */
 static bool bufpool_overdue_locked(struct bufpool *pool, u64 now)
 {
-	struct bufpool_waiter *w;
-	unsigned int c;
-
-	lockdep_assert_held(&pool->lock);
-	for (c = 0; c < BUFPOOL_NR_CLASSES; c++) {
-		w = list_first_entry_or_null(&pool->queue[c],
-					     struct bufpool_waiter, node);
-		if (w && now - w->queued_at >= BUFPOOL_BARGE_NS)
-			return true;
-	}
-	return false;
+	return bufpool_head_wait_locked(pool, BUFPOOL_NR_CLASSES - 1, now) >=
+	       BUFPOOL_BARGE_NS;
 }
 
 /*
@@ -1260,7 +1256,8 @@ again:
 			if (trace_bufpool_barge_enabled())
 				trace_bufpool_barge(e->id, class, count,
 						    bufpool_head_wait_locked(pool,
-									     class));
+									     class,
+									     ktime_get_ns()));
 		}
 		*grant = bufpool_hold_locked(e, &got, count, class, bufs);
 		if (e->account)
