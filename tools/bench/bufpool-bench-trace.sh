@@ -71,11 +71,15 @@ tw()	# <value> <file>: write it to tracefs
 	echo "$1" > "$T/$2" || { echo "# trace: cannot write '$1' to $T/$2"; rc=1; }
 }
 
-trace_off()
+# The events are switched on once, before the first run, and off once,
+# after the last: switching one patches the kernel's text (its static
+# key), which under TCG once hit a vCPU in the middle of the patched
+# instruction (an int3 Oops far from bufpool).  Between runs only
+# tracing_on stops the recording, which patches nothing.
+events()	# <0|1>
 {
-	tw 0 tracing_on
 	for e in $EVENTS; do
-		tw 0 "events/bufpool/bufpool_$e/enable"
+		tw "$1" "events/bufpool/bufpool_$e/enable"
 	done
 }
 
@@ -186,17 +190,12 @@ bench_kv()	# <cfg>
 run()	# <service us> <policy> <reserve> <limit fraction>
 {
 	cfg=$2/r$3/f$4/s$1
-	trace_off
-	tw "$KB" buffer_size_kb
 	tw '' trace
-	for e in $EVENTS; do
-		tw 1 "events/bufpool/bufpool_$e/enable"
-	done
 	tw 1 tracing_on
 	out=$($B -q -j -p "$2" -r "$3" -f "$4" -P "$peak" -S "$S" -M "$M" \
 		 -s "$1" -d "$D" --label "trace/$cfg")
 	st=$?
-	trace_off
+	tw 0 tracing_on
 	if [ $st -ne 0 ] || [ -z "$out" ]; then
 		echo "# trace: $cfg: bufpool-bench failed ($st)"
 		rc=1
@@ -211,10 +210,15 @@ pol0=$(sed 's/.*\[\(.*\)\].*/\1/' $SYS/policy)
 lim0=$(cat $SYS/limit)
 res0=$(cat $SYS/reserve)
 kb0=$(sed 's/.*expanded: *\([0-9]*\).*/\1/' $T/buffer_size_kb)
+on0=$(cat $T/tracing_on)
 
 peak=$($B -q --peak-only -S "$S" -M "$M" -s "$SVC") || exit 1
 echo "# trace: S=$S M=$M service=${SVC}us and ${CSVC}us, peak need $peak buffers, ${D}s a run, ${KB} KiB of trace per CPU"
 echo "@@TRACE kind=setup sessions=$S maxconn=$M peak=$peak secs=$D kb=$KB nproc=$(nproc)"
+
+tw 0 tracing_on
+tw "$KB" buffer_size_kb
+events 1
 
 for svc in $SVC $CSVC; do
 	for pol in $POLICIES; do
@@ -227,9 +231,11 @@ for svc in $SVC $CSVC; do
 done
 
 # Leave the pool and tracefs as the phase found them.
-trace_off
+tw 0 tracing_on
+events 0
 tw '' trace
 tw "$kb0" buffer_size_kb
+tw "$on0" tracing_on
 echo "$pol0" > $SYS/policy
 echo 0 > $SYS/reserve
 echo "$lim0" > $SYS/limit
