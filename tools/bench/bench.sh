@@ -21,7 +21,7 @@
 # thread, 200000): <out>/harness.md.
 #
 # Run from the top-level Makefile (it uses $MAKE and its variables).  Env:
-# BENCH_S, BENCH_M, BENCH_SECS, BENCH_KMS, BENCH_SERVICE_US,
+# BENCH_S, BENCH_M, BENCH_SECS, BENCH_KMS, BENCH_FLOOR_N, BENCH_SERVICE_US,
 # BENCH_CPU_SERVICE_US, BENCH_REPS (3: every configuration that many
 # times in the one boot, the report gives medians and spreads) and
 # BENCH_BASE_POLICIES (the policies run on both sides, "default": the
@@ -145,7 +145,7 @@ if [ -z "$parse_only" ]; then
 		cpio -o -H newc --owner=0:0 --quiet) | gzip -1 \
 		>> "$out/initramfs.cpio.gz"
 	append=""
-	for v in BENCH_S BENCH_M BENCH_SECS BENCH_KMS BENCH_SERVICE_US \
+	for v in BENCH_S BENCH_M BENCH_SECS BENCH_KMS BENCH_FLOOR_N BENCH_SERVICE_US \
 		 BENCH_CPU_SERVICE_US BENCH_REPS BENCH_BASE_POLICIES; do
 		# the kernel command line splits on spaces: commas there
 		val=${!v:-}

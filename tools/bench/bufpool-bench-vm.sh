@@ -42,8 +42,9 @@
 # other rows run once, under this tree's module.
 #
 # Env (from the kernel command line, as vm-init passes it): BENCH_S,
-# BENCH_M, BENCH_SECS, BENCH_KMS, BENCH_SERVICE_US, BENCH_CPU_SERVICE_US,
-# BENCH_REPS, BENCH_BASE_POLICIES ("default"; commas between words).
+# BENCH_M, BENCH_SECS, BENCH_KMS, BENCH_FLOOR_N, BENCH_SERVICE_US,
+# BENCH_CPU_SERVICE_US, BENCH_REPS, BENCH_BASE_POLICIES ("default";
+# commas between words).
 # shellcheck shell=dash disable=SC3043,SC2317 # busybox ash has "local"; timed() runs functions
 set -u
 
@@ -58,7 +59,8 @@ SYS=/sys/class/misc/bufpool
 S=${BENCH_S:-64}
 M=${BENCH_M:-8}
 D=${BENCH_SECS:-5}
-KMS=${BENCH_KMS:-2000}
+KMS=${BENCH_KMS:-4000}
+FLOOR_N=${BENCH_FLOOR_N:-600000}
 SVC=${BENCH_SERVICE_US:-2000}
 CSVC=${BENCH_CPU_SERVICE_US:-200}
 REPS=${BENCH_REPS:-3}
@@ -157,7 +159,7 @@ floor()	# <rep>
 {
 	for sd in $(sides "$1"); do
 		use "$sd"
-		$B --floor --json -n 200000 \
+		$B --floor --json -n "$FLOOR_N" \
 		   --label "floor/bufsize=$(cat $SYS/bufsize)/rep$1" | tag @@BENCH
 	done
 }
