@@ -246,11 +246,19 @@ struct bufpool_account {
 	void (*put)(struct bufpool_account *account);
 };
 
+/*
+ * Free buffers an entity keeps for itself while the per-CPU caches serve:
+ * a session's request and response buffer, given back and asked for again
+ * under the entity's lock alone (see bufpool_core.c).
+ */
+#define BUFPOOL_SLOT_MAX	2U
+
 /**
  * struct bufpool_entity - a holder of buffers
  * @pool: the pool it draws from
- * @lock: protects @held, @nr_held, @nr_critical, @grants and the owner,
- *	state, critical, grant and marked fields of the buffers it holds;
+ * @lock: protects @held, @nr_held, @nr_critical, @grants, the slot's
+ *	fields and the owner, state, critical, grant and marked fields of
+ *	the buffers it holds;
  *	taken inside the pool lock and outside a per-CPU cache's lock (see
  *	bufpool_core.c), never the other way round
  * @held: buffers it holds (state HELD)
@@ -266,6 +274,15 @@ struct bufpool_account {
  * @critical_exempt: may ask for CRITICAL buffers without holding others
  *	(see bufpool_alloc()).  False after bufpool_entity_init(); set by
  *	the owner before the first request, e.g. for a privileged opener.
+ * @slot: free, zeroed buffers kept for this entity's next allocation
+ *	(see BUFPOOL_SLOT_MAX): CACHED, counted in the pool's in_use, on no
+ *	list; the first @nr_slot entries, a stack
+ * @nr_slot: buffers in @slot; not 0 only while @slotted
+ * @slotted: @slot may serve, and @slot_node is on the pool's list of
+ *	slotted entities; set and cleared under the pool lock and @lock
+ * @slot_node: link in that list while @slotted
+ * @slot_allocations: requests @slot served, not yet counted in the pool's
+ * @slot_releases: buffers given back to @slot, not yet counted in the pool's
  * @shared: its owner may have given others access to the buffers it holds
  *	(the character device: the file was mmap()ed), to be revoked between
  *	bufpool_release_detach() and bufpool_release_finish().  Until it is
@@ -286,6 +303,12 @@ struct bufpool_entity {
 	unsigned int nr_critical;
 	u64 grants;
 	struct bufpool_waiter waiter;
+	bool slotted;
+	unsigned int nr_slot;
+	struct bufpool_buf *slot[BUFPOOL_SLOT_MAX];
+	struct list_head slot_node;
+	u64 slot_allocations;
+	u64 slot_releases;
 };
 
 /**

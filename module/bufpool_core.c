@@ -136,7 +136,25 @@
  *       the pool lock (marked RETURNING meanwhile, still in @in_use) and
  *       serves the queues;
  *     - STATS count a magazine's buffers as cached, not in use; the peak
- *       of @in_use counts what the magazines held, an upper bound.
+ *       of @in_use counts what the magazines held, an upper bound;
+ *     - an entity's slot (BUFPOOL_SLOT_MAX buffers) is a magazine of its
+ *       own, used under the entity's lock alone: a direct release puts
+ *       its buffers there if they all fit, an allocation takes them from
+ *       there first, each after the checks above.  Its buffers are
+ *       CACHED and counted in @in_use, as a magazine's.  An entity is
+ *       slotted (on @slotted, its slot may serve) only while @fast is
+ *       set: it joins under the pool lock and its own, on the locked
+ *       allocation path while the magazines serve (one that could keep
+ *       what it gives back takes that path once to join), and the
+ *       drain, after it clears @fast, takes each slotted entity's lock
+ *       in turn, gives its slot back to the cache and takes it off the
+ *       list (so does bufpool_entity_destroy()).  So nr_slot > 0 implies
+ *       slotted, slotted implies on the list, and a fast operation that
+ *       reads @fast set under the entity's lock runs before the drain's
+ *       section for that entity: it is done before the drain is, as with
+ *       a magazine.  The tunables it reads are those of the join or
+ *       newer (the join took the pool lock), and cannot change while it
+ *       is slotted.
  *    Lock order: pool->lock, then an entity's lock, then a magazine's
  *    lock.  A fast operation never takes the pool lock while it holds an
  *    entity or magazine lock: it drops them first.  A detach (a buffer
@@ -245,6 +263,8 @@ struct bufpool_pcpu {
  * @page_alloc_failures: failed attempts to give a buffer memory
  * @shrunk: cached buffers given back to the kernel by bufpool_shrink()
  * @pcpu: the magazines
+ * @slotted: entities whose slot may serve (see the top comment), by
+ *	their slot_node; empty while @fast is clear
  * @fast: the magazines may serve (see the top comment); written under
  *	the pool lock, read under a magazine's lock, and without a lock as
  *	a hint
@@ -290,6 +310,7 @@ struct bufpool {
 	u64 page_alloc_failures;
 	u64 shrunk;
 	struct bufpool_pcpu __percpu *pcpu;
+	struct list_head slotted;
 	bool fast;
 };
 
@@ -652,12 +673,38 @@ static void bufpool_uncharge_locked(struct bufpool *pool,
 }
 
 /*
+ * @e's slot goes back to the cache, its counters to the pool's, and @e
+ * leaves the slotted list.
+ */
+static void bufpool_unslot_locked(struct bufpool *pool,
+				  struct bufpool_entity *e)
+{
+	unsigned int i;
+
+	lockdep_assert_held(&pool->lock);
+	lockdep_assert_held(&e->lock);
+	for (i = 0; i < e->nr_slot; i++)
+		list_add_tail(&e->slot[i]->node, &pool->cache);
+	pool->nr_cached += e->nr_slot;
+	pool->in_use -= e->nr_slot;
+	e->nr_slot = 0;
+	pool->allocations += e->slot_allocations;
+	pool->releases += e->slot_releases;
+	e->slot_allocations = 0;
+	e->slot_releases = 0;
+	e->slotted = false;
+	list_del_init(&e->slot_node);
+}
+
+/*
  * Stop the magazines: clear @fast, then give every magazine's buffers
- * back to the cache, taking each one's lock in turn.  Afterwards no fast
+ * back to the cache, taking each one's lock in turn, and every slot's,
+ * taking each slotted entity's lock in turn.  Afterwards no fast
  * operation is in flight and none can start until a refill.
  */
 static void bufpool_drain_locked(struct bufpool *pool)
 {
+	struct bufpool_entity *e, *tmp;
 	struct bufpool_pcpu *m;
 	unsigned int i;
 	int cpu;
@@ -676,6 +723,28 @@ static void bufpool_drain_locked(struct bufpool *pool)
 		m->nr = 0;
 		spin_unlock(&m->lock);
 	}
+	list_for_each_entry_safe(e, tmp, &pool->slotted, slot_node) {
+		spin_lock(&e->lock);
+		bufpool_unslot_locked(pool, e);
+		spin_unlock(&e->lock);
+	}
+}
+
+/*
+ * @e's slot may serve from now on, while @fast is set: only under the
+ * pool lock, so that the drain finds it.
+ */
+static void bufpool_slot_join_locked(struct bufpool_entity *e)
+{
+	struct bufpool *pool = e->pool;
+
+	lockdep_assert_held(&pool->lock);
+	if (!pool->fast || e->slotted)
+		return;
+	spin_lock(&e->lock);
+	e->slotted = true;
+	list_add_tail(&e->slot_node, &pool->slotted);
+	spin_unlock(&e->lock);
 }
 
 /*
@@ -1125,42 +1194,45 @@ static u64 bufpool_hold_locked(struct bufpool_entity *e,
 }
 
 /*
- * An allocation served by this CPU's magazine, without the pool lock
- * (which the caller may hold): 1 if it must take the locked path (the
- * magazines are off, this one has fewer than @count, @e has a request
- * pending or could not be served even from an empty pool).  Otherwise 0,
- * @bufs (and @ids, @grant if set) filled.
+ * The entity-local checks of a fast allocation (see the top comment),
+ * under @e's lock: no request pending, not hopeless, and for CRITICAL
+ * the reserve rule on @e's own counts.
  */
-static __always_inline int bufpool_alloc_fast(struct bufpool_entity *e,
+static __always_inline bool bufpool_fast_admit(struct bufpool_entity *e,
+					       unsigned int class,
+					       unsigned int count)
+{
+	struct bufpool *pool = e->pool;
+
+	lockdep_assert_held(&e->lock);
+	/* the tunables cannot change while @fast is set: see the drain */
+	if (READ_ONCE(e->waiter.state) != BUFPOOL_WAIT_IDLE ||
+	    e->nr_held + count + pool->headroom[class] > pool->limit)
+		return false;
+	return class != BUFPOOL_CLASS_CRITICAL || e->critical_exempt ||
+	       (e->nr_held >= 2 * e->nr_critical &&
+		e->nr_held - 2 * e->nr_critical >= count);
+}
+
+/*
+ * @e takes the top @count buffers of a fast stack (a magazine or its
+ * slot) of *@nr, under its lock.
+ */
+static __always_inline void bufpool_fast_hold(struct bufpool_entity *e,
 					      unsigned int class,
 					      unsigned int count,
+					      struct bufpool_buf **stack,
+					      unsigned int *nr,
 					      struct bufpool_buf **bufs,
 					      u32 *ids, u64 *grant)
 {
 	bool critical = class == BUFPOOL_CLASS_CRITICAL;
-	struct bufpool *pool = e->pool;
 	struct bufpool_buf *buf;
-	struct bufpool_pcpu *m;
 	unsigned int i;
-	int ret = 1;
 
-	spin_lock(&e->lock);
-	m = raw_cpu_ptr(pool->pcpu);
-	spin_lock(&m->lock);
-	/* pairs with the refill's release: the tunables are its or newer */
-	if (!smp_load_acquire(&pool->fast) || m->nr < count)
-		goto unlock_mag;
-	/* the tunables cannot change while @fast is set: see the drain */
-	if (READ_ONCE(e->waiter.state) != BUFPOOL_WAIT_IDLE ||
-	    e->nr_held + count + pool->headroom[class] > pool->limit)
-		goto unlock_mag;
-	/* the reserve rule is the entity's own: its counts are under its lock */
-	if (critical && !e->critical_exempt &&
-	    (e->nr_held < 2 * e->nr_critical ||
-	     e->nr_held - 2 * e->nr_critical < count))
-		goto unlock_mag;
+	lockdep_assert_held(&e->lock);
 	for (i = 0; i < count; i++) {
-		buf = m->bufs[--m->nr];
+		buf = stack[--*nr];
 		WRITE_ONCE(buf->owner, e);
 		WRITE_ONCE(buf->state, BUFPOOL_BUF_HELD);
 		buf->critical = critical;
@@ -1178,13 +1250,57 @@ static __always_inline int bufpool_alloc_fast(struct bufpool_entity *e,
 	WRITE_ONCE(e->nr_held, e->nr_held + count);
 	if (critical)
 		WRITE_ONCE(e->nr_critical, e->nr_critical + count);
-	m->allocations++;
 	if (e->account)
 		atomic_add(count, &e->account->charged);
 	trace_bufpool_alloc(e->id, class, count, 0);
+}
+
+/*
+ * An allocation served by @e's slot or this CPU's magazine, without the
+ * pool lock (which the caller holds if @locked): 1 if it must take the
+ * locked path (the magazines are off, neither has @count, @e has a
+ * request pending or could not be served even from an empty pool, or,
+ * unless @locked, @e could keep what it gives back but is not slotted
+ * yet: it joins there).  Otherwise 0, @bufs (and @ids, @grant if set)
+ * filled.
+ */
+static __always_inline int bufpool_alloc_fast(struct bufpool_entity *e,
+					      unsigned int class,
+					      unsigned int count,
+					      struct bufpool_buf **bufs,
+					      u32 *ids, u64 *grant,
+					      bool locked)
+{
+	struct bufpool *pool = e->pool;
+	struct bufpool_pcpu *m;
+	int ret = 1;
+
+	spin_lock(&e->lock);
+	/* once per drain: its direct releases would go to its slot */
+	if (!locked && !e->slotted && e->tracks_dirty && !READ_ONCE(e->shared))
+		goto unlock_entity;
+	/* a slot holds buffers only while @e is slotted: see the top comment */
+	if (e->nr_slot >= count && READ_ONCE(pool->fast)) {
+		if (!bufpool_fast_admit(e, class, count))
+			goto unlock_entity;
+		bufpool_fast_hold(e, class, count, e->slot, &e->nr_slot, bufs,
+				  ids, grant);
+		e->slot_allocations++;
+		ret = 0;
+		goto unlock_entity;
+	}
+	m = raw_cpu_ptr(pool->pcpu);
+	spin_lock(&m->lock);
+	/* pairs with the refill's release: the tunables are its or newer */
+	if (!smp_load_acquire(&pool->fast) || m->nr < count ||
+	    !bufpool_fast_admit(e, class, count))
+		goto unlock_mag;
+	bufpool_fast_hold(e, class, count, m->bufs, &m->nr, bufs, ids, grant);
+	m->allocations++;
 	ret = 0;
 unlock_mag:
 	spin_unlock(&m->lock);
+unlock_entity:
 	spin_unlock(&e->lock);
 	return ret;
 }
@@ -1616,10 +1732,15 @@ static noinline int bufpool_alloc_locked(struct bufpool_entity *e,
 	int ret;
 
 	spin_lock(&pool->lock);
-	if (bufpool_refill_locked(pool, count) &&
-	    !bufpool_alloc_fast(e, class, count, bufs, ids, grant)) {
-		ret = 0;
-		goto unlock;
+	/* a refill, or the magazines already serving: served by this CPU's */
+	if (bufpool_refill_locked(pool, count) || pool->fast) {
+		/* its next release may stay with it */
+		bufpool_slot_join_locked(e);
+		if (!bufpool_alloc_fast(e, class, count, bufs, ids, grant,
+					true)) {
+			ret = 0;
+			goto unlock;
+		}
 	}
 	ret = bufpool_alloc_until_locked(e, class, count, flags, deadline,
 					 bufs, &g, t);
@@ -1649,7 +1770,7 @@ static __always_inline int bufpool_alloc_report(struct bufpool_entity *e,
 		return -EINVAL;
 	/* a hint, read again under the magazine's lock: see the top comment */
 	if (READ_ONCE(e->pool->fast) &&
-	    !bufpool_alloc_fast(e, class, count, bufs, ids, grant))
+	    !bufpool_alloc_fast(e, class, count, bufs, ids, grant, false))
 		return 0;
 	return bufpool_alloc_locked(e, class, count, flags, deadline, bufs,
 				    ids, grant, t);
@@ -2304,15 +2425,45 @@ unlock:
 }
 
 /*
+ * @e's buffers @bufs, checked and with nothing to zero, into @e's slot,
+ * if it is slotted and they all fit: false if not (nothing changed).
+ */
+static __always_inline bool bufpool_slot_put(struct bufpool_entity *e,
+					     struct bufpool_buf **bufs,
+					     unsigned int count)
+{
+	struct bufpool_buf *buf;
+	unsigned int i;
+
+	lockdep_assert_held(&e->lock);
+	if (!e->slotted || !READ_ONCE(e->pool->fast) ||
+	    e->nr_slot + count > BUFPOOL_SLOT_MAX)
+		return false;
+	for (i = 0; i < count; i++) {
+		buf = bufs[i];
+		bufpool_unhold_locked(e, buf);
+		list_del(&buf->node);
+		if (buf->account) {
+			atomic_dec(&buf->account->charged);
+			buf->account = NULL;
+		}
+		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+		e->slot[e->nr_slot++] = buf;
+	}
+	e->slot_releases += count;
+	return true;
+}
+
+/*
  * A release without the pool lock: 1 if it must take the locked path
  * (nothing changed: @e's held list is too long to look the ids up in, an
  * id is not @e's or is listed twice, or the buffers would go back at once
  * but the magazines are off).  Otherwise 0: the buffers left @e.  If
  * @direct and none has anything to zero nor is busy, they are back in
- * this CPU's magazine and *@nr_out is 0; else they are on @out,
- * RETURNING (still in in_use and charged to the account, which is all a
- * detach changes of the pool: the entity's lock is enough for it), and
- * *@nr_out is @count.
+ * @e's slot or this CPU's magazine and *@nr_out is 0; else they are on
+ * @out, RETURNING (still in in_use and charged to the account, which is
+ * all a detach changes of the pool: the entity's lock is enough for it),
+ * and *@nr_out is @count.
  */
 static __always_inline int bufpool_release_fast(struct bufpool_entity *e,
 						const u32 *ids,
@@ -2362,7 +2513,10 @@ static __always_inline int bufpool_release_fast(struct bufpool_entity *e,
 		/* the locked path gives them back in one section */
 		if (!mags)
 			goto unlock_entity;
-		ret = bufpool_mag_put(e, bufs, count, &extra, &excess);
+		if (bufpool_slot_put(e, bufs, count))
+			ret = 0;
+		else
+			ret = bufpool_mag_put(e, bufs, count, &extra, &excess);
 	} else {
 		for (i = 0; i < count; i++)
 			bufpool_detach_locked(e, bufs[i], out);
@@ -2654,6 +2808,11 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->waiter.granted_at = 0;
 	e->waiter.deadline = BUFPOOL_NO_DEADLINE;
 	e->waiter.offered_at = 0;
+	e->slotted = false;
+	e->nr_slot = 0;
+	INIT_LIST_HEAD(&e->slot_node);
+	e->slot_allocations = 0;
+	e->slot_releases = 0;
 
 	spin_lock(&pool->lock);
 	pool->nr_entities++;
@@ -2695,6 +2854,8 @@ void bufpool_entity_destroy(struct bufpool_entity *e)
 	spin_lock(&pool->lock);
 	bufpool_withdraw_locked(pool, &e->waiter);
 	spin_lock(&e->lock);
+	if (e->slotted)
+		bufpool_unslot_locked(pool, e);
 	count = e->nr_held;
 	list_for_each_entry_safe(buf, tmp, &e->held, node)
 		bufpool_detach_locked(e, buf, &returning);
@@ -3017,13 +3178,15 @@ destroy_extra:
 EXPORT_SYMBOL_GPL(bufpool_set_tunables);
 
 /*
- * in_use without the magazines' buffers (which are cached), and the
- * allocations and releases counted in the magazines and in the pool.
+ * in_use without the magazines' and slots' buffers (which are cached),
+ * and the allocations and releases counted in the magazines, the slots
+ * and the pool.
  */
 static unsigned int bufpool_mag_sum_locked(struct bufpool *pool,
 					   u64 *allocations, u64 *releases)
 {
 	unsigned int in_use = pool->in_use;
+	struct bufpool_entity *e;
 	struct bufpool_pcpu *m;
 	int cpu;
 
@@ -3037,6 +3200,13 @@ static unsigned int bufpool_mag_sum_locked(struct bufpool *pool,
 		*allocations += m->allocations;
 		*releases += m->releases;
 		spin_unlock(&m->lock);
+	}
+	list_for_each_entry(e, &pool->slotted, slot_node) {
+		spin_lock(&e->lock);
+		in_use -= e->nr_slot;
+		*allocations += e->slot_allocations;
+		*releases += e->slot_releases;
+		spin_unlock(&e->lock);
 	}
 	return in_use;
 }
@@ -3214,6 +3384,7 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->cache);
 	INIT_LIST_HEAD(&pool->offered);
+	INIT_LIST_HEAD(&pool->slotted);
 	INIT_DELAYED_WORK(&pool->offer_expiry, bufpool_offer_expiry_fn);
 	hrtimer_init(&pool->park_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	pool->park_timer.function = bufpool_park_timer_fn;
