@@ -331,9 +331,10 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 				 .len = len };
 	unsigned int queued[BUFPOOL_NR_CLASSES] = { 0 };
 	unsigned int held = 0, granted = 0, returning = 0, live = 0;
-	unsigned int quarantined = 0, mag = 0;
+	unsigned int quarantined = 0, mag = 0, slot = 0, slotted = 0;
 	unsigned int offered = 0;
 	int cpu;
+	struct bufpool_entity *e_;
 	struct bufpool_waiter *w;
 	struct bufpool_buf *buf;
 	unsigned int i, j, c, n, crit;
@@ -417,6 +418,32 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 		if (n != e->nr_held)
 			bp_fail(&ck, "entity %u: %u buffers held, nr_held %u",
 				i, n, e->nr_held);
+
+		/* its slot: a magazine of its own, only while slotted */
+		if (e->nr_slot > BUFPOOL_SLOT_MAX)
+			bp_fail(&ck, "entity %u: nr_slot %u beyond its %u",
+				i, e->nr_slot, BUFPOOL_SLOT_MAX);
+		if (e->nr_slot && !e->slotted)
+			bp_fail(&ck, "entity %u: %u buffers in the slot, not slotted",
+				i, e->nr_slot);
+		if (e->slotted != !list_empty(&e->slot_node))
+			bp_fail(&ck, "entity %u: slotted %d, on the list %d",
+				i, e->slotted, !list_empty(&e->slot_node));
+		if (e->slotted && !pool->fast)
+			bp_fail(&ck, "entity %u: slotted, fast path off", i);
+		slotted += e->slotted;
+		for (j = 0; j < e->nr_slot && j < BUFPOOL_SLOT_MAX; j++) {
+			buf = e->slot[j];
+			bp_visit(&ck, buf, "slot");
+			if (buf->state != BUFPOOL_BUF_CACHED || buf->owner)
+				bp_fail(&ck, "entity %u: slot buffer %u in state %u owner %p",
+					i, buf->id, buf->state, buf->owner);
+			if ((flags & BP_CHECK_ZERO) &&
+			    !bp_mem_zeroed(pool->mem, buf))
+				bp_fail(&ck, "entity %u: slot buffer %u is not zeroed",
+					i, buf->id);
+			slot++;
+		}
 		if (crit != e->nr_critical)
 			bp_fail(&ck, "entity %u: %u critical buffers held, nr_critical %u",
 				i, crit, e->nr_critical);
@@ -539,6 +566,22 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 		bp_fail(&ck, "%u offers outstanding and no expiry pending",
 			pool->nr_offered);
 
+	n = 0;
+	list_for_each_entry(e_, &pool->slotted, slot_node) {
+		for (i = 0; i < nr_ents; i++)
+			if (ents[i] == e_)
+				break;
+		if (i == nr_ents)
+			bp_fail(&ck, "slotted list: an unknown entity");
+		else if (!e_->slotted)
+			bp_fail(&ck, "slotted list: entity %u not slotted", i);
+		if (++n > nr_ents)
+			break;
+	}
+	if (n != slotted)
+		bp_fail(&ck, "slotted list: %u entities, %u slotted", n,
+			slotted);
+
 	/* Buffers in no list: being zeroed on their way back, or leaked. */
 	for (id = 0; id < ck.id_end; id++) {
 		buf = bufpool_mem_lookup(pool->mem, id);
@@ -562,10 +605,11 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 	if (pool->nr_alloc != pool->in_use + pool->nr_cached)
 		bp_fail(&ck, "allocated %u != in_use %u + cached %u",
 			pool->nr_alloc, pool->in_use, pool->nr_cached);
-	if (pool->in_use != held + granted + returning + quarantined + mag)
-		bp_fail(&ck, "in_use %u != held %u + granted %u + returning %u + quarantined %u + magazines %u",
+	if (pool->in_use != held + granted + returning + quarantined + mag +
+			    slot)
+		bp_fail(&ck, "in_use %u != held %u + granted %u + returning %u + quarantined %u + magazines %u + slots %u",
 			pool->in_use, held, granted, returning, quarantined,
-			mag);
+			mag, slot);
 	if (pool->nr_quarantined != quarantined)
 		bp_fail(&ck, "nr_quarantined %u, %u buffers quarantined",
 			pool->nr_quarantined, quarantined);
@@ -636,5 +680,18 @@ unsigned long long bp_fast_allocs(struct bufpool *pool)
 		n += m->allocations;
 		spin_unlock(&m->lock);
 	}
+	return n;
+}
+
+/* Buffers in @e's slot, and whether it is slotted. */
+unsigned int bp_slot_nr(struct bufpool_entity *e, bool *slotted)
+{
+	unsigned int n;
+
+	spin_lock(&e->lock);
+	n = e->nr_slot;
+	if (slotted)
+		*slotted = e->slotted;
+	spin_unlock(&e->lock);
 	return n;
 }

@@ -88,6 +88,8 @@ unsigned long long bp_barges(struct bufpool *pool);
 bool bp_fast(struct bufpool *pool);
 unsigned int bp_mag_nr(struct bufpool *pool, unsigned int cpu);
 unsigned long long bp_fast_allocs(struct bufpool *pool);
+/* an entity's slot: buffers in it, and whether it is slotted */
+unsigned int bp_slot_nr(struct bufpool_entity *e, bool *slotted);
 /* shim.c: what totalram_pages() returns (linux/mm.h) */
 extern unsigned long bp_totalram_pages;
 

@@ -2525,6 +2525,337 @@ static void test_limit_memory(void)
 }
 
 /*
+ * The entity-local slot.  Entities that track their dirty buffers and
+ * write nothing give back buffers with nothing to zero: those go to the
+ * entity's slot once it is slotted (joined on the locked path, after a
+ * refill served it), and its next allocation takes them from there,
+ * without the magazine.
+ */
+static void slot_entity(unsigned int i)
+{
+	T.t[i].e.tracks_dirty = true;
+}
+
+/* Release the one buffer @buf that entity @i holds. */
+static int R_buf(unsigned int i, struct bufpool_buf *buf)
+{
+	u32 id = buf->id;
+	int ret = bufpool_release(&T.t[i].e, &id, 1);
+
+	CHECK();
+	return ret;
+}
+
+static unsigned int slot_nr(unsigned int i, bool *slotted)
+{
+	return bp_slot_nr(&T.t[i].e, slotted);
+}
+
+/* Entity 0 on CPU 0 fills its slot with @n buffers (1 or 2). */
+static void fill_slot(unsigned int n)
+{
+	bool slotted;
+
+	slot_entity(0);
+	bp_cpu = 0;
+	EXPECT_EQ(A_clean(0, LOW, n), 0);	/* refill, magazine, join */
+	EXPECT_EQ(slot_nr(0, &slotted), 0);
+	EXPECT(slotted);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(slot_nr(0, &slotted), n);
+}
+
+static void test_slot_serves(void)
+{
+	unsigned long long fast0;
+	struct bufpool_stats st0, st;
+	unsigned int mag;
+	bool slotted;
+
+	setup(32, 1);
+	warm(20);
+	slot_entity(0);
+	bufpool_get_stats(T.pool, &st0);
+	EXPECT_EQ(A_clean(0, LOW, 1), 0);
+	EXPECT_EQ(slot_nr(0, &slotted), 0);
+	EXPECT(slotted);
+	mag = bp_mag_nr(T.pool, 0);
+	fast0 = bp_fast_allocs(T.pool);
+	/* back to its slot, and from there again: the magazine untouched */
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(slot_nr(0, NULL), 1);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), mag);
+	EXPECT_EQ(A_clean(0, LOW, 1), 0);
+	EXPECT_EQ(slot_nr(0, NULL), 0);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), mag);
+	EXPECT_EQ(bp_fast_allocs(T.pool), fast0);
+	/* two at once fill it; a third does not fit and goes to the magazine */
+	EXPECT_EQ(A_clean(0, LOW, 2), 0);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), mag - 2);
+	EXPECT_EQ(R(0, 2), 0);
+	EXPECT_EQ(slot_nr(0, NULL), 2);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(slot_nr(0, NULL), 2);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), mag - 1);
+	/* more than the slot holds: the magazine serves */
+	EXPECT_EQ(A_clean(0, LOW, 3), 0);
+	EXPECT_EQ(slot_nr(0, NULL), 2);
+	EXPECT_EQ(bp_fast_allocs(T.pool), fast0 + 2);
+	EXPECT_EQ(R(0, 0), 0);
+	/* every request and buffer counted once */
+	bufpool_get_stats(T.pool, &st);
+	EXPECT_EQ(st.allocations - st0.allocations, 4);
+	EXPECT_EQ(st.releases - st0.releases, 7);
+	EXPECT_EQ(st.in_use, 0);
+	teardown();
+}
+
+/*
+ * A request of another entity that the slot's buffers are in the way of
+ * drains the slots: it is served with them, or queues with the slots
+ * empty, and gets them before the slot's owner.
+ */
+static void test_slot_fifo(void)
+{
+	bool slotted;
+
+	setup(8, 0);
+	warm(8);
+	fill_slot(1);
+	/* the whole pool: only with the slot's buffer */
+	EXPECT_EQ(A(2, NORM, 8), 0);
+	EXPECT_EQ(slot_nr(0, &slotted), 0);
+	EXPECT(!slotted);
+	EXPECT_EQ(R(2, 0), 0);
+
+	fill_slot(1);
+	EXPECT_EQ(A(2, NORM, 7), 0);
+	EXPECT_EQ(A(3, NORM, 2), -EAGAIN);	/* 7 + 2 > 8 */
+	EXPECT_EQ(slot_nr(0, &slotted), 0);
+	EXPECT(!slotted);
+	/* the owner of the slot does not pass the queued request */
+	EXPECT_EQ(A_clean(0, NORM, 1), -EAGAIN);
+	EXPECT_EQ(queued(NORM), 2);
+	EXPECT_EQ(R(2, 1), 0);
+	EXPECT_EQ(T.t[3].wakes, 1);
+	EXPECT_EQ(T.t[0].wakes, 0);
+	EXPECT_EQ(A(3, NORM, 2), 0);
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(T.t[0].wakes, 1);
+	EXPECT_EQ(A_clean(0, NORM, 1), 0);
+	teardown();
+}
+
+/* A CRITICAL request from the slot obeys the reserve rule. */
+static void test_slot_critical(void)
+{
+	struct bufpool_buf *l2, *l3;
+	unsigned long long fast0;
+	struct bp_snap s0, s1;
+
+	setup(32, 1);
+	warm(20);
+	slot_entity(0);
+	T.t[0].e.critical_exempt = false;
+	EXPECT_EQ(A_clean(0, LOW, 1), 0);
+	EXPECT_EQ(A_clean(0, LOW, 1), 0);
+	l2 = T.t[0].bufs[0];
+	EXPECT_EQ(R(0, 1), 0);			/* the first: to the slot */
+	EXPECT_EQ(slot_nr(0, NULL), 1);
+	fast0 = bp_fast_allocs(T.pool);
+	/* holds 1 LOW: 1 >= 0 + 1, the slot serves it */
+	EXPECT_EQ(A_clean(0, CRIT, 1), 0);
+	EXPECT_EQ(slot_nr(0, NULL), 0);
+	EXPECT_EQ(bp_fast_allocs(T.pool), fast0);
+	EXPECT_EQ(T.t[0].e.nr_critical, 1);
+	EXPECT_EQ(A_clean(0, LOW, 1), 0);
+	l3 = T.t[0].bufs[0];
+	EXPECT_EQ(R_buf(0, l3), 0);
+	EXPECT_EQ(slot_nr(0, NULL), 1);
+	/* 1 non-critical < 1 + 1: refused, nothing changed, slot kept */
+	bp_snapshot(T.pool, &s0);
+	EXPECT_EQ(A_clean(0, CRIT, 1), -EPERM);
+	bp_snapshot(T.pool, &s1);
+	EXPECT(!memcmp(&s0, &s1, sizeof(s0)));
+	EXPECT_EQ(slot_nr(0, NULL), 1);
+	EXPECT_EQ(T.t[0].e.nr_critical, 1);
+	EXPECT_EQ(T.t[0].e.nr_held, 2);
+	EXPECT_EQ(R_buf(0, l2), 0);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(T.t[0].e.nr_critical, 0);
+	teardown();
+}
+
+/* The account is charged exactly what the entity holds, slot or not. */
+static void test_slot_account(void)
+{
+	struct bufpool_account acct = { 0 };
+	struct bufpool_tunables t;
+	const char *why;
+	bool slotted;
+
+	setup(32, 1);
+	warm(20);
+	bufpool_entity_set_account(&T.t[0].e, &acct);
+	fill_slot(2);
+	EXPECT_EQ(atomic_read(&acct.charged), 0);
+	EXPECT_EQ(A_clean(0, LOW, 1), 0);	/* from the slot */
+	EXPECT_EQ(slot_nr(0, NULL), 1);
+	EXPECT_EQ(atomic_read(&acct.charged), 1);
+	EXPECT_EQ(A_clean(0, LOW, 1), 0);
+	EXPECT_EQ(atomic_read(&acct.charged), 2);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(atomic_read(&acct.charged), 1);
+	/* a quota at run time drains the slot: exact from now on */
+	bufpool_get_tunables(T.pool, &t);
+	t.quota = 2;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT_EQ(slot_nr(0, &slotted), 0);
+	EXPECT(!slotted);
+	EXPECT_EQ(A_clean(0, LOW, 2), -EDQUOT);	/* 1 + 2 > 2 */
+	EXPECT_EQ(A_clean(0, LOW, 1), 0);
+	EXPECT_EQ(atomic_read(&acct.charged), 2);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(atomic_read(&acct.charged), 0);
+	teardown();
+}
+
+/*
+ * An entity whose first allocation another's refill could serve from the
+ * magazine joins all the same (once, on the locked path), and so does
+ * one after a drain: its next release goes to its slot.
+ */
+static void test_slot_join(void)
+{
+	unsigned int mag;
+	bool slotted;
+
+	setup(32, 1);
+	warm(20);
+	fill_slot(1);
+	slot_entity(1);
+	EXPECT_EQ(A_clean(1, LOW, 1), 0);	/* from CPU 0's magazine */
+	EXPECT_EQ(slot_nr(1, &slotted), 0);
+	EXPECT(slotted);
+	mag = bp_mag_nr(T.pool, 0);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(slot_nr(1, NULL), 1);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), mag);
+	/* a drain unslots both; their next allocations join again */
+	EXPECT_EQ(S(0), 0);
+	EXPECT_EQ(A_clean(1, LOW, 1), 0);
+	EXPECT_EQ(slot_nr(1, &slotted), 0);
+	EXPECT(slotted);
+	EXPECT_EQ(A_clean(0, LOW, 1), 0);
+	EXPECT_EQ(slot_nr(0, &slotted), 0);
+	EXPECT(slotted);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(slot_nr(0, NULL) + slot_nr(1, NULL), 2);
+	teardown();
+}
+
+/* STATS count the slot's buffers as cached, with the slots full. */
+static void test_slot_stats(void)
+{
+	struct bufpool_stats st0, st;
+
+	setup(32, 1);
+	warm(20);
+	bufpool_get_stats(T.pool, &st0);
+	slot_entity(1);
+	bp_cpu = 1;
+	EXPECT_EQ(A_clean(1, LOW, 2), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(slot_nr(1, NULL), 2);
+	fill_slot(2);
+	EXPECT_EQ(A(3, LOW, 1), 0);		/* dirty: its own magazine */
+	bufpool_get_stats(T.pool, &st);
+	EXPECT_EQ(st.in_use, 1);
+	EXPECT_EQ(st.free, 31);
+	EXPECT_EQ(st.allocated, 20);
+	EXPECT_EQ(st.allocations - st0.allocations, 3);
+	EXPECT_EQ(st.releases - st0.releases, 4);
+	EXPECT_EQ(cached(), 19);
+	/* the counters survive the drain */
+	EXPECT_EQ(S(0), 0);
+	EXPECT_EQ(slot_nr(0, NULL) + slot_nr(1, NULL), 0);
+	bufpool_get_stats(T.pool, &st);
+	EXPECT_EQ(st.in_use, 1);
+	EXPECT_EQ(st.allocations - st0.allocations, 3);
+	EXPECT_EQ(st.releases - st0.releases, 4);
+	EXPECT_EQ(R(3, 0), 0);
+	bp_cpu = 0;
+	teardown();
+}
+
+/* Free buffers in slots are reclaimable: the shrinker takes them. */
+static void test_slot_shrink(void)
+{
+	struct bp_snap s;
+	bool slotted;
+
+	setup(32, 1);
+	warm(4);
+	fill_slot(2);
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 3);	/* all but the reserve */
+	EXPECT_EQ(slot_nr(0, &slotted), 0);
+	EXPECT(!slotted);
+	fill_slot(2);
+	EXPECT_EQ(S(100), 3);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, 1);
+	EXPECT_EQ(s.in_use, 0);
+	teardown();
+}
+
+/* An entity destroyed with a full slot gives it back. */
+static void test_slot_destroy(void)
+{
+	struct bp_mem_stats ms;
+	struct bp_snap s;
+	unsigned int i;
+
+	setup(32, 1);
+	warm(20);
+	fill_slot(2);
+	D(0);			/* no leak: checked */
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.in_use, 0);
+	EXPECT(bp_fast(T.pool));	/* the others' magazines go on */
+	for (i = 1; i < NR_ENTS; i++)
+		D(i);
+	bp_mem_get_stats(T.mem, &ms);
+	EXPECT_EQ(ms.live, 20);
+	bufpool_destroy(T.pool);	/* WARNs if in_use is not 0 */
+}
+
+/* A lower limit drains the slots and trims their memory. */
+static void test_slot_tunables(void)
+{
+	struct bufpool_tunables t;
+	struct bp_snap s;
+	const char *why;
+	bool slotted;
+
+	setup(32, 1);
+	warm(20);
+	fill_slot(2);
+	bufpool_get_tunables(T.pool, &t);
+	t.limit = 4;
+	bufpool_default_headroom(&t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT_EQ(slot_nr(0, &slotted), 0);
+	EXPECT(!slotted);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.in_use, 0);
+	EXPECT_EQ(s.nr_alloc, 4);
+	EXPECT_EQ(A(2, NORM, 3), 0);		/* 0 + 3 + 1 <= 4 */
+	EXPECT_EQ(A_noq(3, NORM, 1), -EAGAIN);
+	teardown();
+}
+
+/*
  * A LOW head past its bound that fits beside a younger NORMAL head is
  * served as under hand-off, granted as soon as it fits: no window may
  * park what comes back for the NORMAL head, nor be renewed while NORMAL
@@ -2633,6 +2964,15 @@ static const struct test tests[] = {
 	{ "adaptive_overdue", test_adaptive_overdue },
 	{ "adaptive_overdue_other_class", test_adaptive_overdue_other_class },
 	{ "adaptive_rebound_last", test_adaptive_rebound_last },
+	{ "slot_serves", test_slot_serves },
+	{ "slot_fifo", test_slot_fifo },
+	{ "slot_join", test_slot_join },
+	{ "slot_critical", test_slot_critical },
+	{ "slot_account", test_slot_account },
+	{ "slot_stats", test_slot_stats },
+	{ "slot_shrink", test_slot_shrink },
+	{ "slot_destroy", test_slot_destroy },
+	{ "slot_tunables", test_slot_tunables },
 };
 
 int main(void)
