@@ -680,6 +680,128 @@ static void attack_stale_hint_alloc(void)
 	printf("%s\n", bad ? "" : "ok");
 }
 
+/* ------------------------------------------------------------------ */
+/*
+ * 9. The same for a slotted entity: between the release's hint read
+ * (set) and its entity lock, another entity's request drains, which
+ * empties the slot and unslots it.  The release must see that under the
+ * entity lock and give the buffer to the locked path (to the queued
+ * request): kept in the slot on the stale hint, it would be hidden there
+ * with the fast path off and the waiter never granted.
+ */
+static void attack_slot_hint_release(void)
+{
+	struct bufpool *pool = mkpool(8, 0);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity e, f;
+	struct bufpool_entity *ents[] = { &e, &f };
+	struct bufpool_returning r;
+	char why[256];
+	int bad = 0, ret;
+	u32 id;
+
+	printf("slot_hint_release: ");
+	warm(pool, 8);
+	bufpool_entity_init(pool, &e, nowake, NULL);
+	bufpool_entity_init(pool, &f, nowake, NULL);
+	e.tracks_dirty = true;		/* clean buffers: to the slot */
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (ret || !e.slotted)
+		FAILT("alloc %d, slotted %d: the slot not serving", ret,
+		      e.slotted);
+	id = bufs[0]->id;
+	a7_pool = pool;
+	a7_f = &f;
+	a7_ret = 1;
+	rt_post_hook = a7_post;
+	ret = bufpool_release_detach(&e, &id, 1, &r);
+	rt_post_hook = NULL;
+	bufpool_release_finish(pool, &r);
+	printf("[F queued: %d, release %d, F now %d, slot %u slotted %d] ",
+	       a7_ret, ret, f.waiter.state, e.nr_slot, e.slotted);
+	if (a7_ret != -EAGAIN)
+		FAILT("F's request of the whole pool was not queued: %d", a7_ret);
+	if (ret)
+		FAILT("release %d", ret);
+	if (f.waiter.state != BUFPOOL_WAIT_GRANTED)
+		FAILT("the buffer released after F queued did not reach F (state %d, in e's slot %u)",
+		      f.waiter.state, e.nr_slot);
+	if (bp_check(pool, ents, 2, 0, why, sizeof(why)))
+		FAILT("%s", why);
+	bufpool_cancel(&f);
+	bufpool_entity_destroy(&e);
+	bufpool_entity_destroy(&f);
+	bufpool_destroy(pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+/* ------------------------------------------------------------------ */
+/*
+ * 10. An allocation of a slotted entity whose slot holds a buffer reads
+ * the hint set; before its entity lock, another entity asks for the
+ * whole pool, which only fits with the slot's buffer: the drain gives it
+ * back and F is served.  The allocation then finds no slot under its
+ * lock and the fast path off: the locked path refuses it (NOQUEUE), as
+ * if it had come after F.
+ */
+static struct bufpool *a10_pool;
+static struct bufpool_entity *a10_f;
+static struct bufpool_buf *a10_bufs[BUFPOOL_ALLOC_MAX];
+static int a10_ret = 1;
+
+static void a10_post(const void *p)
+{
+	if (p != &a10_pool->fast ||
+	    !__atomic_load_n(&a10_pool->fast, __ATOMIC_RELAXED))
+		return;
+	rt_post_hook = NULL;
+	a10_ret = bufpool_alloc(a10_f, BUFPOOL_CLASS_NORMAL, 8, 0, a10_bufs);
+}
+
+static void attack_slot_hint_alloc(void)
+{
+	struct bufpool *pool = mkpool(8, 0);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity e, f;
+	struct bufpool_entity *ents[] = { &e, &f };
+	char why[256];
+	int bad = 0, ret;
+	u32 id;
+
+	printf("slot_hint_alloc: ");
+	warm(pool, 8);
+	bufpool_entity_init(pool, &e, nowake, NULL);
+	bufpool_entity_init(pool, &f, nowake, NULL);
+	e.tracks_dirty = true;
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	id = bufs[0]->id;
+	if (!ret)
+		ret = bufpool_release(&e, &id, 1);
+	if (ret || e.nr_slot != 1)
+		FAILT("alloc/release %d, slot %u: the slot not serving", ret,
+		      e.nr_slot);
+	a10_pool = pool;
+	a10_f = &f;
+	rt_post_hook = a10_post;
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1,
+			    BUFPOOL_ALLOC_NOQUEUE, bufs);
+	rt_post_hook = NULL;
+	printf("[F: %d holding %u, E: %d holding %u, slot %u] ", a10_ret,
+	       f.nr_held, ret, e.nr_held, e.nr_slot);
+	if (a10_ret || f.nr_held != 8)
+		FAILT("F's request of the whole pool: %d, holds %u", a10_ret,
+		      f.nr_held);
+	if (ret != -EAGAIN || e.nr_held)
+		FAILT("E served beyond the budget: %d, holds %u", ret,
+		      e.nr_held);
+	if (bp_check(pool, ents, 2, 0, why, sizeof(why)))
+		FAILT("%s", why);
+	bufpool_entity_destroy(&e);
+	bufpool_entity_destroy(&f);
+	bufpool_destroy(pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -691,6 +813,8 @@ int main(int argc, char **argv)
 	attack_stale_admission();
 	attack_stale_hint_release();
 	attack_stale_hint_alloc();
+	attack_slot_hint_release();
+	attack_slot_hint_alloc();
 	printf("interleave: %d failed\n", failures);
 	return failures;
 }
