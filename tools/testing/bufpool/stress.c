@@ -15,7 +15,8 @@
  * threads, hand-off; "adaptive" runs the adaptive policy, the retry thread
  * then also fires the park window's timer when it is due; "percpu" a pool
  * large enough for the per-CPU magazines to serve, with two more threads
- * that share one entity)
+ * that share one entity, which marks what it writes and writes half of
+ * its buffers, so that the others go back to its slot)
  *
  * Every thread runs on an emulated CPU of its own and migrates now and
  * then, so the magazines and their drains race with each other.
@@ -57,6 +58,7 @@ static bool tuning;	/* a thread changes limit and reserve */
 static bool percpu;	/* a large pool: the magazines serve */
 static struct sent shared;	/* used by the sharer threads at once */
 static unsigned long nr_shared;	/* buffers they got and gave back */
+static unsigned long nr_slotted;	/* their releases that left a slot full */
 
 #define DIE(fmt, ...) do {						\
 	fprintf(stderr, "stress: " fmt "\n", ##__VA_ARGS__);		\
@@ -265,7 +267,11 @@ static void *sharer(void *arg)
 				DIE("shared buffer %u handed out dirty",
 				    bufs[i]->id);
 			ids[i] = bufs[i]->id;
-			memset(bufs[i]->addr, 0x77, 64);
+			/* half the time clean: back to the slot or a magazine */
+			if (rand_r(&seed) % 2) {
+				bufpool_buf_mark_dirty(bufs[i]);
+				memset(bufs[i]->addr, 0x77, 64);
+			}
 		}
 		if (rand_r(&seed) % 2) {
 			ret = bufpool_release(&shared.e, ids, count);
@@ -276,6 +282,8 @@ static void *sharer(void *arg)
 		if (ret)
 			DIE("shared release of its own %u: %d", count, ret);
 		__atomic_add_fetch(&nr_shared, count, __ATOMIC_RELAXED);
+		if (bp_slot_nr(&shared.e, NULL))
+			__atomic_add_fetch(&nr_slotted, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -387,6 +395,8 @@ int main(int argc, char **argv)
 	}
 	if (percpu) {
 		bufpool_entity_init(pool, &shared.e, s_wake, &shared);
+		/* it marks what it writes: its clean buffers use its slot */
+		shared.e.tracks_dirty = true;
 		pthread_mutex_init(&shared.m, NULL);
 		pthread_cond_init(&shared.cv, NULL);
 		ent_ptrs[nr_ents++] = &shared.e;
@@ -434,8 +444,8 @@ int main(int argc, char **argv)
 	if (adaptive)
 		printf("stress: adaptive policy, %llu barges\n", barges);
 	if (percpu)
-		printf("stress: per-CPU magazines, %lu buffers through the shared entity, %llu allocations\n",
-		       nr_shared, snap.allocations);
+		printf("stress: per-CPU magazines, %lu buffers through the shared entity (%lu releases left its slot holding some), %llu allocations\n",
+		       nr_shared, nr_slotted, snap.allocations);
 	printf("stress: %u threads%s, %lu ops, %lu waits, %lu cancels, %lu cancels after the grant, %lu checks, %llu wake-ups, %lu page failures, %lu shrunk\n",
 	       nthr, tuning ? " (+ limit/reserve changes)" : "", nr_ops, nr_waits, nr_cancels, nr_races, nr_checks,
 	       snap.wakeups, ms.create_failures, nr_shrunk);
