@@ -2,7 +2,9 @@
 /*
  * drop_caches gives back every free buffer beyond the reserve, including
  * those a per-CPU cache keeps: a buffer allocated and released on each CPU
- * must not leave free buffers the shrinker cannot see.
+ * must not leave free buffers the shrinker cannot see.  The same for the
+ * buffers a file keeps for itself (it gave them back with nothing written
+ * in them), which STATS count as free.
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -75,6 +77,48 @@ TEST_F(magshrink, drop_caches_reaches_per_cpu_caches)
 	EXPECT_EQ(st1.in_use + st1.reserve, st1.allocated);
 	ASSERT_EQ(0, bp_release(self->fd, &a, 1));
 	ASSERT_EQ(0, bp_release(self->fd, &b, 1));
+}
+
+TEST_F(magshrink, stats_and_drop_caches_reach_slots)
+{
+	struct bufpool_stats st0, st1, st2;
+	__u32 ids[WARM], a[2], b[2];
+	unsigned int i;
+	int fd2;
+
+	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
+	for (i = 0; i < WARM; i++)
+		ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &ids[i]));
+	ASSERT_EQ(0, bp_release_all(self->fd, ids, WARM));
+	fd2 = bp_open(0);
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, bp_stats(self->fd, &st0));
+	/* two files each take two buffers and give them back, unwritten */
+	ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 2, a));
+	ASSERT_EQ(0, bp_release(self->fd, a, 2));
+	ASSERT_EQ(0, bp_try(fd2, BP_NORM, 2, b));
+	ASSERT_EQ(0, bp_release(fd2, b, 2));
+	ASSERT_EQ(0, bp_stats(self->fd, &st1));
+	TH_LOG("before: allocated %llu in_use %llu free %llu",
+	       st0.allocated, st0.in_use, st0.free);
+	TH_LOG("after: allocated %llu in_use %llu free %llu, %llu allocations %llu releases",
+	       st1.allocated, st1.in_use, st1.free,
+	       st1.allocations - st0.allocations,
+	       st1.releases - st0.releases);
+	/* what they keep is free, and every call is counted once */
+	EXPECT_EQ(st0.in_use, st1.in_use);
+	EXPECT_EQ(st1.limit - st1.in_use, st1.free);
+	EXPECT_EQ(2ULL, st1.allocations - st0.allocations);
+	EXPECT_EQ(4ULL, st1.releases - st0.releases);
+	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
+	ASSERT_EQ(0, bp_stats(self->fd, &st2));
+	TH_LOG("after drop_caches: allocated %llu in_use %llu, shrunk %llu",
+	       st2.allocated, st2.in_use, st2.shrunk - st1.shrunk);
+	EXPECT_EQ(st2.in_use + st2.reserve, st2.allocated);
+	/* and they serve again */
+	ASSERT_EQ(0, bp_try(fd2, BP_NORM, 2, b));
+	ASSERT_EQ(0, bp_release(fd2, b, 2));
+	close(fd2);
 }
 
 TEST_HARNESS_MAIN
