@@ -3186,11 +3186,20 @@ static unsigned int bufpool_mag_sum_locked(struct bufpool *pool,
 					   u64 *allocations, u64 *releases)
 {
 	unsigned int in_use = pool->in_use;
+	bool fast = pool->fast;
 	struct bufpool_entity *e;
 	struct bufpool_pcpu *m;
 	int cpu;
 
 	lockdep_assert_held(&pool->lock);
+	/*
+	 * A buffer moves from a magazine to a slot (or between magazines)
+	 * without the pool lock: with @fast clear meanwhile, each magazine
+	 * and slot is frozen once its lock was taken, so none is counted
+	 * twice.  Nothing the refill checked changes under the pool lock.
+	 */
+	if (fast)
+		WRITE_ONCE(pool->fast, false);
 	*allocations = pool->allocations;
 	*releases = pool->releases;
 	for_each_possible_cpu(cpu) {
@@ -3208,6 +3217,8 @@ static unsigned int bufpool_mag_sum_locked(struct bufpool *pool,
 		*releases += e->slot_releases;
 		spin_unlock(&e->lock);
 	}
+	if (fast)
+		smp_store_release(&pool->fast, true);
 	return in_use;
 }
 

@@ -29,6 +29,17 @@ static __thread void (*rt_post_hook)(const void *p);
 	__rt_v;								\
 })
 
+/* a hook called before each spin_lock(), per thread */
+#include <linux/spinlock.h>
+static __thread void (*rt_lock_hook)(const spinlock_t *l);
+static inline void rt_spin_lock(spinlock_t *l)
+{
+	if (rt_lock_hook)
+		rt_lock_hook(l);
+	spin_lock(l);
+}
+#define spin_lock(l) rt_spin_lock(l)
+
 #include "core.c"
 
 
@@ -802,6 +813,98 @@ static void attack_slot_hint_alloc(void)
 	printf("%s\n", bad ? "" : "ok");
 }
 
+/* ------------------------------------------------------------------ */
+/*
+ * 11. STATS racing a slotted entity: bufpool_get_stats() sums the
+ * magazines, then the slots, with the pool lock held; the fast path moves
+ * buffers between them with neither.  Between the two walks the entity
+ * takes two buffers from the magazine (already summed) and gives them
+ * back into its slot (summed next): counted free twice, in_use wraps.
+ * A serial order reports the state before or after the churn.
+ */
+static struct bufpool_entity *a11_e;
+static pthread_t a11_thr;
+static bool a11_started;
+static int a11_done, a11_ret = 1;
+
+static void *a11_churn(void *arg)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	u32 ids[2];
+	int ret = bufpool_alloc(a11_e, BUFPOOL_CLASS_NORMAL, 2, 0, bufs);
+
+	if (!ret) {
+		ids[0] = bufs[0]->id;
+		ids[1] = bufs[1]->id;
+		ret = bufpool_release(a11_e, ids, 2);
+	}
+	a11_ret = ret;
+	__atomic_store_n(&a11_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void a11_lock_hook(const spinlock_t *l)
+{
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	if (l != &a11_e->lock)
+		return;
+	rt_lock_hook = NULL;
+	pthread_create(&a11_thr, NULL, a11_churn, NULL);
+	a11_started = true;
+	/* patience: if the stats hold a lock the churn needs, it waits */
+	for (i = 0; i < 500 && !__atomic_load_n(&a11_done, __ATOMIC_ACQUIRE); i++)
+		nanosleep(&ts, NULL);
+}
+
+static void attack_stats_vs_slot(void)
+{
+	struct bufpool *pool = mkpool(64, 2);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_stats s0, s1, s2;
+	struct bufpool_entity e;
+	int bad = 0, ret;
+	u32 id;
+
+	printf("stats_vs_slot: ");
+	warm(pool, 20);
+	bufpool_entity_init(pool, &e, nowake, NULL);
+	e.tracks_dirty = true;
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	id = bufs[0]->id;
+	if (!ret)
+		ret = bufpool_release(&e, &id, 1);
+	if (!ret)	/* from the slot: slotted, slot empty, one held */
+		ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (ret || !e.slotted || e.nr_slot)
+		FAILT("setup %d slotted %d slot %u", ret, e.slotted, e.nr_slot);
+	bufpool_get_stats(pool, &s0);
+	a11_e = &e;
+	rt_lock_hook = a11_lock_hook;
+	bufpool_get_stats(pool, &s1);
+	rt_lock_hook = NULL;
+	if (a11_started)
+		pthread_join(a11_thr, NULL);
+	bufpool_get_stats(pool, &s2);
+	printf("[in_use %llu/%llu/%llu allocs +%llu releases +%llu, churn %d] ",
+	       (unsigned long long)s0.in_use, (unsigned long long)s1.in_use,
+	       (unsigned long long)s2.in_use,
+	       (unsigned long long)(s1.allocations - s0.allocations),
+	       (unsigned long long)(s1.releases - s0.releases), a11_ret);
+	if (!a11_started || a11_ret)
+		FAILT("churn did not run: %d", a11_ret);
+	if (!((s1.in_use == s0.in_use && s1.allocations == s0.allocations &&
+	       s1.releases == s0.releases) ||
+	      (s1.in_use == s2.in_use && s1.allocations == s2.allocations &&
+	       s1.releases == s2.releases)))
+		FAILT("STATS matched no serial order: in_use %llu (1 held)",
+		      (unsigned long long)s1.in_use);
+	bufpool_entity_destroy(&e);
+	bufpool_destroy(pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -815,6 +918,7 @@ int main(int argc, char **argv)
 	attack_stale_hint_alloc();
 	attack_slot_hint_release();
 	attack_slot_hint_alloc();
+	attack_stats_vs_slot();
 	printf("interleave: %d failed\n", failures);
 	return failures;
 }
