@@ -253,6 +253,14 @@ struct bufpool_account {
  */
 #define BUFPOOL_SLOT_MAX	2U
 
+/*
+ * Most entities with a slot at once: the drain and STATS visit each under
+ * the pool lock, which must not take longer with every file a user opens.
+ */
+#ifndef BUFPOOL_SLOTTED_MAX
+#define BUFPOOL_SLOTTED_MAX	256U
+#endif
+
 /**
  * struct bufpool_entity - a holder of buffers
  * @pool: the pool it draws from
@@ -281,6 +289,7 @@ struct bufpool_account {
  * @slotted: @slot may serve, and @slot_node is on the pool's list of
  *	slotted entities; set and cleared under the pool lock and @lock
  * @slot_node: link in that list while @slotted
+ * @slot_gen: the pool's @slot_gen when it last asked to be slotted
  * @slot_allocations: requests @slot served, not yet counted in the pool's
  * @slot_releases: buffers given back to @slot, not yet counted in the pool's
  * @shared: its owner may have given others access to the buffers it holds
@@ -304,6 +313,7 @@ struct bufpool_entity {
 	u64 grants;
 	struct bufpool_waiter waiter;
 	bool slotted;
+	u32 slot_gen;
 	unsigned int nr_slot;
 	struct bufpool_buf *slot[BUFPOOL_SLOT_MAX];
 	struct list_head slot_node;

@@ -145,7 +145,10 @@
  *       slotted (on @slotted, its slot may serve) only while @fast is
  *       set: it joins under the pool lock and its own, on the locked
  *       allocation path while the magazines serve (one that could keep
- *       what it gives back takes that path once to join), and the
+ *       what it gives back takes that path once to join, once between
+ *       two drains: at most BUFPOOL_SLOTTED_MAX entities are slotted,
+ *       so that what the drain and STATS visit under the pool lock does
+ *       not grow with the files a user opens), and the
  *       drain, after it clears @fast, takes each slotted entity's lock
  *       in turn, gives its slot back to the cache and takes it off the
  *       list (so does bufpool_entity_destroy()).  So nr_slot > 0 implies
@@ -265,6 +268,9 @@ struct bufpool_pcpu {
  * @pcpu: the magazines
  * @slotted: entities whose slot may serve (see the top comment), by
  *	their slot_node; empty while @fast is clear
+ * @nr_slotted: entities on @slotted, at most BUFPOOL_SLOTTED_MAX
+ * @slot_gen: drains so far: an entity asks to be slotted once between two
+ *	(written under the pool lock, read as a hint under an entity's)
  * @fast: the magazines may serve (see the top comment); written under
  *	the pool lock, read under a magazine's lock, and without a lock as
  *	a hint
@@ -311,6 +317,8 @@ struct bufpool {
 	u64 shrunk;
 	struct bufpool_pcpu __percpu *pcpu;
 	struct list_head slotted;
+	unsigned int nr_slotted;
+	u32 slot_gen;
 	bool fast;
 };
 
@@ -694,6 +702,7 @@ static void bufpool_unslot_locked(struct bufpool *pool,
 	e->slot_releases = 0;
 	e->slotted = false;
 	list_del_init(&e->slot_node);
+	pool->nr_slotted--;
 }
 
 /*
@@ -713,6 +722,8 @@ static void bufpool_drain_locked(struct bufpool *pool)
 	if (!pool->fast)
 		return;
 	WRITE_ONCE(pool->fast, false);
+	/* the entities refused a slot may ask again after the next refill */
+	WRITE_ONCE(pool->slot_gen, pool->slot_gen + 1);
 	for_each_possible_cpu(cpu) {
 		m = per_cpu_ptr(pool->pcpu, cpu);
 		spin_lock(&m->lock);
@@ -732,7 +743,8 @@ static void bufpool_drain_locked(struct bufpool *pool)
 
 /*
  * @e's slot may serve from now on, while @fast is set: only under the
- * pool lock, so that the drain finds it.
+ * pool lock, so that the drain finds it, and unless BUFPOOL_SLOTTED_MAX
+ * entities have one already: then @e does without until the next drain.
  */
 static void bufpool_slot_join_locked(struct bufpool_entity *e)
 {
@@ -742,8 +754,12 @@ static void bufpool_slot_join_locked(struct bufpool_entity *e)
 	if (!pool->fast || e->slotted)
 		return;
 	spin_lock(&e->lock);
-	e->slotted = true;
-	list_add_tail(&e->slot_node, &pool->slotted);
+	e->slot_gen = pool->slot_gen;
+	if (pool->nr_slotted < BUFPOOL_SLOTTED_MAX) {
+		e->slotted = true;
+		list_add_tail(&e->slot_node, &pool->slotted);
+		pool->nr_slotted++;
+	}
 	spin_unlock(&e->lock);
 }
 
@@ -1277,7 +1293,8 @@ static __always_inline int bufpool_alloc_fast(struct bufpool_entity *e,
 
 	spin_lock(&e->lock);
 	/* once per drain: its direct releases would go to its slot */
-	if (!locked && !e->slotted && e->tracks_dirty && !READ_ONCE(e->shared))
+	if (!locked && !e->slotted && e->tracks_dirty &&
+	    !READ_ONCE(e->shared) && e->slot_gen != READ_ONCE(pool->slot_gen))
 		goto unlock_entity;
 	/* a slot holds buffers only while @e is slotted: see the top comment */
 	if (e->nr_slot >= count && READ_ONCE(pool->fast)) {
@@ -2817,6 +2834,8 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	spin_lock(&pool->lock);
 	pool->nr_entities++;
 	e->id = ++pool->next_entity_id;
+	/* may ask for a slot before the next drain */
+	e->slot_gen = pool->slot_gen - 1;
 	spin_unlock(&pool->lock);
 }
 EXPORT_SYMBOL_GPL(bufpool_entity_init);

@@ -581,6 +581,9 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 	if (n != slotted)
 		bp_fail(&ck, "slotted list: %u entities, %u slotted", n,
 			slotted);
+	if (n != pool->nr_slotted || n > BUFPOOL_SLOTTED_MAX)
+		bp_fail(&ck, "slotted list: %u entities, nr_slotted %u, at most %u",
+			n, pool->nr_slotted, BUFPOOL_SLOTTED_MAX);
 
 	/* Buffers in no list: being zeroed on their way back, or leaked. */
 	for (id = 0; id < ck.id_end; id++) {

@@ -2755,6 +2755,45 @@ static void test_slot_join(void)
 	teardown();
 }
 
+/*
+ * At most BUFPOOL_SLOTTED_MAX entities have a slot (the harness builds
+ * with 2): a third keeps using the magazines, and may ask again after
+ * the next drain, which the other two leave.
+ */
+static void test_slot_cap(void)
+{
+	bool slotted;
+	unsigned int i;
+
+	setup(32, 1);
+	warm(20);
+	bp_cpu = 0;
+	for (i = 0; i < 3; i++) {
+		slot_entity(i);
+		EXPECT_EQ(A_clean(i, LOW, 1), 0);
+		slot_nr(i, &slotted);
+		EXPECT_EQ(slotted, i < BUFPOOL_SLOTTED_MAX);
+	}
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(slot_nr(2, &slotted), 0);
+	EXPECT(!slotted);
+	/* refused until the next drain: served by the magazine */
+	EXPECT_EQ(A_clean(2, LOW, 1), 0);
+	EXPECT_EQ(slot_nr(2, &slotted), 0);
+	EXPECT(!slotted);
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	/* a drain: the first to ask again gets the room */
+	S(0);
+	EXPECT_EQ(A_clean(2, LOW, 1), 0);
+	slot_nr(2, &slotted);
+	EXPECT(slotted);
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(slot_nr(2, NULL), 1);
+	teardown();
+}
+
 /* STATS count the slot's buffers as cached, with the slots full. */
 static void test_slot_stats(void)
 {
@@ -2967,6 +3006,7 @@ static const struct test tests[] = {
 	{ "slot_serves", test_slot_serves },
 	{ "slot_fifo", test_slot_fifo },
 	{ "slot_join", test_slot_join },
+	{ "slot_cap", test_slot_cap },
 	{ "slot_critical", test_slot_critical },
 	{ "slot_account", test_slot_account },
 	{ "slot_stats", test_slot_stats },
