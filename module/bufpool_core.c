@@ -3236,8 +3236,8 @@ static unsigned int bufpool_mag_sum_locked(struct bufpool *pool,
 		*releases += e->slot_releases;
 		spin_unlock(&e->lock);
 	}
-	if (fast)
-		smp_store_release(&pool->fast, true);
+	/* as the refill's: pairs with the acquire under a magazine's lock */
+	smp_store_release(&pool->fast, fast);
 	return in_use;
 }
 
