@@ -2401,6 +2401,19 @@ static void bufpool_detach_bufs_locked(struct bufpool_entity *e,
 }
 
 /*
+ * @buf, free and zeroed, goes to a fast stack (a magazine or a slot): no
+ * longer charged to an account, CACHED.
+ */
+static __always_inline void bufpool_fast_cached(struct bufpool_buf *buf)
+{
+	if (buf->account) {
+		atomic_dec(&buf->account->charged);
+		buf->account = NULL;
+	}
+	WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+}
+
+/*
  * @e's buffers @bufs, checked and with nothing to zero, straight back
  * into this CPU's magazine: 1 if the magazines are off (nothing changed),
  * 0 if done; what the magazine cannot keep is on @extra, for
@@ -2427,11 +2440,7 @@ static __always_inline int bufpool_mag_put(struct bufpool_entity *e,
 		buf = bufs[i];
 		bufpool_unhold_locked(e, buf);
 		list_del(&buf->node);
-		if (buf->account) {
-			atomic_dec(&buf->account->charged);
-			buf->account = NULL;
-		}
-		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+		bufpool_fast_cached(buf);
 		*excess += bufpool_mag_push(m, buf, extra);
 	}
 	m->releases += count;
@@ -2460,11 +2469,7 @@ static __always_inline bool bufpool_slot_put(struct bufpool_entity *e,
 		buf = bufs[i];
 		bufpool_unhold_locked(e, buf);
 		list_del(&buf->node);
-		if (buf->account) {
-			atomic_dec(&buf->account->charged);
-			buf->account = NULL;
-		}
-		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+		bufpool_fast_cached(buf);
 		e->slot[e->nr_slot++] = buf;
 	}
 	e->slot_releases += count;
@@ -2573,11 +2578,7 @@ static bool bufpool_return_fast(struct bufpool *pool, struct list_head *bufs,
 		return false;
 	}
 	list_for_each_entry_safe(buf, tmp, bufs, node) {
-		if (buf->account) {
-			atomic_dec(&buf->account->charged);
-			buf->account = NULL;
-		}
-		WRITE_ONCE(buf->state, BUFPOOL_BUF_CACHED);
+		bufpool_fast_cached(buf);
 		excess += bufpool_mag_push(m, buf, &extra);
 	}
 	/* the magazine's buffers are on no list */
