@@ -12,16 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "bufpool_sys_util.h"
+#include "bufpool_trace_util.h"
 
-#define TRACEFS		"/sys/kernel/tracing"
 #define EV_DIR		"events/bufpool/"
 #define MAX_EV		64
 /* how long the granted buffer is left uncollected, at least */
@@ -31,11 +29,6 @@ struct cev {
 	bool collect;	/* bufpool_collect, else bufpool_grant */
 	unsigned long long entity, class, count, ns;
 };
-
-static int tr_write(const char *file, const char *val)
-{
-	return bp_write_file(TRACEFS, file, val);
-}
 
 /* The bufpool_grant and bufpool_collect events traced; how many, or -errno. */
 static int read_events(struct cev *ev, int max)
@@ -107,6 +100,7 @@ FIXTURE(ctrace) {
 	__u32 held[BUFPOOL_ALLOC_MAX];
 	unsigned int limit;
 	struct bp_tunables saved;
+	int record_cmd;		/* options/record-cmd before */
 };
 
 FIXTURE_SETUP(ctrace)
@@ -115,9 +109,8 @@ FIXTURE_SETUP(ctrace)
 	struct stat s;
 
 	self->h = -1;
-	if (stat(TRACEFS "/trace", &s))
-		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
-	if (stat(TRACEFS "/trace", &s))
+	self->record_cmd = -1;
+	if (!tr_mounted())
 		SKIP(return, "no tracefs at %s", TRACEFS);
 	if (stat(TRACEFS "/" EV_DIR, &s))
 		SKIP(return, "no bufpool events in %s/events", TRACEFS);
@@ -130,6 +123,8 @@ FIXTURE_SETUP(ctrace)
 	ASSERT_EQ(0, bp_tunables_set(8, 1, 0));
 	ASSERT_EQ(0, bp_stats(self->h, &st));
 	self->limit = st.limit;
+	self->record_cmd = tr_cmd_off();
+	ASSERT_LE(0, self->record_cmd);
 	/* the whole pool: every request below waits for one of these */
 	ASSERT_EQ(0, bp_alloc(self->h, BP_CRIT, self->limit, self->held));
 }
@@ -139,6 +134,7 @@ FIXTURE_TEARDOWN(ctrace)
 	tr_write("tracing_on", "0");
 	tr_write(EV_DIR "bufpool_grant/enable", "0");
 	tr_write(EV_DIR "bufpool_collect/enable", "0");
+	tr_cmd_restore(self->record_cmd);
 	tr_write("trace", "");
 	if (self->h >= 0)
 		close(self->h);

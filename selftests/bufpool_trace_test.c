@@ -10,36 +10,19 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mount.h>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 #pragma GCC diagnostic pop
-#include "bufpool_sys_util.h"
+#include "bufpool_trace_util.h"
 
-#define TRACEFS		"/sys/kernel/tracing"
 #define MAX_EV		64
 
 struct ev {
 	char name[32];
 	unsigned long long entity, class, count, wait_ns, in_use;
 };
-
-static int tr_write(const char *file, const char *val)
-{
-	char path[256];
-	int fd, ret = 0;
-
-	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
 
 /* Parse the bufpool events of the trace buffer; how many, or -errno. */
 static int read_events(struct ev *ev, int max)
@@ -100,15 +83,15 @@ FIXTURE(trace) {
 	int fd;
 	struct bufpool_stats st;
 	struct bp_tunables saved;
+	int record_cmd;		/* options/record-cmd before */
 };
 
 FIXTURE_SETUP(trace)
 {
 	struct stat s;
 
-	if (stat(TRACEFS "/trace", &s))
-		mount("tracefs", TRACEFS, "tracefs", 0, NULL);
-	if (stat(TRACEFS "/trace", &s))
+	self->record_cmd = -1;
+	if (!tr_mounted())
 		SKIP(return, "no tracefs at %s", TRACEFS);
 	if (stat(TRACEFS "/events/bufpool", &s))
 		SKIP(return, "no bufpool events in %s/events", TRACEFS);
@@ -121,6 +104,8 @@ FIXTURE_SETUP(trace)
 	ASSERT_EQ(0, bp_stats(self->fd, &self->st));
 	ASSERT_EQ(0, tr_write("tracing_on", "0"));
 	ASSERT_EQ(0, tr_write("trace", ""));
+	self->record_cmd = tr_cmd_off();
+	ASSERT_LE(0, self->record_cmd);
 	ASSERT_EQ(0, tr_write("events/bufpool/enable", "1"));
 	ASSERT_EQ(0, tr_write("tracing_on", "1"));
 }
@@ -128,6 +113,7 @@ FIXTURE_SETUP(trace)
 FIXTURE_TEARDOWN(trace)
 {
 	tr_write("events/bufpool/enable", "0");
+	tr_cmd_restore(self->record_cmd);
 	tr_write("trace", "");
 	close(self->fd);
 	EXPECT_EQ(0, bp_tunables_restore(&self->saved));

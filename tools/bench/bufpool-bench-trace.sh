@@ -75,7 +75,10 @@ tw()	# <value> <file>: write it to tracefs
 # after the last: switching one patches the kernel's text (its static
 # key), which under TCG once hit a vCPU in the middle of the patched
 # instruction (an int3 Oops far from bufpool).  Between runs only
-# tracing_on stops the recording, which patches nothing.
+# tracing_on stops the recording, which patches nothing.  With
+# options/record-cmd off, the first event on does not also hook
+# sched_switch and sched_wakeup, so only bufpool's own text is patched,
+# not the scheduler's that the other CPU runs (the digest needs no comm).
 events()	# <0|1>
 {
 	for e in $EVENTS; do
@@ -218,6 +221,8 @@ echo "@@TRACE kind=setup sessions=$S maxconn=$M peak=$peak secs=$D kb=$KB nproc=
 
 tw 0 tracing_on
 tw "$KB" buffer_size_kb
+record_cmd=$(cat "$T/options/record-cmd" 2> /dev/null || echo 1)
+tw 0 options/record-cmd
 events 1
 
 for svc in $SVC $CSVC; do
@@ -233,6 +238,7 @@ done
 # Leave the pool and tracefs as the phase found them.
 tw 0 tracing_on
 events 0
+tw "$record_cmd" options/record-cmd
 tw '' trace
 tw "$kb0" buffer_size_kb
 tw "$on0" tracing_on
