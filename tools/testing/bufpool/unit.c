@@ -1112,6 +1112,13 @@ static u64 now_ns(void)
 	return ktime_get_ns();
 }
 
+/*
+ * How far ahead the deadlines below lie: never reached by the real clock
+ * between two calls, however slowly the harness runs (ASan, a loaded
+ * host); only bp_clock_skew passes them.
+ */
+#define DL_AHEAD	(60ULL * 1000000000ULL)
+
 /* Deadlines: none early, withdrawn when they pass, kept by the request. */
 static void test_deadline(void)
 {
@@ -1134,7 +1141,7 @@ static void test_deadline(void)
 	EXPECT_EQ(A(0, NORM, 1), 0);
 
 	/* queued with a deadline; the ticket says which request it is */
-	dl = now_ns() + 1000000000ULL;
+	dl = now_ns() + DL_AHEAD;
 	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, dl, T.t[1].bufs, &t),
 		  -EAGAIN);
 	CHECK();
@@ -1153,7 +1160,7 @@ static void test_deadline(void)
 	EXPECT_EQ(bufpool_alloc_until(e2, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
 				      T.t[2].bufs, NULL), -EAGAIN);
 	/* the deadline passes while nobody sleeps on it: withdrawn */
-	bp_clock_skew += 2000000000ULL;
+	bp_clock_skew += 2 * DL_AHEAD;
 	EXPECT_EQ(bufpool_expire(e1), 0);
 	CHECK();
 	EXPECT_EQ(e1->waiter.state, BUFPOOL_WAIT_EXPIRED);
@@ -1169,10 +1176,10 @@ static void test_deadline(void)
 	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
 	EXPECT_EQ(C(1), 0);
 	/* a sleeper finds it expired too */
-	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + 1000,
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + DL_AHEAD,
 				      T.t[1].bufs, &t), -EAGAIN);
 	EXPECT_EQ(queued(NORM), 2);
-	bp_clock_skew += 1000000;
+	bp_clock_skew += 2 * DL_AHEAD;
 	EXPECT_EQ(bufpool_expire(e1), 0);
 	EXPECT_EQ(bufpool_wait_done(e1, &t, 0, T.t[1].bufs), -ETIMEDOUT);
 	CHECK();
@@ -1181,18 +1188,18 @@ static void test_deadline(void)
 	EXPECT_EQ(T.t[2].wakes, 1);
 	EXPECT_EQ(A(2, NORM, 1), 0);		/* full again */
 	/* the sleeper's own timeout: withdrawn by bufpool_wait_done() */
-	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + 1000,
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + DL_AHEAD,
 				      T.t[1].bufs, &t), -EAGAIN);
-	bp_clock_skew += 1000000;
+	bp_clock_skew += 2 * DL_AHEAD;
 	EXPECT_EQ(bufpool_wait_done(e1, &t, -ETIMEDOUT, T.t[1].bufs),
 		  -ETIMEDOUT);
 	CHECK();
 	EXPECT_EQ(queued(NORM), 0);
 	EXPECT_EQ(C(1), -ENOENT);
 	/* a queued request found by a call after its deadline */
-	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + 1000,
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + DL_AHEAD,
 				      T.t[1].bufs, &t), -EAGAIN);
-	bp_clock_skew += 1000000;
+	bp_clock_skew += 2 * DL_AHEAD;
 	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
 				      T.t[1].bufs, &t), -ETIMEDOUT);
 	CHECK();
