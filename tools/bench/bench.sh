@@ -26,8 +26,9 @@
 # times in the one boot, the report gives medians and spreads) and
 # BENCH_BASE_POLICIES (the policies run on both sides, "default": the
 # base's default policy; e.g. "handoff adaptive") are passed to the VM (see
-# tools/bench/bufpool-bench-vm.sh).  Benchmarks are not
-# tests: nothing here fails on a number.
+# tools/bench/bufpool-bench-vm.sh).  BENCH_PHASES: another phase file than
+# tools/bench/vm-phases, to run a part of it (the report has the tables of
+# what ran).  Benchmarks are not tests: nothing here fails on a number.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -122,7 +123,7 @@ if [ -z "$parse_only" ]; then
 	cp tools/bench/bufpool-bench-vm.sh "$out/bufpool-bench-floor"
 	cp tools/bench/bufpool-bench-pages.sh "$out/bufpool-bench-pages"
 	tools/vm/mkinitramfs.sh -o "$out/initramfs.cpio.gz" -k bufpool.ko \
-		-p tools/bench/vm-phases -x "$build/tools/bufpool-bench" \
+		-p "${BENCH_PHASES:-tools/bench/vm-phases}" -x "$build/tools/bufpool-bench" \
 		-x "$out/bufpool-bench-vm" -x "$out/bufpool-bench-floor" \
 		-x "$build/tools/bufpool-pagebench" -x "$out/bufpool-bench-pages" \
 		-x "$build/tools/bufpool-iobench" \
@@ -175,7 +176,9 @@ rm -f "$out"/plot-*.dat "$out/before-after.md" "$out/harness.md"
 tr -d '\r' < "$log" | awk -f tools/bench/pages-report.awk | tee "$out/pages.md"
 tools/bench/io-report.sh "$log" | tee "$out/io.md"
 tr -d '\r' < "$log" | awk -f tools/bench/trace-report.awk | tee "$out/trace.md"
-if command -v gnuplot > /dev/null; then
+if ! ls "$out"/plot-*.dat > /dev/null 2>&1; then
+	echo "bench: no sweep rows in the log: no plot"
+elif command -v gnuplot > /dev/null; then
 	gnuplot -e "dir='$out'" -e "svc=${BENCH_SERVICE_US:-2000}" \
 		-e "csvc=${BENCH_CPU_SERVICE_US:-200}" tools/bench/plot.gp &&
 		echo "bench: plot $out/bench.png"
