@@ -475,6 +475,48 @@ TEST_F(slot, drain_storm_with_writers)
 	EXPECT_EQ(0ULL, st.in_use);
 }
 
+/*
+ * Files with full slots when a quota is set: what their slots kept is not
+ * charged to the user, so it must not serve past the quota either.  The
+ * user (root here, which has a quota like anyone) gets exactly the quota.
+ */
+TEST_F(slot, quota_set_while_slots_are_full)
+{
+	__u32 ids[2], got[3][LIMIT];
+	unsigned int n[3] = { 0 }, total = 0, i;
+	bool more = true;
+	int fds[3], ret;
+
+	for (i = 0; i < 3; i++) {
+		fds[i] = bp_open(0);
+		ASSERT_LE(0, fds[i]);
+		ASSERT_EQ(0, bp_try(fds[i], BP_NORM, 2, ids));
+		ASSERT_EQ(0, bp_release(fds[i], ids, 2));
+		ASSERT_EQ(0, bp_try(fds[i], BP_NORM, 2, ids));
+		ASSERT_EQ(0, bp_release(fds[i], ids, 2));
+	}
+	ASSERT_EQ(0, bp_sysfs_set("user_quota", 4));
+	while (more) {
+		more = false;
+		for (i = 0; i < 3; i++) {
+			ret = bp_try(fds[i], BP_NORM, 1, &got[i][n[i]]);
+			if (!ret) {
+				n[i]++;
+				total++;
+				more = total < LIMIT;
+			} else {
+				EXPECT_EQ(-EDQUOT, ret);
+			}
+		}
+	}
+	EXPECT_EQ(4U, total);
+	for (i = 0; i < 3; i++) {
+		EXPECT_EQ(0, bp_release_all(fds[i], got[i], n[i]));
+		close(fds[i]);
+	}
+	ASSERT_EQ(0, bp_sysfs_set("user_quota", 0));
+}
+
 static void on_usr1(int sig)
 {
 }
