@@ -196,10 +196,26 @@ static __always_inline int bufpool_copy_out(void __user *uarg, u32 usize,
 }
 
 /*
+ * Rewrite the id at @p with @v, the value just read there, unless it
+ * changed meanwhile: a locked compare-and-exchange writes (so it needs
+ * the page writable) but never over a store another thread made since
+ * the read.  Without one, a plain store of @v.
+ */
+#ifdef unsafe_try_cmpxchg_user
+#define bufpool_probe_put(v, p, label) ({				\
+	u32 __old = (v);						\
+	(void)unsafe_try_cmpxchg_user(p, &__old, __old, label);		\
+})
+#else
+#define bufpool_probe_put(v, p, label)	unsafe_put_user(v, p, label)
+#endif
+
+/*
  * Can the caller's array of @count ids be read and written?  It holds
  * BUFPOOL_ALLOC_MAX ids at most, less than a page, so it spans two pages
  * at most, which its first and last id touch: each is read and written
- * back as it was.  Nothing else of the array is touched.
+ * back as it is (see bufpool_probe_put()).  Nothing else of the array is
+ * touched.
  */
 static int bufpool_probe_ids(u64 uptr, unsigned int count)
 {
@@ -211,8 +227,8 @@ static int bufpool_probe_ids(u64 uptr, unsigned int count)
 		return -EFAULT;
 	unsafe_get_user(first, p, fault);
 	unsafe_get_user(last, p + count - 1, fault);
-	unsafe_put_user(first, p, fault);
-	unsafe_put_user(last, p + count - 1, fault);
+	bufpool_probe_put(first, p, fault);
+	bufpool_probe_put(last, p + count - 1, fault);
 	user_access_end();
 	return 0;
 fault:

@@ -517,6 +517,75 @@ TEST_F(slot, quota_set_while_slots_are_full)
 	ASSERT_EQ(0, bp_sysfs_set("user_quota", 0));
 }
 
+static atomic_uint probe_word;
+static atomic_bool probe_done;
+static atomic_uint probe_lost;
+
+static void *probe_writer(void *arg)
+{
+	unsigned int v = 0, seen;
+
+	while (!atomic_load(&probe_done)) {
+		atomic_store(&probe_word, ++v);
+		seen = atomic_load(&probe_word);
+		if (seen != v) {
+			atomic_fetch_add(&probe_lost, 1);
+			v = seen;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A failed ALLOC must leave the caller's ids array as it was: also a word
+ * of it another thread stores to meanwhile.  The pool is full, so every
+ * ALLOC fails with -EAGAIN; a store the call undid shows as the word
+ * going back.
+ */
+TEST_F(slot, failed_alloc_keeps_concurrent_stores_to_ids)
+{
+	struct bufpool_stats st0, st1;
+	__u32 all[LIMIT], *ro;
+	unsigned int n = 0, i;
+	pthread_t t;
+	int fd, ret;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs 2 CPUs");
+	fd = bp_open(0);
+	ASSERT_LE(0, fd);
+	/* the probe still writes: a read-only array fails, nothing taken */
+	ro = mmap(NULL, getpagesize(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+		  -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ(0U, ro[0]);
+	ASSERT_EQ(0, bp_stats(fd, &st0));
+	EXPECT_EQ(-EFAULT, bp_try(fd, BP_NORM, 1, ro));
+	EXPECT_EQ(-EFAULT, bp_try(fd, BP_NORM, 2, ro + 100));
+	ASSERT_EQ(0, bp_stats(fd, &st1));
+	EXPECT_TRUE(bp_stats_same(&st0, &st1));
+	munmap(ro, getpagesize());
+	while (n < LIMIT && !bp_try(self->fd, BP_CRIT, 1, &all[n]))
+		n++;
+	atomic_store(&probe_done, false);
+	atomic_store(&probe_lost, 0);
+	ASSERT_EQ(0, pthread_create(&t, NULL, probe_writer, NULL));
+	for (i = 0; i < 200000; i++) {
+		ret = bp_try(fd, BP_NORM, 1, (__u32 *)&probe_word);
+		if (ret != -EAGAIN) {
+			EXPECT_EQ(-EAGAIN, ret);
+			break;
+		}
+	}
+	atomic_store(&probe_done, true);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0U, atomic_load(&probe_lost))
+		TH_LOG("%u stores to the ids array undone by failed ALLOCs",
+		       atomic_load(&probe_lost));
+	ASSERT_EQ(0, bp_release_all(self->fd, all, n));
+	close(fd);
+}
+
 static void on_usr1(int sig)
 {
 }
