@@ -250,7 +250,12 @@ TEST_F(slot, fork_scm_dup_share_one_slot)
 	ASSERT_EQ(0, bp_release(fd, ids, 2));
 	ASSERT_EQ(0, bp_try(fd, BP_NORM, 2, ids));
 	ASSERT_EQ(0, bp_release(fd, ids, 2));
-	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv)) {
+		ASSERT_EQ(EAFNOSUPPORT, errno);
+		close(fd);
+		close(mfd);
+		SKIP(return, "no AF_UNIX sockets in this kernel: no fd to pass");
+	}
 
 	kid[0] = fork();
 	ASSERT_LE(0, kid[0]);
