@@ -219,6 +219,18 @@ static void cyclers(int fd, int mfd, size_t bs, struct owners *o, int tag)
 		pthread_join(t[i], NULL);
 }
 
+/* @msg carries the one byte at @byte and room for one fd in @cbuf. */
+static void one_fd_msg(struct msghdr *msg, struct iovec *iov, char *byte,
+		       char *cbuf, size_t len)
+{
+	iov->iov_base = byte;
+	iov->iov_len = 1;
+	msg->msg_iov = iov;
+	msg->msg_iovlen = 1;
+	msg->msg_control = cbuf;
+	msg->msg_controllen = len;
+}
+
 /*
  * A slotted file used by a forked child, by a process it was passed to
  * with SCM_RIGHTS and by dup()s at once, beside a file whose buffers are
@@ -268,12 +280,7 @@ TEST_F(slot, fork_scm_dup_share_one_slot)
 	if (!kid[1]) {
 		/* gets its own copy of fd over the socket, closes the rest */
 		close(fd);
-		iov.iov_base = &byte;
-		iov.iov_len = 1;
-		msg.msg_iov = &iov;
-		msg.msg_iovlen = 1;
-		msg.msg_control = cbuf;
-		msg.msg_controllen = sizeof(cbuf);
+		one_fd_msg(&msg, &iov, &byte, cbuf, sizeof(cbuf));
 		if (recvmsg(sv[1], &msg, 0) != 1)
 			_exit(2);
 		cm = CMSG_FIRSTHDR(&msg);
@@ -283,12 +290,7 @@ TEST_F(slot, fork_scm_dup_share_one_slot)
 		cyclers(got, mfd, self->bs, o, 20);
 		_exit(0);
 	}
-	iov.iov_base = &byte;
-	iov.iov_len = 1;
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = cbuf;
-	msg.msg_controllen = sizeof(cbuf);
+	one_fd_msg(&msg, &iov, &byte, cbuf, sizeof(cbuf));
 	cm = CMSG_FIRSTHDR(&msg);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
