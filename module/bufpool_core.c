@@ -265,6 +265,7 @@ struct bufpool_pcpu {
  * @releases: buffers given back
  * @page_alloc_failures: failed attempts to give a buffer memory
  * @shrunk: cached buffers given back to the kernel by bufpool_shrink()
+ * @drains: bufpool_drain_locked() calls that stopped the magazines
  * @pcpu: the magazines
  * @slotted: entities whose slot may serve (see the top comment), by
  *	their slot_node; empty while @fast is clear
@@ -315,6 +316,7 @@ struct bufpool {
 	u64 releases;
 	u64 page_alloc_failures;
 	u64 shrunk;
+	u64 drains;
 	struct bufpool_pcpu __percpu *pcpu;
 	struct list_head slotted;
 	unsigned int nr_slotted;
@@ -722,6 +724,7 @@ static void bufpool_drain_locked(struct bufpool *pool)
 	if (!pool->fast)
 		return;
 	WRITE_ONCE(pool->fast, false);
+	pool->drains++;
 	/* the entities refused a slot may ask again after the next refill */
 	WRITE_ONCE(pool->slot_gen, pool->slot_gen + 1);
 	for_each_possible_cpu(cpu) {
@@ -3272,6 +3275,7 @@ void bufpool_get_stats(struct bufpool *pool, struct bufpool_stats *st)
 	st->peak_in_use = pool->peak_in_use;
 	st->peak_queued = pool->peak_queued;
 	st->shrunk = pool->shrunk;
+	st->drains = pool->drains;
 	spin_unlock(&pool->lock);
 }
 EXPORT_SYMBOL_GPL(bufpool_get_stats);

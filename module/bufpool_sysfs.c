@@ -223,6 +223,7 @@ BUFPOOL_STAT_ATTR(peak_in_use, peak_in_use);
 BUFPOOL_STAT_ATTR(peak_queued, peak_queued);
 BUFPOOL_STAT_ATTR(quarantined, quarantined);
 BUFPOOL_STAT_ATTR(shrunk, shrunk);
+BUFPOOL_STAT_ATTR(drains, drains);
 
 static struct attribute *bufpool_stat_attrs[] = {
 	&dev_attr_in_use.attr,
@@ -241,6 +242,7 @@ static struct attribute *bufpool_stat_attrs[] = {
 	&dev_attr_peak_queued.attr,
 	&dev_attr_quarantined.attr,
 	&dev_attr_shrunk.attr,
+	&dev_attr_drains.attr,
 	NULL,
 };
 

@@ -79,6 +79,34 @@ TEST_F(magshrink, drop_caches_reaches_per_cpu_caches)
 	ASSERT_EQ(0, bp_release(self->fd, &b, 1));
 }
 
+/* STATS drains: still while the per-CPU caches serve, one more per stop */
+TEST_F(magshrink, drains_count_the_stops)
+{
+	struct bufpool_stats st0, st1, st2;
+	__u32 ids[WARM], a;
+	unsigned int i;
+
+	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
+	for (i = 0; i < WARM; i++)
+		ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &ids[i]));
+	ASSERT_EQ(0, bp_release_all(self->fd, ids, WARM));
+	ASSERT_EQ(0, on_cpu(0));
+	ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &a));
+	ASSERT_EQ(0, bp_release(self->fd, &a, 1));
+	ASSERT_EQ(0, bp_stats(self->fd, &st0));
+	for (i = 0; i < 100; i++) {
+		ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &a));
+		ASSERT_EQ(0, bp_release(self->fd, &a, 1));
+	}
+	ASSERT_EQ(0, bp_stats(self->fd, &st1));
+	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
+	ASSERT_EQ(0, bp_stats(self->fd, &st2));
+	TH_LOG("drains: %llu before, %llu after 100 pairs, %llu after drop_caches",
+	       st0.drains, st1.drains, st2.drains);
+	EXPECT_EQ(st0.drains, st1.drains);
+	EXPECT_LT(st1.drains, st2.drains);
+}
+
 TEST_F(magshrink, stats_and_drop_caches_reach_slots)
 {
 	struct bufpool_stats st0, st1, st2;

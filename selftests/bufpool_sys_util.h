@@ -35,7 +35,7 @@ static inline const char *bp_stat_file(unsigned int i)
 		"queued_normal", "queued_low", "allocations", "grants_waited",
 		"wakeups", "spurious_wakeups", "releases",
 		"page_alloc_failures", "peak_in_use", "peak_queued",
-		"quarantined", "shrunk", NULL,
+		"quarantined", "shrunk", "drains", NULL,
 	};
 
 	return names[i];

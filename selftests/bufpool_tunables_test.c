@@ -62,7 +62,7 @@ static __u64 stat_field(const struct bufpool_stats *st, unsigned int i)
 		st->queued[1], st->queued[2], st->allocations,
 		st->grants_waited, st->wakeups, st->spurious_wakeups,
 		st->releases, st->page_alloc_failures, st->peak_in_use,
-		st->peak_queued, st->quarantined, st->shrunk,
+		st->peak_queued, st->quarantined, st->shrunk, st->drains,
 	};
 
 	return v[i];

@@ -33,7 +33,7 @@ static const char * const counters[] = {
 	"in_use", "free", "allocated", "queued_critical", "queued_normal",
 	"queued_low", "allocations", "grants_waited", "wakeups",
 	"spurious_wakeups", "releases", "page_alloc_failures", "peak_in_use",
-	"peak_queued", "quarantined", "shrunk",
+	"peak_queued", "quarantined", "shrunk", "drains",
 };
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -157,6 +157,7 @@ static int cmd_status(bool json)
 	printf("%-22s %12llu\n", "peak queued", cnt(&s, "peak_queued"));
 	printf("%-22s %12llu\n", "quarantined", cnt(&s, "quarantined"));
 	printf("%-22s %12llu\n", "shrunk", cnt(&s, "shrunk"));
+	printf("%-22s %12llu\n", "per-CPU cache drains", cnt(&s, "drains"));
 	return 0;
 }
 

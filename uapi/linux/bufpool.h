@@ -344,6 +344,12 @@ struct bufpool_info {
  * @shrunk: cached free buffers given back to the kernel under memory
  *	pressure (the pool's shrinker) since load; @allocated fell by as
  *	many, and the pool grows again on demand
+ * @drains: times the per-CPU caches were stopped and their buffers put
+ *	back in the shared cache since load: a request that had to wait or
+ *	came near the limit, a tunable change, a shrink.  While buffers are
+ *	plentiful and nobody waits it stays still; a count that climbs with
+ *	the load says the pool runs near its limit (each drain sends every
+ *	CPU to the pool lock until a later allocation refills)
  */
 struct bufpool_stats {
 	__u32 size;
@@ -365,6 +371,7 @@ struct bufpool_stats {
 	__aligned_u64 peak_queued;
 	__aligned_u64 quarantined;
 	__aligned_u64 shrunk;
+	__aligned_u64 drains;
 };
 
 #define BUFPOOL_IOC_MAGIC		0xBB

@@ -664,7 +664,7 @@ static void kb_report(struct kb_bench *b, u64 ns, struct bufpool_stats *st0,
 	/* Jain's index over completions, in 1/10000 */
 	jain = sxx ? div64_u64(sx * sx * 10000, c->sessions * sxx) : 0;
 	scnprintf(kb_result, sizeof(kb_result),
-		  "peer=%s policy=%s sessions=%u maxconn=%u limit=%u reserve=%u service_us=%u ms=%llu completed=%llu rate=%llu allocs=%llu attempts=%llu waited=%llu wakeups=%llu spurious=%llu pool_wakeups=%llu pool_grants=%llu pool_spurious=%llu wait_p50_ns=%llu wait_p99_ns=%llu wait_max_ns=%llu jain_e4=%llu in_use_peak=%d\n",
+		  "peer=%s policy=%s sessions=%u maxconn=%u limit=%u reserve=%u service_us=%u ms=%llu completed=%llu rate=%llu allocs=%llu attempts=%llu waited=%llu wakeups=%llu spurious=%llu pool_wakeups=%llu pool_grants=%llu pool_spurious=%llu wait_p50_ns=%llu wait_p99_ns=%llu wait_max_ns=%llu jain_e4=%llu in_use_peak=%d pool_drains=%llu pool_allocated=%llu\n",
 		  kb_peer_names[c->peer],
 		  c->peer == KB_BUFPOOL ? kb_policy_names[c->policy] : "-",
 		  c->sessions, c->maxconn, c->limit, c->reserve, c->service_us,
@@ -674,7 +674,8 @@ static void kb_report(struct kb_bench *b, u64 ns, struct bufpool_stats *st0,
 		  st1->grants_waited - st0->grants_waited,
 		  st1->spurious_wakeups - st0->spurious_wakeups,
 		  kb_hist_pct(b, 50), kb_hist_pct(b, 99), t.wait_max, jain,
-		  atomic_read(&b->peak));
+		  atomic_read(&b->peak), st1->drains - st0->drains,
+		  st1->allocated);
 }
 
 static int kb_run(struct kb_bench *b)

@@ -2263,6 +2263,44 @@ static void test_percpu_stats(void)
 	teardown();
 }
 
+static unsigned long long drains(void)
+{
+	struct bufpool_stats st;
+
+	bufpool_get_stats(T.pool, &st);
+	return st.drains;
+}
+
+/* STATS drains counts the drains that stopped the magazines, no other. */
+static void test_percpu_drains(void)
+{
+	struct bufpool_tunables t;
+	unsigned long long d0;
+	const char *why;
+	unsigned int i;
+
+	setup(32, 1);
+	warm(20);
+	d0 = drains();
+	fill_magazines();
+	for (i = 0; i < 100; i++) {	/* the magazines serve: no drain */
+		EXPECT_EQ(R(0, 0), 0);
+		EXPECT_EQ(A(0, LOW, 1), 0);
+	}
+	EXPECT(bp_fast(T.pool));
+	EXPECT_EQ(drains(), d0);	/* STATS pause them, no drain */
+	bufpool_get_tunables(T.pool, &t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT(!bp_fast(T.pool));
+	EXPECT_EQ(drains(), d0 + 1);
+	/* stopped already: a second change drains nothing */
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT_EQ(drains(), d0 + 1);
+	EXPECT_EQ(R(0, 0), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	teardown();
+}
+
 static void test_percpu_grants(void)
 {
 	u32 ids1[2], ids2[2];
@@ -3000,6 +3038,7 @@ static const struct test tests[] = {
 	{ "percpu_quota", test_percpu_quota },
 	{ "percpu_tunables", test_percpu_tunables },
 	{ "percpu_stats", test_percpu_stats },
+	{ "percpu_drains", test_percpu_drains },
 	{ "percpu_grants", test_percpu_grants },
 	{ "percpu_critical", test_percpu_critical },
 	{ "percpu_destroy", test_percpu_destroy },

@@ -31,11 +31,13 @@ namespace {
 static_assert(sizeof(bufpool_alloc) == 48, "struct bufpool_alloc size");
 static_assert(sizeof(bufpool_release) == 32, "struct bufpool_release size");
 static_assert(sizeof(bufpool_info) == 40, "struct bufpool_info size");
-static_assert(sizeof(bufpool_stats) == 168, "struct bufpool_stats size");
+static_assert(sizeof(bufpool_stats) == 176, "struct bufpool_stats size");
 static_assert(offsetof(bufpool_stats, quarantined) == 152,
 	      "struct bufpool_stats: quarantined follows the first version");
 static_assert(offsetof(bufpool_stats, shrunk) == 160,
 	      "struct bufpool_stats: shrunk follows quarantined");
+static_assert(offsetof(bufpool_stats, drains) == 168,
+	      "struct bufpool_stats: drains follows shrunk");
 static_assert(std::is_standard_layout<bufpool_alloc>::value &&
 	      std::is_trivially_copyable<bufpool_stats>::value,
 	      "uapi structures are plain data");

@@ -22,12 +22,13 @@ BP_ASSERT(cancel_size, sizeof(struct bufpool_cancel) == 16);
 BP_ASSERT(info_size, sizeof(struct bufpool_info) == 40);
 BP_ASSERT(info_features, offsetof(struct bufpool_info, features) == 16);
 BP_ASSERT(info_entity, offsetof(struct bufpool_info, entity_id) == 32);
-BP_ASSERT(stats_size, sizeof(struct bufpool_stats) == 168);
+BP_ASSERT(stats_size, sizeof(struct bufpool_stats) == 176);
 BP_ASSERT(stats_queued, offsetof(struct bufpool_stats, queued) == 56);
 BP_ASSERT(stats_peak, offsetof(struct bufpool_stats, peak_queued) == 144);
 BP_ASSERT(stats_quarantined,
 	  offsetof(struct bufpool_stats, quarantined) == 152);
 BP_ASSERT(stats_shrunk, offsetof(struct bufpool_stats, shrunk) == 160);
+BP_ASSERT(stats_drains, offsetof(struct bufpool_stats, drains) == 168);
 BP_ASSERT(classes, BUFPOOL_NR_CLASSES == 3);
 
 unsigned long bp_uapi_use(struct bufpool_alloc *a, struct bufpool_info *info);
