@@ -241,7 +241,7 @@ help:
 	@echo "Targets: all/modules modules_install clean deps selftests tools unit"
 	@echo "         initramfs lint check check-stock run vm help"
 	@echo "         lanes check-lane check-rt check-debug debug-kernel dkms-check"
-	@echo "         dkms-install dkms-uninstall bench kbench"
+	@echo "         dkms-install dkms-uninstall bench kbench bench-test"
 
 # The kernel matrix and DKMS: lanes check-lane check-rt check-debug
 # debug-kernel dkms-check dkms-install dkms-uninstall (tools/vm/kernels.mk).
@@ -254,9 +254,13 @@ include tools/vm/kernels.mk
 #        bench tool built too and run alternately with this tree's in the
 #        same boot, build/bench/before-after.md.  BENCH_* knobs: bench.sh.
 # kbench: the in-kernel bench module, against this bufpool.ko's symbols.
-.PHONY: bench kbench
+# bench-test: the report's awk on made-up lines, on the host.
+.PHONY: bench kbench bench-test
 bench:
 	+$(Q)tools/bench/bench.sh
+
+bench-test:
+	$(Q)tools/bench/kbench-pairs-test.sh
 
 kbench: modules
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/tools/bench/kbench \
