@@ -28,7 +28,11 @@
 # base's default policy; e.g. "handoff adaptive") are passed to the VM (see
 # tools/bench/bufpool-bench-vm.sh).  BENCH_PHASES: another phase file than
 # tools/bench/vm-phases, to run a part of it (the report has the tables of
-# what ran).  Benchmarks are not tests: nothing here fails on a number.
+# what ran).  BENCH_PAIRS (7) and BENCH_PAIR_MS (1000) go to the VM too:
+# tools/bench/kbench-pairs-vm.sh, kbench's bufpool and sbitmap_queue (and
+# the base's bufpool) in adjacent runs, <out>/pairs.md
+# (tools/bench/kbench-pairs.awk).  Benchmarks are not tests: nothing here
+# fails on a number.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -122,9 +126,11 @@ if [ -z "$parse_only" ]; then
 	cp tools/bench/bufpool-bench-vm.sh "$out/bufpool-bench-vm"
 	cp tools/bench/bufpool-bench-vm.sh "$out/bufpool-bench-floor"
 	cp tools/bench/bufpool-bench-pages.sh "$out/bufpool-bench-pages"
+	cp tools/bench/kbench-pairs-vm.sh "$out/kbench-pairs-vm"
 	tools/vm/mkinitramfs.sh -o "$out/initramfs.cpio.gz" -k bufpool.ko \
 		-p "${BENCH_PHASES:-tools/bench/vm-phases}" -x "$build/tools/bufpool-bench" \
 		-x "$out/bufpool-bench-vm" -x "$out/bufpool-bench-floor" \
+		-x "$out/kbench-pairs-vm" \
 		-x "$build/tools/bufpool-pagebench" -x "$out/bufpool-bench-pages" \
 		-x "$build/tools/bufpool-iobench" \
 		-x tools/bench/bufpool-bench-trace.sh \
@@ -147,16 +153,20 @@ if [ -z "$parse_only" ]; then
 		>> "$out/initramfs.cpio.gz"
 	append=""
 	for v in BENCH_S BENCH_M BENCH_SECS BENCH_KMS BENCH_FLOOR_N BENCH_SERVICE_US \
-		 BENCH_CPU_SERVICE_US BENCH_REPS BENCH_BASE_POLICIES; do
+		 BENCH_CPU_SERVICE_US BENCH_REPS BENCH_BASE_POLICIES BENCH_PAIRS \
+		 BENCH_PAIR_MS; do
 		# the kernel command line splits on spaces: commas there
 		val=${!v:-}
 		[ -n "$val" ] && append="$append $v=${val// /,}"
 	done
 	per_rep=600
 	[ -z "$base_rev" ] || per_rep=1200
+	# the paired kernel runs: 12 configurations, 3 peers, ~1.3 s each
+	# beyond the nominal time, switches between modules included
+	pairs_s=$((12 * ${BENCH_PAIRS:-7} * 3 * (${BENCH_PAIR_MS:-1000} + 1500) / 1000))
 	t0=$(date +%s)
 	tools/vm/vm-run.sh -k "$kernel" -i "$out/initramfs.cpio.gz" -l "$log" \
-		-t $((600 + per_rep * reps)) -c "$cpus" -m "$mem" \
+		-t $((600 + per_rep * reps + pairs_s)) -c "$cpus" -m "$mem" \
 		-a "$append" |
 		tee "$out/vm-run.out" ||
 		echo "bench: the VM run reported failures (see $out/vm-run.out)"
@@ -168,11 +178,18 @@ nproc=$(tr -d '\r' < "$log" | sed -n 's/.*@@BUFPOOL boot .*nproc=\([0-9]*\).*/\1
 # (no vm-run.out beside a log parsed from elsewhere)
 qemu=$(sed -n 's/^vm: \(qemu-system.*\)/\1/p' "$out/vm-run.out" 2>/dev/null | head -n 1 || true)
 
-rm -f "$out"/plot-*.dat "$out/before-after.md" "$out/harness.md"
+rm -f "$out"/plot-*.dat "$out/before-after.md" "$out/harness.md" "$out/pairs.md"
 { tr -d '\r' < "$log"; cat "$out/harness.log" 2> /dev/null || true; } |
 	awk -v kver="$kver" -v nproc="$nproc" -v qemu="$qemu" -v out="$out" \
 	    -v baserev="${base_rev:0:12}" -v headrev="$(cat "$out/head.rev" 2> /dev/null)" \
 	    -f tools/bench/bench-report.awk
+tr -d '\r' < "$log" | awk -f tools/bench/kbench-pairs.awk > "$out/pairs.md"
+if [ -s "$out/pairs.md" ]; then
+	cat "$out/pairs.md"
+	echo "bench: $out/pairs.md"
+else
+	rm -f "$out/pairs.md"
+fi
 tr -d '\r' < "$log" | awk -f tools/bench/pages-report.awk | tee "$out/pages.md"
 tools/bench/io-report.sh "$log" | tee "$out/io.md"
 tr -d '\r' < "$log" | awk -f tools/bench/trace-report.awk | tee "$out/trace.md"
