@@ -4,8 +4,10 @@
 # into a table on stdout, <out>/table.md, <out>/results.json and the data
 # files of tools/bench/plot.gp, and check the targets.
 #
-# Input lines: "@@BENCH {json}" (tools/bufpool-bench --json) and
-# "@@KBENCH key=value..." (tools/bench/kbench); with a base revision
+# Input lines: "@@BENCH {json}" (tools/bufpool-bench --json),
+# "@@KBENCH key=value..." (tools/bench/kbench) and "@@KPAIR key=value..."
+# (tools/bench/kbench-pairs-vm.sh, only into results.json: their table is
+# tools/bench/kbench-pairs.awk's <out>/pairs.md); with a base revision
 # (bench.sh BENCH_BASE) also "@@BENCH side=base {json}", "@@KBENCH
 # side=base ...", "@@BENCHINFO side=... default_policy=..." and the
 # host's "@@HARNESS side=... rep=... bench: ..." (the core harness's
@@ -476,6 +478,13 @@ BEGIN {
 	next
 }
 
+# tools/bench/kbench-pairs-vm.sh's runs (their table:
+# tools/bench/kbench-pairs.awk), for results.json
+/@@KPAIR / {
+	kpl[++nkp] = substr($0, index($0, "@@KPAIR ") + 8)
+	next
+}
+
 # "@@BENCHINFO side=<new|base> default_policy=<policy>"
 /@@BENCHINFO / {
 	line = substr($0, index($0, "@@BENCHINFO ") + 12)
@@ -704,6 +713,8 @@ END {
 		printf "  \"base\": \"%s\",\n  \"head\": \"%s\",\n", baserev, headrev >> js
 	json_lines("session", s, ns, ",")
 	json_lines("floor", fl, nfl, ",")
+	if (nkp > 0)
+		json_kv("kpairs", kpl, nkp, ",")
 	json_kv("kbench", k, nk, nbs + nbfl + nbk > 0 ? "," : "")
 	if (nbs + nbfl + nbk > 0) {
 		json_lines("base_session", bs, nbs, ",")
