@@ -164,8 +164,9 @@ run:
 	+$(Q)tools/vm/check.sh run
 
 # All of them run even when one fails; lint fails if any did.  lint-src
-# is all but the kbuild pass (make check runs that once per kernel).
-LINT_SRC := lint-checkpatch lint-user lint-compat lint-uapi lint-dkms
+# is all but the kbuild pass (make check runs that once per kernel), and
+# the bench report's own test (host only, seconds) rides along.
+LINT_SRC := lint-checkpatch lint-user lint-compat lint-uapi lint-dkms bench-test
 lint lint-src:
 	+$(Q)rc=0; for t in $(LINT_SRC) $(if $(filter lint,$@),lint-kbuild); do \
 		$(MAKE) --no-print-directory $$t || rc=1; \
