@@ -13,7 +13,9 @@
  *    LOW leaves twice the reserve;
  *  - memory: the pool keeps at least @reserve zeroed buffers cached, and
  *    only CRITICAL requests may take those, so a critical request is served
- *    even when the page allocator has nothing to give.  Pages are never
+ *    even when the page allocator has nothing to give (while the magazines
+ *    serve, a critical request that would take them grows the cache for
+ *    them first: see below).  Pages are never
  *    allocated nor zeroed under the pool lock: a new request first reserves
  *    the buffers the cache lacks (@nr_growing, counted against the limit),
  *    creates them with the lock dropped, adds them to the cache, then is
@@ -101,7 +103,13 @@
  *       the cache holds the reserve: a locked allocation that would take
  *       either further drains first.  So
  *       any class may take a magazine's buffers: what is really in use
- *       is below @in_use, and LOW's budget check covers every class;
+ *       is below @in_use, and LOW's budget check covers every class.  A
+ *       locked allocation within LOW's budget that finds the cache short
+ *       (of @count and the reserve, for CRITICAL too: it grows for the
+ *       reserve rather than take it) grows the cache first, as any new
+ *       request does, within the limit, and drains only if that fails
+ *       or the limit leaves no room: far from the limit the pool grows
+ *       while the magazines serve, rather than stopping them;
  *     - a fast operation reads @fast under its magazine's lock and does
  *       nothing fast if it is clear (an allocation with acquire, paired
  *       with the refill's release: a refill on another CPU set it, and
@@ -118,8 +126,9 @@
  *     - the pool lock's holder drains before it queues a request or
  *       fails one with -EAGAIN (then looks again: a request that only
  *       fits once the magazines are back is served), before a request
- *       whose budget or cache test would fail, before tunables change,
- *       before a shrink, and at destroy.  So a request is queued only
+ *       whose budget test would fail (LOW's: see above) or whose cache
+ *       the pool's room cannot fill, before tunables change, before a
+ *       shrink, and at destroy.  So a request is queued only
  *       with @fast clear and the magazines empty: from then on FIFO and
  *       class order hold as above, and nobody is served ahead through a
  *       magazine;
@@ -587,7 +596,10 @@ static void bufpool_buf_unaccount_locked(struct bufpool *pool,
 
 /*
  * Buffers the cache lacks, holding @avail, to serve @count of @class: all
- * but CRITICAL must leave the reserve's buffers cached.
+ * but CRITICAL must leave the reserve's buffers cached, and so must
+ * CRITICAL while the magazines serve (bufpool_take_locked() would drain
+ * them otherwise): the pool grows for the reserve then, far from its
+ * limit, rather than stopping the magazines.
  */
 static unsigned int bufpool_cache_short(const struct bufpool *pool,
 					unsigned int class, unsigned int count,
@@ -595,7 +607,7 @@ static unsigned int bufpool_cache_short(const struct bufpool *pool,
 {
 	unsigned int want = count;
 
-	if (class != BUFPOOL_CLASS_CRITICAL)
+	if (class != BUFPOOL_CLASS_CRITICAL || pool->fast)
 		want += pool->reserve;
 	return want > avail ? want - avail : 0;
 }
@@ -1660,9 +1672,16 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 	int ret;
 
 	lockdep_assert_held(&pool->lock);
-	/* exact counts before the budget and the cache are looked at */
-	if (pool->fast && (!bufpool_budget_ok(pool, class, count) ||
-			   bufpool_cache_usable(pool, class) < count))
+	/*
+	 * Exact counts before the budget and the cache are looked at, unless
+	 * the magazines may go on serving: within LOW's budget, a cache that
+	 * the pool's room can fill up to the reserve and @count is grown
+	 * (the take then keeps the reserve cached and drains nothing).
+	 */
+	if (pool->fast &&
+	    (!bufpool_budget_ok(pool, BUFPOOL_CLASS_LOW, count) ||
+	     bufpool_cache_short(pool, class, count, pool->nr_cached) >
+	     bufpool_room_locked(pool)))
 		bufpool_drain_locked(pool);
 	grown = bufpool_grow_direct(e, class, count, flags);
 	same = w->class == class && w->count == count;

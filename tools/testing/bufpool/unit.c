@@ -2364,6 +2364,72 @@ static void test_percpu_critical(void)
 	teardown();
 }
 
+/*
+ * Far from the limit, a locked allocation that finds its CPU's magazine
+ * empty and only the reserve's buffers cached grows the cache instead of
+ * draining the magazines (which would send every CPU to the pool lock
+ * until the next refill): NORMAL before anything is drained, CRITICAL
+ * by growing for the reserve it would otherwise take.  A refused call
+ * grows nothing; past LOW's budget the magazines are drained as before.
+ */
+static void test_percpu_grow(void)
+{
+	unsigned long long d0;
+	struct bp_snap s;
+
+	setup(32, 2);			/* headroom 0 / 2 / 4 */
+	warm(4);
+	/* CPU 0's refill leaves the reserve cached; one stays in its magazine */
+	EXPECT_EQ(A(0, LOW, 1), 0);
+	EXPECT(bp_fast(T.pool));
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), 1);
+	EXPECT_EQ(cached(), 3);		/* 2 shared + 1 in the magazine */
+	d0 = drains();
+
+	/* CPU 1's magazine is empty, the cache at the reserve */
+	bp_cpu = 1;
+	T.t[1].e.critical_exempt = false;
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	EXPECT(bp_fast(T.pool));
+	EXPECT_EQ(drains(), d0);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), 1);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, 5);
+	EXPECT_EQ(s.nr_cached, 3);
+
+	/* CRITICAL may take the reserve, but the pool grows for it */
+	EXPECT_EQ(A(1, CRIT, 1), 0);
+	EXPECT(bp_fast(T.pool));
+	EXPECT_EQ(drains(), d0);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), 1);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, 6);
+	EXPECT_EQ(s.nr_cached, 3);
+
+	/* refused (1 non-critical < 1 + 1): no growth, no drain */
+	EXPECT_EQ(A(1, CRIT, 1), -EPERM);
+	EXPECT_EQ(drains(), d0);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, 6);
+
+	/* 4 (the magazine's included) + 24 + 4 <= 32: grown */
+	EXPECT_EQ(A(2, NORM, 24), 0);
+	EXPECT(bp_fast(T.pool));
+	EXPECT_EQ(drains(), d0);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, 30);
+	/* 28 + 1 + 4 > 32: drained, then served exactly, nothing grown */
+	EXPECT_EQ(A(3, NORM, 1), 0);
+	EXPECT(!bp_fast(T.pool));
+	EXPECT_EQ(drains(), d0 + 1);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, 30);
+	EXPECT_EQ(s.in_use, 28);
+	EXPECT_EQ(s.nr_cached, 2);
+	bp_cpu = 0;
+	teardown();
+}
+
 static void test_percpu_destroy(void)
 {
 	struct bp_mem_stats ms;
@@ -3041,6 +3107,7 @@ static const struct test tests[] = {
 	{ "percpu_drains", test_percpu_drains },
 	{ "percpu_grants", test_percpu_grants },
 	{ "percpu_critical", test_percpu_critical },
+	{ "percpu_grow", test_percpu_grow },
 	{ "percpu_destroy", test_percpu_destroy },
 	{ "adaptive_late_timer", test_adaptive_late_timer },
 	{ "adaptive_rebound", test_adaptive_rebound },
