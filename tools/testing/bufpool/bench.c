@@ -9,9 +9,12 @@
  * waits (p99, max), wake-ups per waited request, spurious wake-ups and
  * barges.  A timer thread plays the kernel's hrtimer for the adaptive
  * policy's park window: it sleeps until the timer's expiry and fires it.
+ * Last, kbench's sessions on one thread playing 2 CPUs, far from the
+ * limit: how often the magazines were drained, and the memory grown.
  *
  * Usage: bench [iterations [only]]: with @only, just the runs whose label
- * contains it (e.g. "limit 1 (adaptive)", or "re-taking"), for a profile.
+ * contains it (e.g. "limit 1 (adaptive)", "re-taking" or "sessions"), for
+ * a profile.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -346,6 +349,85 @@ static void bench_barge(void)
 	bufpool_destroy(pool);
 }
 
+/*
+ * Sessions as tools/bench/kbench runs them, on one thread that plays both
+ * CPUs in a fixed pseudo-random order: 64 entities, 32 a CPU, each takes
+ * a NORMAL buffer, waits for one of 8 server slots, is served a few
+ * steps, takes a CRITICAL buffer and releases both; limit 2 * 64 + 5,
+ * reserve 4, so the pool is never near its limit.  How often the
+ * magazines were drained (each drain sends every CPU to the pool lock
+ * until a refill), per 1e6 calls, and how much memory the pool grew to.
+ */
+static void bench_sessions(void)
+{
+	enum { NSESS = 64, MAXCONN = 8 };
+	struct bufpool_config cfg = { .limit = 2 * NSESS + 5, .reserve = 4,
+				      .bufsize = BUFSZ };
+	static struct bufpool_entity e[NSESS];
+	u32 ids[NSESS][2];
+	unsigned char phase[NSESS] = { 0 };
+	unsigned int seed = 1, i, s, busy = 0;
+	unsigned long calls = 0, allocs = 0;
+	unsigned long long fast0, drains0;
+	struct bufpool_stats st;
+	struct bufpool_buf *buf;
+	int ret;
+
+	if (only && !strstr("sessions", only))
+		return;
+	pool = bufpool_create(&cfg);
+	if (IS_ERR(pool))
+		abort();
+	for (i = 0; i < NSESS; i++)
+		bufpool_entity_init(pool, &e[i], barge_wake, NULL);
+	bufpool_get_stats(pool, &st);
+	drains0 = st.drains;
+	fast0 = bp_fast_allocs(pool);
+	while (calls < 2 * iters) {
+		s = rand_r(&seed) % NSESS;
+		bp_cpu = s / (NSESS / 2);
+		switch (phase[s]) {
+		case 0:		/* the request buffer */
+		case 3:		/* the response buffer */
+			ret = bufpool_alloc(&e[s], phase[s] ? BUFPOOL_CLASS_CRITICAL :
+					    BUFPOOL_CLASS_NORMAL, 1, 0, &buf);
+			calls++;
+			allocs++;
+			if (ret)	/* never waits: far from the limit */
+				abort();
+			ids[s][!!phase[s]] = buf->id;
+			phase[s]++;
+			break;
+		case 1:		/* a server slot */
+			if (busy < MAXCONN) {
+				busy++;
+				phase[s]++;
+			}
+			break;
+		case 2:		/* served */
+			phase[s] += rand_r(&seed) % 4 == 0;
+			break;
+		case 4:
+			if (bufpool_release(&e[s], ids[s], 2))
+				abort();
+			calls++;
+			busy--;
+			phase[s] = 0;
+			break;
+		}
+	}
+	bp_cpu = 0;
+	bufpool_get_stats(pool, &st);
+	printf("bench: sessions (64 on 2 CPUs, maxconn 8, limit 133, reserve 4): %.1f drains per 1e6 calls, %llu of %lu allocations took the pool lock, %llu buffers allocated, %llu in use at most\n",
+	       (st.drains - drains0) * 1e6 / calls,
+	       allocs - (bp_fast_allocs(pool) - fast0), allocs,
+	       (unsigned long long)st.allocated,
+	       (unsigned long long)st.peak_in_use);
+	for (i = 0; i < NSESS; i++)
+		bufpool_entity_destroy(&e[i]);
+	bufpool_destroy(pool);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -360,5 +442,6 @@ int main(int argc, char **argv)
 	bench("2 threads, limit 4 (adaptive)", 4, 2, BUFPOOL_POLICY_ADAPTIVE);
 	bench("2 threads, limit 1 (adaptive)", 1, 2, BUFPOOL_POLICY_ADAPTIVE);
 	bench_barge();
+	bench_sessions();
 	return 0;
 }
