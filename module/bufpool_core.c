@@ -106,10 +106,13 @@
  *       is below @in_use, and LOW's budget check covers every class.  A
  *       locked allocation within LOW's budget that finds the cache short
  *       (of @count and the reserve, for CRITICAL too: it grows for the
- *       reserve rather than take it) grows the cache first, as any new
- *       request does, within the limit, and drains only if that fails
- *       or the limit leaves no room: far from the limit the pool grows
- *       while the magazines serve, rather than stopping them;
+ *       reserve rather than take it) first takes the slots' buffers back
+ *       into the cache (each under its entity's lock, which stays
+ *       slotted: idle entities' slots do not make the pool grow), then
+ *       grows the cache, as any new request does, within the limit, and
+ *       drains only if that fails or the limit leaves no room: far from
+ *       the limit the pool grows while the magazines serve, rather than
+ *       stopping them;
  *     - a fast operation reads @fast under its magazine's lock and does
  *       nothing fast if it is clear (an allocation with acquire, paired
  *       with the refill's release: a refill on another CPU set it, and
@@ -752,6 +755,28 @@ static void bufpool_drain_locked(struct bufpool *pool)
 	list_for_each_entry_safe(e, tmp, &pool->slotted, slot_node) {
 		spin_lock(&e->lock);
 		bufpool_unslot_locked(pool, e);
+		spin_unlock(&e->lock);
+	}
+}
+
+/*
+ * Give the slots' buffers back to the cache, each under its entity's lock,
+ * leaving @fast set and the entities slotted: a cache short of buffers
+ * that idle entities keep need not grow while the magazines serve.
+ */
+static void bufpool_unpark_slots_locked(struct bufpool *pool)
+{
+	struct bufpool_entity *e;
+	unsigned int i;
+
+	lockdep_assert_held(&pool->lock);
+	list_for_each_entry(e, &pool->slotted, slot_node) {
+		spin_lock(&e->lock);
+		for (i = 0; i < e->nr_slot; i++)
+			list_add_tail(&e->slot[i]->node, &pool->cache);
+		pool->nr_cached += e->nr_slot;
+		pool->in_use -= e->nr_slot;
+		e->nr_slot = 0;
 		spin_unlock(&e->lock);
 	}
 }
@@ -1676,8 +1701,12 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 	 * Exact counts before the budget and the cache are looked at, unless
 	 * the magazines may go on serving: within LOW's budget, a cache that
 	 * the pool's room can fill up to the reserve and @count is grown
-	 * (the take then keeps the reserve cached and drains nothing).
+	 * (the take then keeps the reserve cached and drains nothing), after
+	 * what idle slots keep is back in the cache.
 	 */
+	if (pool->fast &&
+	    bufpool_cache_short(pool, class, count, pool->nr_cached))
+		bufpool_unpark_slots_locked(pool);
 	if (pool->fast &&
 	    (!bufpool_budget_ok(pool, BUFPOOL_CLASS_LOW, count) ||
 	     bufpool_cache_short(pool, class, count, pool->nr_cached) >
