@@ -94,6 +94,7 @@ step stress-tsan $B/stress-tsan 3 4
 step stress-tsan-adaptive $B/stress-tsan 3 4 adaptive
 step stress-tsan-percpu $B/stress-tsan 3 4 percpu
 step repro-adopt-uaf $B/repro-adopt-uaf
+step repro-parked-growth $B/repro-parked-growth
 step interleave $B/interleave
 step fuzz fuzz
 step model-check mc
