@@ -73,8 +73,8 @@ CHECKPATCH_USER_IGNORE :=
 # version still fails.
 CHECKPATCH_COMPAT_FILES := module/bufpool_compat.h
 CHECKPATCH_COMPAT_IGNORE := LINUX_VERSION_CODE CONSTANT_COMPARISON
-CHECKPATCH_KERNEL_FILES = $(filter-out $(CHECKPATCH_COMPAT_FILES), \
-	$(wildcard module/*.c module/*.h uapi/linux/*.h))
+CHECKPATCH_KERNEL_FILES = $(filter-out $(CHECKPATCH_COMPAT_FILES) %.mod.c, \
+	$(wildcard module/*.c module/*.h uapi/linux/*.h tools/bench/kbench/*.c))
 CHECKPATCH_USER_FILES = $(wildcard selftests/*.c selftests/*.h tools/*.c tools/*.h)
 
 Q := $(if $(V:0=),,@)

@@ -271,12 +271,12 @@ static int kb_bufpool_get(struct kb_sess *s, unsigned int class,
 		if (ret != -EAGAIN)
 			return ret;
 		*waited = true;
-		while (!wait_event_timeout(s->wq, !bufpool_queued(&s->entity),
-					   HZ / 10)) {
-			if (kthread_should_stop()) {
-				bufpool_cancel(&s->entity);
-				return -EINTR;
-			}
+		/* no timeout: its wake-ups would count as the pool's */
+		wait_event(s->wq, !bufpool_queued(&s->entity) ||
+			   kthread_should_stop());
+		if (bufpool_queued(&s->entity)) {	/* told to stop */
+			bufpool_cancel(&s->entity);
+			return -EINTR;
 		}
 		woken = true;
 	}
