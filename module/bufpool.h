@@ -11,16 +11,29 @@
  * to the waiter, and only then calls ->wake().
  *
  * Calling context: every function may sleep only where noted; none may be
- * called with the pool lock held (that is, from ->wake()), but for
- * bufpool_collect_granted_locked(), which is only for ->wake().  Pages are
- * never allocated nor zeroed under the pool lock: bufpool_alloc() creates
- * the buffers it lacks before taking it (yielding between them only with
- * BUFPOOL_ALLOC_MAY_SLEEP), and bufpool_release() and
- * bufpool_entity_destroy() zero what comes back after dropping it, and may
- * sleep (they yield the CPU between two buffers); so may bufpool_shrink(),
- * which frees cached buffers after dropping it.  ->wake() is
- * called with the pool lock held: it must not sleep nor call back into
- * bufpool; wake_up() of a wait queue or queueing work is what it is for.
+ * called with the pool lock held (that is, from ->notify()), nor from
+ * ->wake(), but for bufpool_collect_granted_locked(), which is only for
+ * ->notify().  Pages are never allocated nor zeroed under the pool lock:
+ * bufpool_alloc() creates the buffers it lacks before taking it (yielding
+ * between them only with BUFPOOL_ALLOC_MAY_SLEEP), and bufpool_release()
+ * and bufpool_entity_destroy() zero what comes back after dropping it, and
+ * may sleep (they yield the CPU between two buffers); so may
+ * bufpool_shrink(), which frees cached buffers after dropping it.
+ *
+ * Wake-ups: a change of a waiter's state that it must learn of (granted,
+ * failed, offered, expired) is made under the pool lock, where the
+ * optional ->notify() is called at once; ->wake() is called later, once
+ * the lock is dropped, by whichever caller of bufpool drops it, so that
+ * the task it wakes does not find the lock still held.  ->wake() must not
+ * sleep (it runs in the context of any bufpool call, which may be atomic)
+ * nor call bufpool; wake_up() of a wait queue or queueing work is what it
+ * is for.  It is called once per such change, never under the pool lock,
+ * never for the same waiter on two CPUs at once, and possibly after the
+ * state has changed again (a later request, a cancel): it must read the
+ * state afresh, as bufpool_ready() and bufpool_waiting() do, and a stale
+ * call must be harmless.  bufpool_entity_destroy() waits for a ->wake()
+ * of its entity in flight on another CPU: it must not be called with a
+ * lock held that ->wake() takes.
  */
 #ifndef _BUFPOOL_H
 #define _BUFPOOL_H
@@ -168,9 +181,15 @@ typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
  * struct bufpool_waiter - a request that could not be served at once
  * @node: link in pool->queue[@class] while queued
  * @granted: buffers granted and not yet collected
- * @wake: called (pool lock held) once the request is granted, or has
- *	failed because a new limit makes it impossible
- * @target: the caller's object, for @wake
+ * @wake: called without the pool lock, after it is dropped, once for each
+ *	change of state the waiter is woken for (see the top comment):
+ *	granted, failed, offered or expired
+ * @notify: optional, NULL after bufpool_entity_init(); called with the
+ *	pool lock held at each such change, before @wake: it may read the
+ *	waiter's state and call bufpool_collect_granted_locked() and nothing
+ *	else of bufpool, and must not sleep.  For what must be published
+ *	with the change, under the lock (the device's status page)
+ * @target: the caller's object, for @wake and @notify
  * @class: enum bufpool_class of the request
  * @count: buffers requested
  * @state: enum bufpool_wait_state; read locklessly by bufpool_ready()
@@ -186,11 +205,20 @@ typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
  *	or BUFPOOL_NO_DEADLINE
  * @offered_at: when an OFFERED waiter was woken (it is then on the
  *	pool's list of offers, by @node)
+ * @wake_node: link in the pool's list of waiters to wake while
+ *	@wake_listed, then in the list of the caller that dropped the lock
+ *	until its last @wake call
+ * @wake_listed: on the pool's list of waiters to wake (pool lock)
+ * @wake_owed: @wake calls owed: changes of state not yet reported.  From
+ *	0 to 1 the waiter is listed; the caller that takes it off the list
+ *	calls @wake until it brings this back to 0, after which it no longer
+ *	touches the waiter (bufpool_entity_destroy() waits for that)
  */
 struct bufpool_waiter {
 	struct list_head node;
 	struct list_head granted;
 	bufpool_wake_fn wake;
+	bufpool_wake_fn notify;
 	void *target;
 	unsigned int class;
 	unsigned int count;
@@ -202,6 +230,9 @@ struct bufpool_waiter {
 	u64 granted_at;
 	u64 deadline;
 	u64 offered_at;
+	struct list_head wake_node;
+	bool wake_listed;
+	atomic_t wake_owed;
 };
 
 /**

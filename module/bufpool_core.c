@@ -27,9 +27,29 @@
  *    critical class;
  *  - hand-off: whenever buffers come back or a queue head leaves, the
  *    queues are served in order for as long as their heads fit, each grant
- *    is charged to its waiter before the waiter's ->wake() is called, and
- *    the first head that does not fit stops the walk.  So there is exactly
- *    one wake-up per grant: none spurious, none lost;
+ *    is charged to its waiter before the waiter is queued for its wake-up,
+ *    and the first head that does not fit stops the walk.  So there is
+ *    exactly one wake-up per grant: none spurious, none lost;
+ *  - wake-ups after the lock: a grant, failure, offer or expiry changes
+ *    the waiter's state and calls its ->notify() under the pool lock, then
+ *    queues the waiter on @wake_list (bufpool_queue_wake_locked()): no
+ *    ->wake() is called with the lock held, so the woken task, and the
+ *    others, do not spin on the lock while the waker is in the scheduler.
+ *    Every section of the pool lock ends in bufpool_unlock(), which takes
+ *    the list, drops the lock, then calls each ->wake() (only a section
+ *    that cannot have queued one, the grow in bufpool_grow_direct() before
+ *    anything is granted, drops it plainly), so the list is empty
+ *    whenever the lock is taken.  A waiter owes one ->wake() per change
+ *    (@wake_owed): it is listed on its first, a change made while a
+ *    caller is already calling its ->wake() adds one more call to that
+ *    caller's, never a second list entry, so the calls match @wakeups
+ *    (plus the expiries) exactly, one CPU at a time per waiter.  Once the
+ *    count is back to 0 the caller no longer touches the waiter;
+ *    bufpool_entity_destroy() waits for that (wait_var_event(): a waker
+ *    preempted on PREEMPT_RT is waited for, not spun on), and takes its
+ *    waiter off the list if it were still there.  A ->wake() may come
+ *    after the state changed again (collected, cancelled, a new request):
+ *    a wake-up of the entity's sleepers, who look at the state again;
  *  - for comparison, two other policies (enum bufpool_policy) wake waiters
  *    to try again instead of granting, as HAProxy does: "offer" wakes as
  *    many as there are free buffers, "all" wakes every one.  Under them a
@@ -171,7 +191,8 @@
  *       newer (the join took the pool lock), and cannot change while it
  *       is slotted.
  *    Lock order: pool->lock, then an entity's lock, then a magazine's
- *    lock.  A fast operation never takes the pool lock while it holds an
+ *    lock; ->notify() runs under the pool lock, ->wake() under none of
+ *    them.  A fast operation never takes the pool lock while it holds an
  *    entity or magazine lock: it drops them first.  A detach (a buffer
  *    leaves its holder, RETURNING, still counted and charged) changes
  *    nothing of the pool's: it needs the entity's lock only, and the
@@ -191,6 +212,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
+#include <linux/wait_bit.h>
 #include <linux/workqueue.h>
 
 #include "bufpool.h"
@@ -272,7 +294,10 @@ struct bufpool_pcpu {
  * @allocations: requests served
  * @grants_waited: requests served after waiting
  * @barges: requests served at once ahead of queued ones (adaptive)
- * @wakeups: ->wake() calls
+ * @wakeups: wake-ups owed to waiters for grants, failures and offers
+ *	(->wake() calls, but for expiries, which are not counted)
+ * @wake_list: waiters owed a ->wake(), by their wake_node: called by
+ *	bufpool_unlock() once the lock is dropped
  * @spurious: offered waiters whose retry failed
  * @releases: buffers given back
  * @page_alloc_failures: failed attempts to give a buffer memory
@@ -324,6 +349,7 @@ struct bufpool {
 	u64 grants_waited;
 	u64 barges;
 	u64 wakeups;
+	struct list_head wake_list;
 	u64 spurious;
 	u64 releases;
 	u64 page_alloc_failures;
@@ -339,6 +365,62 @@ struct bufpool {
 static struct bufpool_entity *waiter_entity(struct bufpool_waiter *w)
 {
 	return container_of(w, struct bufpool_entity, waiter);
+}
+
+/*
+ * @w's state has just changed in a way it must learn of: ->notify() now,
+ * ->wake() once the lock is dropped.  A waiter whose ->wake() calls are
+ * under way in another caller (the lock already dropped) is only owed
+ * one more: that caller makes it, after this change.
+ */
+static void bufpool_queue_wake_locked(struct bufpool *pool,
+				      struct bufpool_waiter *w)
+{
+	lockdep_assert_held(&pool->lock);
+	if (w->notify)
+		w->notify(w);
+	/* fully ordered: after the change, which the ->wake() reports */
+	if (atomic_inc_return(&w->wake_owed) == 1) {
+		list_add_tail(&w->wake_node, &pool->wake_list);
+		w->wake_listed = true;
+	}
+}
+
+/* The waiters bufpool_unlock() took: their ->wake() calls. */
+static noinline void bufpool_unlock_wake(struct bufpool *pool)
+	__releases(&pool->lock)
+{
+	struct bufpool_waiter *w;
+	LIST_HEAD(wake);
+
+	list_for_each_entry(w, &pool->wake_list, wake_node)
+		w->wake_listed = false;
+	list_splice_init(&pool->wake_list, &wake);
+	spin_unlock(&pool->lock);
+
+	while ((w = list_first_entry_or_null(&wake, struct bufpool_waiter,
+					     wake_node))) {
+		/* its own: listed again only once its count is back to 0 */
+		list_del_init(&w->wake_node);
+		do
+			w->wake(w);
+		while (!atomic_dec_and_test(&w->wake_owed));
+		/* @w may be gone now: wake_up_var() only hashes the address */
+		wake_up_var(&w->wake_owed);
+	}
+}
+
+/*
+ * The end of every section of the pool lock: drop it, then wake the
+ * waiters the section queued.  Nothing queued, the plain unlock.
+ */
+static __always_inline void bufpool_unlock(struct bufpool *pool)
+	__releases(&pool->lock)
+{
+	if (likely(list_empty(&pool->wake_list)))
+		spin_unlock(&pool->lock);
+	else
+		bufpool_unlock_wake(pool);
 }
 
 /**
@@ -881,7 +963,7 @@ static void bufpool_flush(struct bufpool *pool, struct list_head *bufs,
 	spin_lock(&pool->lock);
 	bufpool_cache_back_locked(pool, bufs, n);
 	bufpool_grant_locked(pool);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 }
 
 static void bufpool_unaccount_locked(struct bufpool_entity *e,
@@ -1041,7 +1123,7 @@ static void bufpool_fail_locked(struct bufpool *pool, struct bufpool_waiter *w,
 	w->error = err;
 	WRITE_ONCE(w->state, BUFPOOL_WAIT_FAILED);
 	pool->wakeups++;
-	w->wake(w);
+	bufpool_queue_wake_locked(pool, w);
 }
 
 /* Fail @w, queued, if it is hopeless; true if it did. */
@@ -1081,7 +1163,7 @@ static void bufpool_offer_locked(struct bufpool *pool)
 			list_add_tail(&w->node, &pool->offered);
 			pool->nr_offered++;
 			pool->wakeups++;
-			w->wake(w);
+			bufpool_queue_wake_locked(pool, w);
 		}
 	}
 arm:
@@ -1210,7 +1292,7 @@ static void bufpool_grant_locked(struct bufpool *pool)
 			pool->grants_waited++;
 			pool->wakeups++;
 			bufpool_trace_grant_locked(w, c);
-			w->wake(w);
+			bufpool_queue_wake_locked(pool, w);
 		}
 	}
 }
@@ -1817,7 +1899,7 @@ static noinline int bufpool_alloc_locked(struct bufpool_entity *e,
 		*grant = g;
 	}
 unlock:
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	return ret;
 }
 
@@ -2039,7 +2121,7 @@ int bufpool_wait_done(struct bufpool_entity *e, const struct bufpool_ticket *t,
 
 	spin_lock(&e->pool->lock);
 	ret = bufpool_wait_done_locked(e, t, why, bufs, &grant);
-	spin_unlock(&e->pool->lock);
+	bufpool_unlock(e->pool);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(bufpool_wait_done);
@@ -2069,7 +2151,7 @@ int bufpool_wait_done_ids(struct bufpool_entity *e,
 	ret = bufpool_wait_done_locked(e, t, why, bufs, grant);
 	if (!ret)
 		bufpool_report_ids_locked(e->pool, bufs, count, ids);
-	spin_unlock(&e->pool->lock);
+	bufpool_unlock(e->pool);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(bufpool_wait_done_ids);
@@ -2080,8 +2162,8 @@ EXPORT_SYMBOL_GPL(bufpool_wait_done_ids);
  * @ids: filled with the ids of the buffers (BUFPOOL_ALLOC_MAX at most)
  * @grant: set to the number of the grant, for bufpool_undo_detach()
  *
- * Only from @e's ->wake(), with the pool lock held: the one call back into
- * the pool that ->wake() may make.  If @e's request is granted, it is
+ * Only from @e's ->notify(), with the pool lock held: the one call back
+ * into the pool that ->notify() may make.  If @e's request is granted, it is
  * collected as the call with the same class and count would: @e holds the
  * buffers and has no request any more.
  *
@@ -2132,10 +2214,10 @@ u64 bufpool_expire(struct bufpool_entity *e)
 		bufpool_withdraw_locked(pool, w);
 		WRITE_ONCE(w->state, BUFPOOL_WAIT_EXPIRED);
 		/* a timeout, not a wake-up: not counted in @wakeups */
-		w->wake(w);
+		bufpool_queue_wake_locked(pool, w);
 		bufpool_grant_locked(pool);
 	}
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	return left;
 }
 EXPORT_SYMBOL_GPL(bufpool_expire);
@@ -2227,7 +2309,7 @@ int bufpool_cancel(struct bufpool_entity *e)
 		e->waiter.cancelled = e->waiter.seq;
 		bufpool_grant_locked(pool);
 	}
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	return withdrawn ? 0 : -ENOENT;
 }
 EXPORT_SYMBOL_GPL(bufpool_cancel);
@@ -2312,7 +2394,7 @@ static void bufpool_return(struct bufpool *pool, struct list_head *bufs,
 	bufpool_quarantine_locked(pool, &busy);
 	bufpool_uncharge_locked(pool, bufs, count - nr_busy);
 	bufpool_grant_locked(pool);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 }
 
 /**
@@ -2337,7 +2419,7 @@ void bufpool_quarantine_done(struct bufpool *pool, struct bufpool_buf *buf)
 	pool->nr_quarantined--;
 	bufpool_uncharge_locked(pool, &back, 1);
 	bufpool_grant_locked(pool);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	if (account && account->put)
 		account->put(account);
 }
@@ -2363,7 +2445,7 @@ void bufpool_quarantine_drop(struct bufpool *pool, struct bufpool_buf *buf)
 	pool->nr_alloc--;
 	bufpool_mem_destroy(pool->mem, buf);
 	bufpool_grant_locked(pool);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	if (account && account->put)
 		account->put(account);
 }
@@ -2688,7 +2770,7 @@ int bufpool_release(struct bufpool_entity *e, const u32 *ids,
 			count = 0;
 		}
 	}
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 
 	if (!ret && count)
 		bufpool_return(pool, &returning, count);
@@ -2745,7 +2827,7 @@ int bufpool_release_detach(struct bufpool_entity *e, const u32 *ids,
 			r->count = 0;
 		}
 	}
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(bufpool_release_detach);
@@ -2795,7 +2877,7 @@ unsigned int bufpool_undo_detach(struct bufpool_entity *e, u32 *ids,
 	spin_unlock(&e->lock);
 	if (n)
 		trace_bufpool_release(e->id, n, pool->in_use - n);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	r->count = n;
 	return n;
 }
@@ -2838,7 +2920,7 @@ struct bufpool_buf *bufpool_held_buf(struct bufpool_entity *e, u32 id)
 		    READ_ONCE(buf->owner) != e))
 		buf = NULL;
 	spin_unlock(&e->lock);
-	spin_unlock(&e->pool->lock);
+	bufpool_unlock(e->pool);
 	return buf;
 }
 EXPORT_SYMBOL_GPL(bufpool_held_buf);
@@ -2847,7 +2929,8 @@ EXPORT_SYMBOL_GPL(bufpool_held_buf);
  * bufpool_entity_init() - attach a new entity to @pool
  * @pool: the pool
  * @e: the entity, embedded in the caller's object
- * @wake: called, pool lock held, when a queued request of @e is granted
+ * @wake: called, once the pool lock is dropped, when a queued request of
+ *	@e is granted, fails, is offered or expires
  * @target: the caller's object, stored in @e->waiter.target for @wake
  */
 void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
@@ -2866,6 +2949,7 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	INIT_LIST_HEAD(&e->waiter.node);
 	INIT_LIST_HEAD(&e->waiter.granted);
 	e->waiter.wake = wake;
+	e->waiter.notify = NULL;
 	e->waiter.target = target;
 	e->waiter.class = 0;
 	e->waiter.count = 0;
@@ -2877,6 +2961,9 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->waiter.granted_at = 0;
 	e->waiter.deadline = BUFPOOL_NO_DEADLINE;
 	e->waiter.offered_at = 0;
+	INIT_LIST_HEAD(&e->waiter.wake_node);
+	e->waiter.wake_listed = false;
+	atomic_set(&e->waiter.wake_owed, 0);
 	e->slotted = false;
 	e->nr_slot = 0;
 	INIT_LIST_HEAD(&e->slot_node);
@@ -2888,7 +2975,7 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->id = ++pool->next_entity_id;
 	/* may ask for a slot before the next drain */
 	e->slot_gen = pool->slot_gen - 1;
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 }
 EXPORT_SYMBOL_GPL(bufpool_entity_init);
 
@@ -2903,7 +2990,7 @@ void bufpool_entity_set_account(struct bufpool_entity *e,
 	spin_lock(&e->pool->lock);
 	WARN_ON(e->nr_held || e->waiter.state != BUFPOOL_WAIT_IDLE);
 	e->account = account;
-	spin_unlock(&e->pool->lock);
+	bufpool_unlock(e->pool);
 }
 EXPORT_SYMBOL_GPL(bufpool_entity_set_account);
 
@@ -2912,18 +2999,27 @@ EXPORT_SYMBOL_GPL(bufpool_entity_set_account);
  * @e: the entity
  *
  * Its request leaves the queue, its grant and its buffers go back to the
- * pool and on to the next waiters.  After this @e may be freed.  May sleep,
- * like bufpool_release().
+ * pool and on to the next waiters.  A ->wake() of @e that another caller
+ * is making once it dropped the pool lock is waited for; none is made
+ * afterwards.  After this @e may be freed.  May sleep, like
+ * bufpool_release().
  */
 void bufpool_entity_destroy(struct bufpool_entity *e)
 {
 	struct bufpool *pool = e->pool;
+	struct bufpool_waiter *w = &e->waiter;
 	struct bufpool_buf *buf, *tmp;
 	LIST_HEAD(returning);
 	unsigned int count;
 
 	spin_lock(&pool->lock);
-	bufpool_withdraw_locked(pool, &e->waiter);
+	bufpool_withdraw_locked(pool, w);
+	/* a wake-up nobody is taking: nobody sleeps on @e any more */
+	if (w->wake_listed) {
+		list_del_init(&w->wake_node);
+		w->wake_listed = false;
+		atomic_set(&w->wake_owed, 0);
+	}
 	spin_lock(&e->lock);
 	if (e->slotted)
 		bufpool_unslot_locked(pool, e);
@@ -2935,7 +3031,12 @@ void bufpool_entity_destroy(struct bufpool_entity *e)
 		trace_bufpool_release(e->id, count, pool->in_use - count);
 	pool->nr_entities--;
 	bufpool_grant_locked(pool);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
+	/*
+	 * Withdrawn: no new wake-up for @w.  One under way ends with a fully
+	 * ordered decrement; the acquire orders the caller's free after it.
+	 */
+	wait_var_event(&w->wake_owed, !atomic_read_acquire(&w->wake_owed));
 
 	if (count)
 		bufpool_return(pool, &returning, count);
@@ -2952,7 +3053,7 @@ void bufpool_kick(struct bufpool *pool)
 {
 	spin_lock(&pool->lock);
 	bufpool_grant_locked(pool);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 }
 EXPORT_SYMBOL_GPL(bufpool_kick);
 
@@ -3008,7 +3109,7 @@ void bufpool_grow(struct bufpool *pool)
 	pool->nr_growers++;
 	while (bufpool_grow_need_locked(pool)) {
 		pool->nr_growing++;
-		spin_unlock(&pool->lock);
+		bufpool_unlock(pool);
 
 		buf = bufpool_mem_create(pool->mem, GFP_KERNEL);
 
@@ -3023,13 +3124,13 @@ void bufpool_grow(struct bufpool *pool)
 		}
 		bufpool_adopt_locked(pool, buf);
 		bufpool_grant_locked(pool);
-		spin_unlock(&pool->lock);
+		bufpool_unlock(pool);
 		cond_resched();
 		spin_lock(&pool->lock);
 	}
 	/* the heads were looked at under this lock section: none is missed */
 	pool->nr_growers--;
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 }
 
 /*
@@ -3074,7 +3175,7 @@ unsigned int bufpool_shrink_count(struct bufpool *pool)
 	/* what the magazines keep is free too: bufpool_shrink() drains */
 	bufpool_drain_locked(pool);
 	n = bufpool_shrinkable_locked(pool);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	return n;
 }
 EXPORT_SYMBOL_GPL(bufpool_shrink_count);
@@ -3111,7 +3212,7 @@ unsigned int bufpool_shrink(struct bufpool *pool, unsigned int nr)
 	pool->nr_cached -= n;
 	pool->nr_alloc -= n;
 	pool->shrunk += n;
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 
 	list_for_each_entry_safe(buf, tmp, &victims, node) {
 		list_del(&buf->node);
@@ -3135,7 +3236,7 @@ void bufpool_get_tunables(struct bufpool *pool, struct bufpool_tunables *t)
 	memcpy(t->headroom, pool->headroom, sizeof(t->headroom));
 	t->quota = pool->quota;
 	t->policy = pool->policy;
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 }
 EXPORT_SYMBOL_GPL(bufpool_get_tunables);
 
@@ -3203,7 +3304,7 @@ int bufpool_set_tunables(struct bufpool *pool,
 	if (t->limit > pool->limit)
 		ret = bufpool_check_memory(t->limit, pool->bufsize, why);
 	want = t->reserve > pool->nr_cached ? t->reserve - pool->nr_cached : 0;
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	if (ret)
 		return ret;
 	for (i = 0; i < want; i++) {
@@ -3240,7 +3341,7 @@ destroy_extra:
 		list_del(&buf->node);
 		bufpool_mem_destroy(pool->mem, buf);
 	}
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	/* a larger budget grants at once, memory included */
 	if (!ret)
 		bufpool_grow(pool);
@@ -3324,7 +3425,7 @@ void bufpool_get_stats(struct bufpool *pool, struct bufpool_stats *st)
 	st->peak_queued = pool->peak_queued;
 	st->shrunk = pool->shrunk;
 	st->drains = pool->drains;
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 }
 EXPORT_SYMBOL_GPL(bufpool_get_stats);
 
@@ -3351,7 +3452,7 @@ static void bufpool_offer_expiry_fn(struct work_struct *work)
 	/* serves or offers to whoever the lapsed offers held up */
 	bufpool_grant_locked(pool);
 	bufpool_arm_offer_expiry_locked(pool, now);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 }
 
 /*
@@ -3415,7 +3516,7 @@ static void bufpool_park_work_fn(struct work_struct *work)
 		bufpool_park_renew_locked(pool);
 	/* closed: what is parked goes to the heads */
 	bufpool_grant_locked(pool);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 }
 
 static void bufpool_free_cache(struct bufpool *pool)
@@ -3467,6 +3568,7 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 	spin_lock_init(&pool->lock);
 	INIT_LIST_HEAD(&pool->cache);
 	INIT_LIST_HEAD(&pool->offered);
+	INIT_LIST_HEAD(&pool->wake_list);
 	INIT_LIST_HEAD(&pool->slotted);
 	INIT_DELAYED_WORK(&pool->offer_expiry, bufpool_offer_expiry_fn);
 	hrtimer_init(&pool->park_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
@@ -3495,7 +3597,7 @@ struct bufpool *bufpool_create(const struct bufpool_config *cfg)
 		/* the backend's shrinker may already look at the cache */
 		spin_lock(&pool->lock);
 		bufpool_cache_new(pool, buf);
-		spin_unlock(&pool->lock);
+		bufpool_unlock(pool);
 	}
 	return pool;
 
@@ -3523,7 +3625,7 @@ void bufpool_destroy(struct bufpool *pool)
 	bufpool_mem_quiesce(pool->mem);
 	spin_lock(&pool->lock);
 	bufpool_drain_locked(pool);
-	spin_unlock(&pool->lock);
+	bufpool_unlock(pool);
 	WARN_ON(pool->nr_entities || pool->in_use);
 	cancel_delayed_work_sync(&pool->offer_expiry);
 	hrtimer_cancel(&pool->park_timer);

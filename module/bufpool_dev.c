@@ -78,15 +78,22 @@ struct bufpool_file {
 
 static struct bufpool *bufpool_dev_pool;
 
-static void bufpool_file_wake(struct bufpool_waiter *w)
+/* At the change of state, pool lock held: the status page's only writer. */
+static void bufpool_file_notify(struct bufpool_waiter *w)
 {
 	struct bufpool_file *bf = w->target;
 	struct bufpool_status *st = READ_ONCE(bf->status);
 
-	/* pool lock held: the status page's only writer */
 	if (st && READ_ONCE(bf->status_req) &&
 	    bufpool_status_publish_locked(st, &bf->entity))
 		WRITE_ONCE(bf->status_unread, true);
+}
+
+/* After it, once the pool lock is dropped. */
+static void bufpool_file_wake(struct bufpool_waiter *w)
+{
+	struct bufpool_file *bf = w->target;
+
 	wake_up_interruptible_poll(&bf->wq, EPOLLIN | EPOLLRDNORM);
 }
 
@@ -131,6 +138,7 @@ static int bufpool_open(struct inode *inode, struct file *file)
 	init_rwsem(&bf->map_lock);
 	bufpool_entity_init(bufpool_dev_pool, &bf->entity, bufpool_file_wake,
 			    bf);
+	bf->entity.waiter.notify = bufpool_file_notify;
 	/* userspace writes only through mappings: faults mark the buffers */
 	bf->entity.tracks_dirty = true;
 	/*

@@ -8,7 +8,7 @@
  * The page belongs to one file: it is allocated at the file's first
  * mmap() of it and freed when the file is released, which cannot happen
  * while a mapping exists (every mapping holds the file).  It is written
- * only by the kernel, under the pool lock, from the file's own wake-up:
+ * only by the kernel, under the pool lock, from the file's own ->notify():
  * it never shows another file's buffers.  Userspace cannot write it: a
  * writable (or executable) mapping is refused and VM_MAYWRITE (and
  * VM_MAYEXEC) cleared, so mprotect() can never make it so; VM_IO |
@@ -84,7 +84,7 @@ int bufpool_status_mmap(struct bufpool_status **slot,
  * @st: the file's status page
  * @e: the file's entity, whose waiter is being woken
  *
- * From the entity's ->wake(), pool lock held (the only writer): if its
+ * From the entity's ->notify(), pool lock held (the only writer): if its
  * request is granted, the entity collects it now and the page shows it.
  * Readers follow @st->seq, odd while the page changes.
  *

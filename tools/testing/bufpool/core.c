@@ -632,6 +632,15 @@ int bp_check(struct bufpool *pool, struct bufpool_entity *const *ents,
 	if (pool->nr_entities != nr_ents)
 		bp_fail(&ck, "nr_entities %u, %u entities known",
 			pool->nr_entities, nr_ents);
+	/* every section of the lock ends by taking its wake-ups */
+	if (!mine && !list_empty(&pool->wake_list))
+		bp_fail(&ck, "waiters left to wake when the pool lock is taken");
+	for (i = 0; i < nr_ents && (flags & BP_CHECK_QUIESCENT); i++) {
+		w = &ents[i]->waiter;
+		if (w->wake_listed || atomic_read(&w->wake_owed))
+			bp_fail(&ck, "quiescent pool: entity %u owed %d wake-ups (listed %d)",
+				i, atomic_read(&w->wake_owed), w->wake_listed);
+	}
 	if (flags & BP_CHECK_WAKEUP)
 		bp_check_wakeup(&ck);
 

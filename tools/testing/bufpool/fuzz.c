@@ -24,6 +24,7 @@
 struct fent {
 	struct bufpool_entity e;
 	unsigned int wakes;
+	unsigned int owed;		/* ->notify() calls not yet woken */
 	unsigned long long seq;		/* when it joined its queue */
 };
 
@@ -46,12 +47,13 @@ static struct {
 	}								\
 } while (0)
 
-static void f_wake(struct bufpool_waiter *w)
+/* At the change of state, under the pool lock. */
+static void f_notify(struct bufpool_waiter *w)
 {
 	struct fent *f = w->target;
 	struct bp_snap s;
 
-	BUG_IF(!bp_pool_locked(F.pool), "->wake() without the pool lock");
+	BUG_IF(!bp_pool_locked(F.pool), "->notify() without the pool lock");
 	bp_snapshot(F.pool, &s);
 	if (w->state == BUFPOOL_WAIT_GRANTED && !F.in_tune) {
 		BUG_IF(s.in_use + s.headroom[w->class] > s.limit,
@@ -64,6 +66,17 @@ static void f_wake(struct bufpool_waiter *w)
 		       s.reserve);
 	}
 	F.cached_seen = s.nr_cached;
+	f->owed++;
+}
+
+/* Once the lock is dropped, one per ->notify(). */
+static void f_wake(struct bufpool_waiter *w)
+{
+	struct fent *f = w->target;
+
+	BUG_IF(bp_pool_locked(F.pool), "->wake() with the pool lock held");
+	BUG_IF(!f->owed, "->wake() without a ->notify() before it");
+	f->owed--;
 	f->wakes++;
 }
 
@@ -325,6 +338,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 	F.mem = bp_pool_mem(F.pool);
 	for (i = 0; i < NE; i++) {
 		bufpool_entity_init(F.pool, &F.f[i].e, f_wake, &F.f[i]);
+		F.f[i].e.waiter.notify = f_notify;
 		F.f[i].e.critical_exempt = i < 2;
 	}
 	check_all("create");
@@ -366,6 +380,7 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 		case 8:
 			bufpool_entity_destroy(&f->e);
 			bufpool_entity_init(F.pool, &f->e, f_wake, f);
+			f->e.waiter.notify = f_notify;
 			f->e.critical_exempt = f - F.f < 2;
 			break;
 		case 9:
@@ -392,6 +407,9 @@ int LLVMFuzzerTestOneInput(const u8 *data, size_t size)
 			BUG_IF(F.f[k].wakes - wk[k] != served,
 			       "after %s: entity %u woken %u times, state %u -> %u",
 			       names[op], k, F.f[k].wakes - wk[k], st[k], now);
+			/* woken by the time the call that granted returns */
+			BUG_IF(F.f[k].owed, "after %s: entity %u owed %u wake-ups",
+			       names[op], k, F.f[k].owed);
 		}
 		check_all(names[op]);
 	}

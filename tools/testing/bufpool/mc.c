@@ -14,8 +14,15 @@
  *
  * At every state: bp_check() (accounting, no two owners, queue
  * consistency, no lost wake-up: the first queued head must not fit both
- * the budget and the memory at hand) and, on every transition, exactly
- * one wake-up per grant.
+ * the budget and the memory at hand; no ->wake() left owed nor a waiter
+ * left on the pool's list of waiters to wake) and, on every transition,
+ * exactly one wake-up per grant.  A transition is one call into the core,
+ * and the ->wake() calls it owes are made in it, after its last unlock
+ * (m_wake() checks that the lock is dropped): so the sleeper's next
+ * step, which reads what ->wake() set, still comes after the whole call,
+ * and the model is the one of a ->wake() under the lock.  What runs
+ * between that unlock and the ->wake() on another CPU is tested by
+ * interleave.c and the TSan stress.
  *
  * Scenarios:
  *  seed   HAProxy's seed 002: each session takes a NORMAL request buffer,
@@ -135,6 +142,8 @@ static void m_wake(struct bufpool_waiter *w)
 {
 	struct ment *m = w->target;
 
+	if (bp_pool_locked(W.pool))
+		bp_fatal(__FILE__, __LINE__, "->wake() with the pool lock held");
 	m->wakes++;
 	m->woken = 1;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <linux/timekeeping.h>
+#include <linux/wait_bit.h>
 #include "harness.h"
 
 unsigned int bp_warnings;
@@ -20,6 +21,9 @@ __thread char bp_self;
 __thread unsigned int bp_spinlocks_held;
 __thread unsigned int bp_cpu;
 unsigned long bp_resched_calls;
+pthread_mutex_t bp_var_mutex = PTHREAD_MUTEX_INITIALIZER;
+pthread_cond_t bp_var_cond = PTHREAD_COND_INITIALIZER;
+unsigned long bp_var_sleeps;
 
 void bp_warn(const char *file, int line, const char *cond)
 {

@@ -65,15 +65,26 @@ static unsigned long nr_slotted;	/* their releases that left a slot full */
 	abort();							\
 } while (0)
 
-static void s_wake(struct bufpool_waiter *w)
+/* At the change of state, under the pool lock. */
+static void s_notify(struct bufpool_waiter *w)
 {
-	struct sent *s = w->target;
 	struct bp_snap snap;
 
+	if (!bp_pool_locked(pool))
+		DIE("->notify() without the pool lock");
 	bp_snapshot(pool, &snap);
 	if (w->state == BUFPOOL_WAIT_GRANTED &&
 	    snap.in_use + snap.headroom[w->class] > snap.limit)
 		DIE("grant beyond the budget");
+}
+
+/* Once the lock is dropped: the sleeper looks at the state again. */
+static void s_wake(struct bufpool_waiter *w)
+{
+	struct sent *s = w->target;
+
+	if (bp_pool_locked(pool))
+		DIE("->wake() with the pool lock held");
 	pthread_mutex_lock(&s->m);
 	s->wakes++;
 	pthread_cond_signal(&s->cv);
@@ -203,6 +214,7 @@ static void do_destroy(struct sent *s)
 	pthread_rwlock_rdlock(&reg);
 	bufpool_entity_destroy(&s->e);
 	bufpool_entity_init(pool, &s->e, s_wake, s);
+	s->e.waiter.notify = s_notify;
 	s->e.critical_exempt = (s - ents) % 2;
 	pthread_rwlock_unlock(&reg);
 	s->nr = 0;
@@ -390,11 +402,13 @@ int main(int argc, char **argv)
 		pthread_mutex_init(&ents[i].m, NULL);
 		pthread_cond_init(&ents[i].cv, NULL);
 		bufpool_entity_init(pool, &ents[i].e, s_wake, &ents[i]);
+		ents[i].e.waiter.notify = s_notify;
 		ents[i].e.critical_exempt = i % 2;
 		ent_ptrs[i] = &ents[i].e;
 	}
 	if (percpu) {
 		bufpool_entity_init(pool, &shared.e, s_wake, &shared);
+		shared.e.waiter.notify = s_notify;
 		/* it marks what it writes: its clean buffers use its slot */
 		shared.e.tracks_dirty = true;
 		pthread_mutex_init(&shared.m, NULL);

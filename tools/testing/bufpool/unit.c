@@ -21,8 +21,9 @@ struct tent {
 	struct bufpool_entity e;
 	bool live;
 	unsigned int wakes;		/* ->wake() calls */
+	unsigned int owed;		/* ->notify() calls not yet woken */
 	unsigned int wake_seq;		/* global order of the last one */
-	unsigned int wake_state;	/* waiter state seen by ->wake() */
+	unsigned int wake_state;	/* waiter state seen by ->notify() */
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
 };
 
@@ -50,21 +51,36 @@ static int t_failed;	/* survives setup() */
 		FAIL("%s == %lld, expected %s == %lld", #a, __a, #b, __b); \
 } while (0)
 
-static void t_wake(struct bufpool_waiter *w)
+/* At the change of state, under the pool lock. */
+static void t_notify(struct bufpool_waiter *w)
 {
 	struct tent *t = w->target;
 	struct bp_snap s;
 
 	if (!bp_pool_locked(T.pool))
-		FAIL("->wake() called without the pool lock");
+		FAIL("->notify() called without the pool lock");
 	bp_snapshot(T.pool, &s);
 	if (w->state == BUFPOOL_WAIT_GRANTED &&
 	    s.in_use + s.headroom[w->class] > s.limit)
 		FAIL("grant beyond the budget: in_use %u headroom %u limit %u",
 		     s.in_use, s.headroom[w->class], s.limit);
+	t->owed++;
+	t->wake_state = w->state;
+}
+
+/* Once the lock is dropped: one call per ->notify(), in its order. */
+static void t_wake(struct bufpool_waiter *w)
+{
+	struct tent *t = w->target;
+
+	if (bp_pool_locked(T.pool))
+		FAIL("->wake() called with the pool lock held");
+	if (!t->owed)
+		FAIL("->wake() without a ->notify() before it");
+	else
+		t->owed--;
 	t->wakes++;
 	t->wake_seq = ++T.wake_seq;
-	t->wake_state = w->state;
 	T.wakes++;
 }
 
@@ -74,9 +90,16 @@ static void check_at(int line)
 	unsigned int i, n = 0;
 	char why[256];
 
-	for (i = 0; i < NR_ENTS; i++)
-		if (T.t[i].live)
-			ents[n++] = &T.t[i].e;
+	for (i = 0; i < NR_ENTS; i++) {
+		if (!T.t[i].live)
+			continue;
+		ents[n++] = &T.t[i].e;
+		if (T.t[i].owed) {
+			fprintf(stderr, "  line %d: entity %u: %u ->notify() not woken\n",
+				line, i, T.t[i].owed);
+			t_failed = 1;
+		}
+	}
 	if (bp_check(T.pool, ents, n, BP_CHECK_QUIESCENT | BP_CHECK_ZERO |
 		     BP_CHECK_WAKEUP, why, sizeof(why))) {
 		fprintf(stderr, "  line %d: invariant: %s\n", line, why);
@@ -100,6 +123,7 @@ static void setup(unsigned int limit, unsigned int reserve)
 	T.mem = bp_pool_mem(T.pool);
 	for (i = 0; i < NR_ENTS; i++) {
 		bufpool_entity_init(T.pool, &T.t[i].e, t_wake, &T.t[i]);
+		T.t[i].e.waiter.notify = t_notify;
 		/* most tests are about the classes, not who may use them */
 		T.t[i].e.critical_exempt = true;
 		T.t[i].live = true;
@@ -2032,18 +2056,18 @@ static u32 collected_ids[BUFPOOL_ALLOC_MAX];
 static unsigned int collected;
 static u64 collected_grant;
 
-/* A ->wake() that collects the grant on the spot, as the device may. */
-static void t_wake_collect(struct bufpool_waiter *w)
+/* A ->notify() that collects the grant on the spot, as the device may. */
+static void t_notify_collect(struct bufpool_waiter *w)
 {
 	struct bufpool_entity *e = &((struct tent *)w->target)->e;
 
 	collected = bufpool_collect_granted_locked(e, collected_ids,
 						   &collected_grant);
-	t_wake(w);
+	t_notify(w);
 }
 
 /*
- * A grant collected from ->wake() is the entity's at once, as if the
+ * A grant collected from ->notify() is the entity's at once, as if the
  * same ALLOC had collected it: held, no request left, undoable by its
  * grant number; a wake-up for anything else collects nothing.
  */
@@ -2055,7 +2079,7 @@ static void test_collect_on_wake(void)
 	u32 ids[2];
 
 	setup(2, 0);
-	T.t[1].e.waiter.wake = t_wake_collect;
+	T.t[1].e.waiter.notify = t_notify_collect;
 	EXPECT_EQ(A(0, NORM, 2), 0);
 	ids[0] = T.t[0].bufs[0]->id;
 	ids[1] = T.t[0].bufs[1]->id;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Userspace shim: atomic_t on the compiler's atomics (relaxed, as the
- * kernel's non-returning atomics are).
+ * kernel's non-returning atomics are; the value-returning ones fully
+ * ordered).
  */
 #ifndef _BP_SHIM_ATOMIC_H
 #define _BP_SHIM_ATOMIC_H
@@ -34,5 +35,21 @@ static inline void atomic_sub(int i, atomic_t *v)
 
 #define atomic_inc(v)	atomic_add(1, (v))
 #define atomic_dec(v)	atomic_sub(1, (v))
+
+/* the value-returning ones are fully ordered, as the kernel's */
+static inline int atomic_inc_return(atomic_t *v)
+{
+	return __atomic_add_fetch(&v->counter, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline bool atomic_dec_and_test(atomic_t *v)
+{
+	return !__atomic_sub_fetch(&v->counter, 1, __ATOMIC_SEQ_CST);
+}
+
+static inline int atomic_read_acquire(const atomic_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_ACQUIRE);
+}
 
 #endif

@@ -16,6 +16,7 @@
 #define unlikely(x)		__builtin_expect(!!(x), 0)
 
 #define __must_hold(x)
+#define __releases(x)
 
 #ifndef __always_inline
 #define __always_inline		inline __attribute__((__always_inline__))
