@@ -39,11 +39,21 @@ static inline void rt_spin_lock(spinlock_t *l)
 	spin_lock(l);
 }
 #define spin_lock(l) rt_spin_lock(l)
+/* and one called after each spin_unlock(), the lock already dropped */
+static __thread void (*rt_unlock_hook)(const spinlock_t *l);
+static inline void rt_spin_unlock(spinlock_t *l)
+{
+	spin_unlock(l);
+	if (rt_unlock_hook)
+		rt_unlock_hook(l);
+}
+#define spin_unlock(l) rt_spin_unlock(l)
 
 #include "core.c"
 
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <time.h>
@@ -905,6 +915,223 @@ static void attack_stats_vs_slot(void)
 	printf("%s\n", bad ? "" : "ok");
 }
 
+/* ------------------------------------------------------------------ */
+/*
+ * 12-14. The wake-up after the pool lock: a releaser grants to a waiter,
+ * drops the lock and is paused before it calls the waiter's ->wake().
+ * Meanwhile the waiter's owner destroys and frees it (12: destroy must
+ * wait for that ->wake(), or it is a use after free, which ASan reports),
+ * collects the grant and is granted again (13: the second grant is owed
+ * one more call, by the paused waker: neither lost nor made twice), or
+ * cancels it (14: the late ->wake() finds nothing, harmlessly).
+ */
+struct wv {
+	struct bufpool_entity e;
+	unsigned int wakes;	/* ->wake() calls, one at a time */
+	int in_wake;		/* a ->wake() is running: never two at once */
+};
+
+static void wv_wake(struct bufpool_waiter *w)
+{
+	struct wv *v = w->target;
+
+	if (__atomic_fetch_add(&v->in_wake, 1, __ATOMIC_SEQ_CST))
+		printf("[two ->wake() at once] ");
+	__atomic_add_fetch(&v->wakes, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(&v->in_wake, 1, __ATOMIC_SEQ_CST);
+}
+
+static struct bufpool *w_pool;
+static struct wv *w_v;
+static int w_paused, w_go;
+
+/* in the releaser, after each unlock: pause once @w_v's wake is under way */
+static void w_unlock_hook(const spinlock_t *l)
+{
+	struct bufpool_waiter *w = &w_v->e.waiter;
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	if (l != &w_pool->lock || w->wake_listed ||
+	    !atomic_read(&w->wake_owed) || w_v->wakes)
+		return;
+	rt_unlock_hook = NULL;
+	__atomic_store_n(&w_paused, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < 2000 && !__atomic_load_n(&w_go, __ATOMIC_ACQUIRE); i++)
+		nanosleep(&ts, NULL);
+}
+
+static struct bufpool_entity *w_holder;
+static u32 w_id;
+static int w_ret;
+
+static void *w_release(void *arg)
+{
+	rt_unlock_hook = w_unlock_hook;
+	w_ret = bufpool_release(w_holder, &w_id, 1);
+	rt_unlock_hook = NULL;
+	return NULL;
+}
+
+static int w_destroyed;
+
+static void *w_destroy(void *arg)
+{
+	bufpool_entity_destroy(&w_v->e);
+	__atomic_store_n(&w_destroyed, 1, __ATOMIC_RELEASE);
+	free(w_v);
+	return NULL;
+}
+
+/* Up to @ms milliseconds for @flag. */
+static bool w_wait(int *flag, int ms)
+{
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	for (i = 0; i < ms && !__atomic_load_n(flag, __ATOMIC_ACQUIRE); i++)
+		nanosleep(&ts, NULL);
+	return __atomic_load_n(flag, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * The pool of one buffer, held by @holder, which @w_v waits for; a thread
+ * releases it and pauses in its unlock, before @w_v's ->wake().
+ */
+static bool w_setup(struct bufpool_entity *holder, pthread_t *thr)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+
+	w_pool = mkpool(1, 0);
+	w_v = calloc(1, sizeof(*w_v));
+	w_paused = w_go = w_destroyed = 0;
+	bufpool_entity_init(w_pool, holder, nowake, NULL);
+	bufpool_entity_init(w_pool, &w_v->e, wv_wake, w_v);
+	if (bufpool_alloc(holder, BUFPOOL_CLASS_NORMAL, 1, 0, bufs) ||
+	    bufpool_alloc(&w_v->e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs) != -EAGAIN)
+		return false;
+	w_holder = holder;
+	w_id = first_id(holder);
+	pthread_create(thr, NULL, w_release, NULL);
+	return w_wait(&w_paused, 2000);
+}
+
+static void attack_destroy_vs_wake(void)
+{
+	unsigned long sleeps = bp_var_sleeps;
+	pthread_t rel, des;
+	struct bufpool_entity a;
+	int bad = 0;
+
+	printf("destroy_vs_wake: ");
+	if (!w_setup(&a, &rel))
+		FAILT("the releaser did not pause before the ->wake()");
+	pthread_create(&des, NULL, w_destroy, NULL);
+	/* a destroy that does not wait returns, and frees, now */
+	if (w_wait(&w_destroyed, 100))
+		FAILT("destroy returned while a ->wake() of its entity was under way");
+	__atomic_store_n(&w_go, 1, __ATOMIC_RELEASE);
+	pthread_join(rel, NULL);
+	pthread_join(des, NULL);
+	if (w_ret)
+		FAILT("release %d", w_ret);
+	if (bp_var_sleeps == sleeps)
+		FAILT("destroy never waited");
+	bufpool_entity_destroy(&a);
+	bufpool_destroy(w_pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+static void attack_regrant_vs_wake(void)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_stats st;
+	struct bufpool_entity a;
+	pthread_t rel;
+	int bad = 0, ret;
+	u32 id;
+
+	printf("regrant_vs_wake: ");
+	if (!w_setup(&a, &rel))
+		FAILT("the releaser did not pause before the ->wake()");
+	/* the owner does not wait for the wake-up: it collects at once */
+	ret = bufpool_alloc(&w_v->e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (!ret)
+		ret = bufpool_alloc(&a, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (ret != -EAGAIN)
+		FAILT("collect, then the holder queues again: %d", ret);
+	id = first_id(&w_v->e);
+	ret = bufpool_release(&w_v->e, &id, 1);	/* granted to a */
+	if (!ret)
+		ret = bufpool_alloc(&a, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (!ret)
+		ret = bufpool_alloc(&w_v->e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (ret != -EAGAIN)
+		FAILT("second request: %d", ret);
+	id = first_id(&a);
+	ret = bufpool_release(&a, &id, 1);	/* the second grant to v */
+	printf("[wakes %u owed %d before the waker goes on] ", w_v->wakes,
+	       atomic_read(&w_v->e.waiter.wake_owed));
+	if (ret || w_v->wakes || atomic_read(&w_v->e.waiter.wake_owed) != 2 ||
+	    w_v->e.waiter.wake_listed)
+		FAILT("release %d: the second grant is not owed to the waker", ret);
+	__atomic_store_n(&w_go, 1, __ATOMIC_RELEASE);
+	pthread_join(rel, NULL);
+	bufpool_get_stats(w_pool, &st);
+	if (w_v->wakes != 2 || st.wakeups != 3 || st.grants_waited != 3)
+		FAILT("%u ->wake() for 2 grants (wakeups %llu, grants %llu of 3)",
+		      w_v->wakes, (unsigned long long)st.wakeups,
+		      (unsigned long long)st.grants_waited);
+	if (atomic_read(&w_v->e.waiter.wake_owed))
+		FAILT("still owed %d", atomic_read(&w_v->e.waiter.wake_owed));
+	if (!bufpool_ready(&w_v->e) ||
+	    bufpool_alloc(&w_v->e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs))
+		FAILT("the second grant was not there to collect");
+	bufpool_entity_destroy(&w_v->e);
+	bufpool_entity_destroy(&a);
+	bufpool_destroy(w_pool);
+	free(w_v);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+static void attack_cancel_vs_wake(void)
+{
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity a;
+	struct bp_snap s;
+	char why[256];
+	struct bufpool_entity *ents[2] = { &a, NULL };
+	pthread_t rel;
+	int bad = 0, ret;
+
+	printf("cancel_vs_wake: ");
+	if (!w_setup(&a, &rel))
+		FAILT("the releaser did not pause before the ->wake()");
+	ents[1] = &w_v->e;
+	ret = bufpool_cancel(&w_v->e);
+	if (ret || bufpool_ready(&w_v->e))
+		FAILT("cancel of the grant: %d", ret);
+	__atomic_store_n(&w_go, 1, __ATOMIC_RELEASE);
+	pthread_join(rel, NULL);
+	bp_snapshot(w_pool, &s);
+	if (w_v->wakes != 1 || bufpool_ready(&w_v->e) || s.in_use)
+		FAILT("late ->wake(): %u calls, ready %d, in_use %u",
+		      w_v->wakes, bufpool_ready(&w_v->e), s.in_use);
+	if (bp_check(w_pool, ents, 2, BP_CHECK_QUIESCENT | BP_CHECK_WAKEUP,
+		     why, sizeof(why)))
+		FAILT("invariant: %s", why);
+	ret = bufpool_alloc(&w_v->e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (ret)
+		FAILT("a new request after the cancel: %d", ret);
+	bufpool_entity_destroy(&w_v->e);
+	bufpool_entity_destroy(&a);
+	bufpool_destroy(w_pool);
+	free(w_v);
+	if (bp_warnings)
+		FAILT("%u WARN_ON", bp_warnings);
+	printf("%s\n", bad ? "" : "ok");
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -919,6 +1146,9 @@ int main(int argc, char **argv)
 	attack_slot_hint_release();
 	attack_slot_hint_alloc();
 	attack_stats_vs_slot();
+	attack_destroy_vs_wake();
+	attack_regrant_vs_wake();
+	attack_cancel_vs_wake();
 	printf("interleave: %d failed\n", failures);
 	return failures;
 }
