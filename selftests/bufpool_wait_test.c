@@ -5,7 +5,9 @@
  * strict class priority, exactly one wake-up per grant (epoll on
  * O_NONBLOCK fds), collecting a grant and -EBUSY, timeouts and signals on
  * blocking fds, close/CANCEL/SIGKILL while queued or granted, and grants
- * racing with timeouts, CANCEL, close and exit (no buffer may ever be lost).
+ * racing with timeouts, CANCEL, close (one at a time, and a storm of them
+ * against another process's releases) and exit (no buffer may ever be
+ * lost).
  *
  * Each test starts by taking the whole pool on a "holder" fd, so that
  * every later request queues and the test decides, one RELEASE at a time,
@@ -960,6 +962,92 @@ TEST_F_TIMEOUT(wait, race_grant_cancel, 120)
 TEST_F_TIMEOUT(wait, race_grant_close, 120)
 {
 	race(_metadata, self, RACE_CLOSE);
+}
+
+/*
+ * Waiters that close their fd, queued or just granted, while another
+ * process cycles two buffers: each of its releases grants to a waiter and
+ * wakes it once the pool lock is dropped, racing with that waiter's
+ * close, which must wait for a wake-up under way before the file is
+ * freed (KASAN on the debug kernel), and lose no buffer.
+ */
+#define NR_STORM_THREADS	2
+#define STORM_MS		3000
+
+static int storm_stop;
+
+static void *storm_thread(void *arg)
+{
+	unsigned int seed = (unsigned int)(uintptr_t)arg, n = 0;
+	struct pollfd pfd = { .events = POLLIN };
+	__u32 id[1];
+	int ret;
+
+	while (!__atomic_load_n(&storm_stop, __ATOMIC_RELAXED)) {
+		pfd.fd = bp_open(O_NONBLOCK);
+		if (pfd.fd < 0)
+			return (void *)(uintptr_t)-errno;
+		ret = bp_alloc(pfd.fd, BP_CRIT, 1, id);
+		if (ret && ret != -EAGAIN) {
+			close(pfd.fd);
+			return (void *)(uintptr_t)ret;
+		}
+		/* close at once, or once granted, or after a while */
+		if (ret && rand_r(&seed) % 3)
+			poll(&pfd, 1, rand_r(&seed) % 2);
+		close(pfd.fd);
+		n++;
+	}
+	return (void *)(uintptr_t)(n ? 0 : -ENODATA);
+}
+
+TEST_F_TIMEOUT(wait, race_grant_close_storm, 120)
+{
+	unsigned int limit = self->st.limit, i;
+	pthread_t t[NR_STORM_THREADS];
+	struct bufpool_stats s0, s1;
+	void *ret;
+	pid_t pid;
+
+	s0 = stats(self->fd);
+	ASSERT_EQ(0, give_back(self, 2));
+	pid = bp_fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int fd = bp_open(0);
+		__u32 id[1];
+
+		for (;;)
+			if (bp_alloc(fd, BP_CRIT, 1, id) ||
+			    bp_release(fd, id, 1))
+				_exit(1);
+	}
+	add_kid(self, pid);
+	storm_stop = 0;
+	for (i = 0; i < NR_STORM_THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, storm_thread,
+					    (void *)(uintptr_t)(i + 1)));
+	usleep(STORM_MS * 1000);
+	__atomic_store_n(&storm_stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < NR_STORM_THREADS; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &ret));
+		EXPECT_EQ(0, (int)(uintptr_t)ret) TH_LOG("thread %u", i);
+	}
+	/* the cycler is still at it: its exit gives back what it had */
+	kill(pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, bp_reap(pid));
+	self->nr_kids = 0;
+	ASSERT_EQ(0, bp_wait_in_use(self->fd, limit - 2, BP_PATIENCE_MS));
+	s1 = stats(self->fd);
+	EXPECT_EQ(0ULL, bp_nr_queued(&s1));
+	EXPECT_EQ(s0.spurious_wakeups, s1.spurious_wakeups);
+	EXPECT_EQ(s1.grants_waited - s0.grants_waited,
+		  s1.wakeups - s0.wakeups);
+	TH_LOG("%llu grants after a wait", (unsigned long long)
+	       (s1.grants_waited - s0.grants_waited));
+	/* nothing lost: the holder takes both back at once */
+	ASSERT_EQ(0, bp_try(self->hold, BP_CRIT, 2, self->ids));
+	self->next = 0;
 }
 
 TEST_F_TIMEOUT(wait, race_grant_exit, 120)
