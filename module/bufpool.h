@@ -23,8 +23,13 @@
  * Wake-ups: a change of a waiter's state that it must learn of (granted,
  * failed, offered, expired) is made under the pool lock, where the
  * optional ->notify() is called at once; ->wake() is called later, once
- * the lock is dropped, by whichever caller of bufpool drops it, so that
- * the task it wakes does not find the lock still held.  ->wake() must not
+ * the lock is dropped, by the caller of bufpool that drops it (or, if an
+ * earlier caller is still calling this waiter's ->wake(), by that one,
+ * possibly after the later call has returned), with preemption off but
+ * on PREEMPT_RT, so that the task it wakes does not find the lock still
+ * held.  On PREEMPT_RT a waker preempted between the unlock and ->wake()
+ * delays that wake-up, and a bufpool_entity_destroy() waiting for it,
+ * with no priority lent to it (the lock's holder had it).  ->wake() must not
  * sleep (it runs in the context of any bufpool call, which may be atomic)
  * nor call bufpool; wake_up() of a wait queue or queueing work is what it
  * is for.  It is called once per such change, never under the pool lock,

@@ -396,6 +396,16 @@ static noinline void bufpool_unlock_wake(struct bufpool *pool)
 	list_for_each_entry(w, &pool->wake_list, wake_node)
 		w->wake_listed = false;
 	list_splice_init(&pool->wake_list, &wake);
+	/*
+	 * Not preempted between the unlock and the wake-ups, as under the
+	 * lock before (and as an rt_mutex's unlock wakes its next owner):
+	 * a waker preempted here would hold back wake-ups that later
+	 * callers only count, and a destroy waiting for them, with nothing
+	 * to lend it priority.  PREEMPT_RT's ->wake() takes sleeping locks:
+	 * there it stays preemptible (see bufpool.h).
+	 */
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		preempt_disable();
 	spin_unlock(&pool->lock);
 
 	while ((w = list_first_entry_or_null(&wake, struct bufpool_waiter,
@@ -408,6 +418,8 @@ static noinline void bufpool_unlock_wake(struct bufpool *pool)
 		/* @w may be gone now: wake_up_var() only hashes the address */
 		wake_up_var(&w->wake_owed);
 	}
+	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
+		preempt_enable();
 }
 
 /*

@@ -94,7 +94,17 @@ static void bufpool_file_wake(struct bufpool_waiter *w)
 {
 	struct bufpool_file *bf = w->target;
 
-	wake_up_interruptible_poll(&bf->wq, EPOLLIN | EPOLLRDNORM);
+	/*
+	 * A wake-up may come after the state changed again (a cancel, a new
+	 * request): the EPOLLIN key only while poll would say so, as a
+	 * keyed waiter (io_uring's poll) may trust it without polling
+	 * again; without a key every poller polls again, and a sleeper
+	 * whose request another thread collected looks again.
+	 */
+	if (bufpool_ready(&bf->entity) || READ_ONCE(bf->status_unread))
+		wake_up_interruptible_poll(&bf->wq, EPOLLIN | EPOLLRDNORM);
+	else
+		wake_up_interruptible(&bf->wq);
 }
 
 /* The file's ALLOC, RELEASE and CANCEL calls: the status page was read. */

@@ -15,6 +15,8 @@
 	((type *)((char *)(ptr) - offsetof(type, member)))
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+/* no kernel configuration here: every option is off */
+#define IS_ENABLED(option)	0
 
 #ifndef U64_MAX
 #define U64_MAX		((u64)~0ULL)

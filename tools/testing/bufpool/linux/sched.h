@@ -19,4 +19,13 @@ static inline void cond_resched(void)
 	__atomic_add_fetch(&bp_resched_calls, 1, __ATOMIC_RELAXED);
 }
 
+/* no preemption to turn off: the checks are on spinlocks and yields */
+static inline void preempt_disable(void)
+{
+}
+
+static inline void preempt_enable(void)
+{
+}
+
 #endif
