@@ -791,12 +791,9 @@ static void bufpool_uncharge_locked(struct bufpool *pool,
 	pool->releases += count;
 }
 
-/*
- * @e's slot goes back to the cache, its counters to the pool's, and @e
- * leaves the slotted list.
- */
-static void bufpool_unslot_locked(struct bufpool *pool,
-				  struct bufpool_entity *e)
+/* @e's slot goes back to the cache; @e stays slotted. */
+static void bufpool_slot_back_locked(struct bufpool *pool,
+				     struct bufpool_entity *e)
 {
 	unsigned int i;
 
@@ -807,6 +804,16 @@ static void bufpool_unslot_locked(struct bufpool *pool,
 	pool->nr_cached += e->nr_slot;
 	pool->in_use -= e->nr_slot;
 	e->nr_slot = 0;
+}
+
+/*
+ * @e's slot goes back to the cache, its counters to the pool's, and @e
+ * leaves the slotted list.
+ */
+static void bufpool_unslot_locked(struct bufpool *pool,
+				  struct bufpool_entity *e)
+{
+	bufpool_slot_back_locked(pool, e);
 	pool->allocations += e->slot_allocations;
 	pool->releases += e->slot_releases;
 	e->slot_allocations = 0;
@@ -861,16 +868,11 @@ static void bufpool_drain_locked(struct bufpool *pool)
 static void bufpool_unpark_slots_locked(struct bufpool *pool)
 {
 	struct bufpool_entity *e;
-	unsigned int i;
 
 	lockdep_assert_held(&pool->lock);
 	list_for_each_entry(e, &pool->slotted, slot_node) {
 		spin_lock(&e->lock);
-		for (i = 0; i < e->nr_slot; i++)
-			list_add_tail(&e->slot[i]->node, &pool->cache);
-		pool->nr_cached += e->nr_slot;
-		pool->in_use -= e->nr_slot;
-		e->nr_slot = 0;
+		bufpool_slot_back_locked(pool, e);
 		spin_unlock(&e->lock);
 	}
 }

@@ -27,6 +27,24 @@ static int on_cpu(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
+/* Only the reserve cached, then WARM more free buffers: 0 or -errno. */
+static int warm_up(int fd)
+{
+	__u32 ids[WARM];
+	unsigned int i;
+	int ret;
+
+	ret = bp_write_file("/proc/sys/vm", "drop_caches", "2");
+	if (ret)
+		return ret;
+	for (i = 0; i < WARM; i++) {
+		ret = bp_try(fd, BP_NORM, 1, &ids[i]);
+		if (ret)
+			break;
+	}
+	return bp_release_all(fd, ids, i) ?: ret;
+}
+
 FIXTURE(magshrink) {
 	struct bp_tunables saved;
 	int fd;
@@ -52,16 +70,11 @@ FIXTURE_TEARDOWN(magshrink)
 TEST_F(magshrink, drop_caches_reaches_per_cpu_caches)
 {
 	struct bufpool_stats st0, st1;
-	__u32 ids[WARM], a, b;
-	unsigned int i;
+	__u32 a, b;
 
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "needs 2 CPUs");
-	/* only the reserve cached, then WARM more free buffers */
-	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
-	for (i = 0; i < WARM; i++)
-		ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &ids[i]));
-	ASSERT_EQ(0, bp_release_all(self->fd, ids, WARM));
+	ASSERT_EQ(0, warm_up(self->fd));
 	/* one buffer taken on each CPU */
 	ASSERT_EQ(0, on_cpu(0));
 	ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &a));
@@ -83,13 +96,10 @@ TEST_F(magshrink, drop_caches_reaches_per_cpu_caches)
 TEST_F(magshrink, drains_count_the_stops)
 {
 	struct bufpool_stats st0, st1, st2;
-	__u32 ids[WARM], a;
 	unsigned int i;
+	__u32 a;
 
-	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
-	for (i = 0; i < WARM; i++)
-		ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &ids[i]));
-	ASSERT_EQ(0, bp_release_all(self->fd, ids, WARM));
+	ASSERT_EQ(0, warm_up(self->fd));
 	ASSERT_EQ(0, on_cpu(0));
 	ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &a));
 	ASSERT_EQ(0, bp_release(self->fd, &a, 1));
@@ -110,14 +120,10 @@ TEST_F(magshrink, drains_count_the_stops)
 TEST_F(magshrink, stats_and_drop_caches_reach_slots)
 {
 	struct bufpool_stats st0, st1, st2;
-	__u32 ids[WARM], a[2], b[2];
-	unsigned int i;
+	__u32 a[2], b[2];
 	int fd2;
 
-	ASSERT_EQ(0, bp_write_file("/proc/sys/vm", "drop_caches", "2"));
-	for (i = 0; i < WARM; i++)
-		ASSERT_EQ(0, bp_try(self->fd, BP_NORM, 1, &ids[i]));
-	ASSERT_EQ(0, bp_release_all(self->fd, ids, WARM));
+	ASSERT_EQ(0, warm_up(self->fd));
 	fd2 = bp_open(0);
 	ASSERT_LE(0, fd2);
 	ASSERT_EQ(0, bp_stats(self->fd, &st0));
