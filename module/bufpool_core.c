@@ -386,29 +386,35 @@ static void bufpool_queue_wake_locked(struct bufpool *pool,
 	}
 }
 
-/* The waiters bufpool_unlock() took: their ->wake() calls. */
-static noinline void bufpool_unlock_wake(struct bufpool *pool)
-	__releases(&pool->lock)
+/*
+ * bufpool_unlock(), with waiters to wake: take them off the pool's list
+ * onto @wake, before the unlock.  Not preempted from here to the end of
+ * their wake-ups, as under the lock before (and as an rt_mutex's unlock
+ * wakes its next owner): a waker preempted between the unlock and the
+ * wake-ups would hold back those that later callers only count, and a
+ * destroy waiting for them, with nothing to lend it priority.
+ * PREEMPT_RT's ->wake() takes sleeping locks: there it stays preemptible
+ * (see bufpool.h).
+ */
+static void bufpool_take_wakes_locked(struct bufpool *pool,
+				      struct list_head *wake)
 {
 	struct bufpool_waiter *w;
-	LIST_HEAD(wake);
 
+	lockdep_assert_held(&pool->lock);
 	list_for_each_entry(w, &pool->wake_list, wake_node)
 		w->wake_listed = false;
-	list_splice_init(&pool->wake_list, &wake);
-	/*
-	 * Not preempted between the unlock and the wake-ups, as under the
-	 * lock before (and as an rt_mutex's unlock wakes its next owner):
-	 * a waker preempted here would hold back wake-ups that later
-	 * callers only count, and a destroy waiting for them, with nothing
-	 * to lend it priority.  PREEMPT_RT's ->wake() takes sleeping locks:
-	 * there it stays preemptible (see bufpool.h).
-	 */
+	list_splice_init(&pool->wake_list, wake);
 	if (!IS_ENABLED(CONFIG_PREEMPT_RT))
 		preempt_disable();
-	spin_unlock(&pool->lock);
+}
 
-	while ((w = list_first_entry_or_null(&wake, struct bufpool_waiter,
+/* The lock dropped: the ->wake() calls of the waiters taken onto @wake. */
+static noinline void bufpool_wake_taken(struct list_head *wake)
+{
+	struct bufpool_waiter *w;
+
+	while ((w = list_first_entry_or_null(wake, struct bufpool_waiter,
 					     wake_node))) {
 		/* its own: listed again only once its count is back to 0 */
 		list_del_init(&w->wake_node);
@@ -424,16 +430,24 @@ static noinline void bufpool_unlock_wake(struct bufpool *pool)
 
 /*
  * The end of every section of the pool lock: drop it, then wake the
- * waiters the section queued.  Nothing queued, the plain unlock.
+ * waiters the section queued.  Nothing queued, the plain unlock.  A
+ * macro, so that sparse sees the unlock in the caller, as it sees the
+ * lock, whatever annotations the kernel's spin_unlock() has (6.1's
+ * PREEMPT_RT has none, 6.12's has).
  */
-static __always_inline void bufpool_unlock(struct bufpool *pool)
-	__releases(&pool->lock)
-{
-	if (likely(list_empty(&pool->wake_list)))
-		spin_unlock(&pool->lock);
-	else
-		bufpool_unlock_wake(pool);
-}
+#define bufpool_unlock(pool)						\
+do {									\
+	struct bufpool *__pool = (pool);				\
+	LIST_HEAD(__wake);						\
+									\
+	if (likely(list_empty(&__pool->wake_list))) {			\
+		spin_unlock(&__pool->lock);				\
+	} else {							\
+		bufpool_take_wakes_locked(__pool, &__wake);		\
+		spin_unlock(&__pool->lock);				\
+		bufpool_wake_taken(&__wake);				\
+	}								\
+} while (0)
 
 /**
  * bufpool_default_headroom() - set the class headrooms from the reserve
