@@ -438,11 +438,12 @@ static noinline void bufpool_wake_taken(struct list_head *wake)
 #define bufpool_unlock(pool)						\
 do {									\
 	struct bufpool *__pool = (pool);				\
-	LIST_HEAD(__wake);						\
 									\
 	if (likely(list_empty(&__pool->wake_list))) {			\
 		spin_unlock(&__pool->lock);				\
 	} else {							\
+		LIST_HEAD(__wake);					\
+									\
 		bufpool_take_wakes_locked(__pool, &__wake);		\
 		spin_unlock(&__pool->lock);				\
 		bufpool_wake_taken(&__wake);				\
@@ -1814,14 +1815,15 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 	 * (the take then keeps the reserve cached and drains nothing), after
 	 * what idle slots keep is back in the cache.
 	 */
-	if (pool->fast &&
-	    bufpool_cache_short(pool, class, count, pool->nr_cached))
-		bufpool_unpark_slots_locked(pool);
-	if (pool->fast &&
-	    (!bufpool_budget_ok(pool, BUFPOOL_CLASS_LOW, count) ||
-	     bufpool_cache_short(pool, class, count, pool->nr_cached) >
-	     bufpool_room_locked(pool)))
-		bufpool_drain_locked(pool);
+	if (pool->fast) {
+		if (bufpool_cache_short(pool, class, count, pool->nr_cached))
+			bufpool_unpark_slots_locked(pool);
+		/* again: the unpark filled the cache */
+		if (!bufpool_budget_ok(pool, BUFPOOL_CLASS_LOW, count) ||
+		    bufpool_cache_short(pool, class, count, pool->nr_cached) >
+		    bufpool_room_locked(pool))
+			bufpool_drain_locked(pool);
+	}
 	grown = bufpool_grow_direct(e, class, count, flags);
 	same = w->class == class && w->count == count;
 	switch (w->state) {
