@@ -112,7 +112,8 @@ struct kb_cfg {
  * @waited: requests that had to wait
  * @sleeps: wake-ups received inside buffer requests
  * @spurious: wake-ups after which the thread slept again
- * @wait_max: longest buffer wait of a session, ns
+ * @wait_max: longest buffer wait of a session, ns (from the first failed
+ *	try to the buffer: a request served at once waits 0)
  */
 struct kb_stats {
 	u64 sessions;
@@ -240,6 +241,16 @@ static u64 kb_hist_pct(struct kb_bench *b, unsigned int pct)
 	return kb_hist_value(KB_HIST_LEN - 1);
 }
 
+/*
+ * A request starts to wait: the clock is read only around waits (under
+ * TCG it is the HPET, whose reads would cost more than a pool's fast path).
+ */
+static void kb_wait_start(u64 *t0)
+{
+	if (!*t0)
+		*t0 = ktime_get_ns() ?: 1;
+}
+
 /* ---- bufpool ---- */
 
 static void kb_bufpool_wake(struct bufpool_waiter *w)
@@ -251,7 +262,7 @@ static void kb_bufpool_wake(struct bufpool_waiter *w)
 
 /* A buffer of @class from the system pool; -EINTR when told to stop. */
 static int kb_bufpool_get(struct kb_sess *s, unsigned int class,
-			  unsigned long *h, bool *waited)
+			  unsigned long *h, u64 *wait_t0)
 {
 	/* both wake only with a grant: collecting it is not a try */
 	bool handoff = s->b->cfg.policy == BUFPOOL_POLICY_HANDOFF ||
@@ -270,7 +281,7 @@ static int kb_bufpool_get(struct kb_sess *s, unsigned int class,
 		}
 		if (ret != -EAGAIN)
 			return ret;
-		*waited = true;
+		kb_wait_start(wait_t0);
 		/* no timeout: its wake-ups would count as the pool's */
 		wait_event(s->wq, !bufpool_queued(&s->entity) ||
 			   kthread_should_stop());
@@ -319,7 +330,7 @@ static void kb_mp_free(void *p, void *data)
 }
 
 static int kb_mempool_get(struct kb_sess *s, unsigned int class,
-			  unsigned long *h, bool *waited)
+			  unsigned long *h, u64 *wait_t0)
 {
 	struct kb_bench *b = s->b;
 	void *p;
@@ -337,14 +348,14 @@ static int kb_mempool_get(struct kb_sess *s, unsigned int class,
 			*h = (unsigned long)p | KB_CRIT_BIT;
 			return 0;
 		}
-		*waited = true;
+		kb_wait_start(wait_t0);
 		p = mempool_alloc(b->mp[1].pool, GFP_KERNEL);
 		*h = (unsigned long)p | KB_CRIT_BIT;
 		return 0;
 	}
 	p = mempool_alloc(b->mp[0].pool, GFP_NOWAIT);
 	if (!p) {
-		*waited = true;
+		kb_wait_start(wait_t0);
 		p = mempool_alloc(b->mp[0].pool, GFP_KERNEL);
 	}
 	*h = (unsigned long)p;
@@ -393,7 +404,7 @@ static int kb_sbq_wait(struct kb_bench *b, struct sbitmap_queue *q,
 }
 
 static int kb_sbitmap_get(struct kb_sess *s, unsigned int class,
-			  unsigned long *h, bool *waited)
+			  unsigned long *h, u64 *wait_t0)
 {
 	struct kb_bench *b = s->b;
 	unsigned int cpu;
@@ -409,13 +420,13 @@ static int kb_sbitmap_get(struct kb_sess *s, unsigned int class,
 	if (class == BUFPOOL_CLASS_CRITICAL) {
 		nr = sbitmap_queue_get(&b->sbq[1], &cpu);
 		if (nr < 0) {
-			*waited = true;
+			kb_wait_start(wait_t0);
 			nr = kb_sbq_wait(b, &b->sbq[1], &cpu);
 		}
 		*h = nr | KB_SBQ_CRIT;
 		return 0;
 	}
-	*waited = true;
+	kb_wait_start(wait_t0);
 	*h = kb_sbq_wait(b, &b->sbq[0], &cpu);
 	return 0;
 }
@@ -440,31 +451,31 @@ static int kb_get(struct kb_sess *s, unsigned int class, unsigned long *h,
 		  u64 *wait_ns)
 {
 	unsigned long nvcsw = current->nvcsw;
-	u64 t0 = ktime_get_ns();
-	bool waited = false;
+	u64 t0 = 0;
 	unsigned long sleeps;
 	int ret;
 
 	switch (s->b->cfg.peer) {
 	case KB_BUFPOOL:
-		ret = kb_bufpool_get(s, class, h, &waited);
+		ret = kb_bufpool_get(s, class, h, &t0);
 		break;
 	case KB_MEMPOOL:
-		ret = kb_mempool_get(s, class, h, &waited);
+		ret = kb_mempool_get(s, class, h, &t0);
 		break;
 	default:
-		ret = kb_sbitmap_get(s, class, h, &waited);
+		ret = kb_sbitmap_get(s, class, h, &t0);
 		break;
 	}
 	if (ret)
 		return ret;
 	kb_held(s->b, 1);
-	*wait_ns += ktime_get_ns() - t0;
+	if (t0)
+		*wait_ns += ktime_get_ns() - t0;
 	if (!kb_measuring(s->b))
 		return 0;
 	sleeps = current->nvcsw - nvcsw;
 	s->st.allocs++;
-	s->st.waited += waited;
+	s->st.waited += !!t0;
 	s->st.sleeps += sleeps;
 	if (sleeps > 1)
 		s->st.spurious += sleeps - 1;
