@@ -161,9 +161,9 @@ if [ -z "$parse_only" ]; then
 	done
 	per_rep=600
 	[ -z "$base_rev" ] || per_rep=1200
-	# the paired kernel runs: 12 configurations, 3 peers, ~1.3 s each
+	# the paired kernel runs: 13 configurations, 3 peers, ~1.3 s each
 	# beyond the nominal time, switches between modules included
-	pairs_s=$((12 * ${BENCH_PAIRS:-7} * 3 * (${BENCH_PAIR_MS:-1000} + 1500) / 1000))
+	pairs_s=$((13 * ${BENCH_PAIRS:-7} * 3 * (${BENCH_PAIR_MS:-1000} + 1500) / 1000))
 	t0=$(date +%s)
 	tools/vm/vm-run.sh -k "$kernel" -i "$out/initramfs.cpio.gz" -l "$log" \
 		-t $((600 + per_rep * reps + pairs_s)) -c "$cpus" -m "$mem" \

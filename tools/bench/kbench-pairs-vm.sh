@@ -10,7 +10,8 @@
 # adjacent.  For each configuration (service BENCH_SERVICE_US and
 # BENCH_CPU_SERVICE_US; limit unconstrained 2S + 5, 1/2 and 1/4 of the
 # peak need of bufpool-bench --peak-only; reserve 4; S sessions, maxconn
-# M; the new module's default policy, and adaptive) it runs BENCH_PAIRS
+# M; the new module's default policy, and adaptive; and the fast path
+# alone: service 0, unconstrained, the default policy) it runs BENCH_PAIRS
 # alternations (7) of: bufpool under this tree's module, sbitmap_queue
 # (under this tree's kbench module) and, when the initramfs holds a base
 # revision's modules (bench.sh BENCH_BASE: /lib/modules/base/), bufpool
@@ -175,25 +176,34 @@ half=$(((peak + 1) / 2))
 quarter=$(((peak + 3) / 4))
 echo "# kpairs: S=$S M=$M reserve $RESERVE, service ${SVC}us and ${CSVC}us, peak need $peak, policies $policies, $K alternations of: $peers; ${PMS} ms a run after ${WARM} ms"
 
+# cfg <service us> <limit> <policy>: the K alternations of one configuration
+cfg()
+{
+	local t_cfg alt=1 pos p
+
+	t_cfg=$(uptime_s)
+	while [ $alt -le "$K" ]; do
+		pos=1
+		# shellcheck disable=SC2086 # peers are words
+		for p in $(rotate $(((alt - 1) % npeers)) $peers); do
+			one "$p" $alt $pos "$1" "$2" "$3"
+			pos=$((pos + 1))
+		done
+		alt=$((alt + 1))
+	done
+	echo "# kpairs: service ${1}us limit $2 $3 took $(awk "BEGIN { print $(uptime_s) - $t_cfg }") s"
+}
+
 t_all=$(uptime_s)
 for svc in $SVC $CSVC; do
 	for lim in $unc $half $quarter; do
 		for pol in $policies; do
-			t_cfg=$(uptime_s)
-			alt=1
-			while [ $alt -le "$K" ]; do
-				pos=1
-				# shellcheck disable=SC2086 # peers are words
-				for p in $(rotate $(((alt - 1) % npeers)) $peers); do
-					one "$p" $alt $pos "$svc" "$lim" "$pol"
-					pos=$((pos + 1))
-				done
-				alt=$((alt + 1))
-			done
-			echo "# kpairs: service ${svc}us limit $lim $pol took $(awk "BEGIN { print $(uptime_s) - $t_cfg }") s"
+			cfg "$svc" "$lim" "$pol"
 		done
 	done
 done
+# The fast path alone: no service time, nobody waits, every policy the same.
+cfg 0 $unc "$newdef"
 echo "# kpairs: all configurations took $(awk "BEGIN { print $(uptime_s) - $t_all }") s"
 
 # Leave the pool as the phase loaded it, without kbench on top.
