@@ -3164,13 +3164,15 @@ void bufpool_grow(struct bufpool *pool)
 }
 
 /*
- * Cached buffers that may go back to the kernel: those beyond the reserve
- * and beyond what the queued and offered requests ask for, which will
- * take them once the budget lets them.  The walk stops as soon as the
- * requests account for the whole cache, so it is never longer than the
- * cache.
+ * Of @cached free buffers, those that may go back to the kernel: those
+ * beyond the reserve and beyond what the queued and offered requests ask
+ * for, which will take them once the budget lets them.  The walk stops as
+ * soon as the requests account for all of them, so it is never longer
+ * than the cache.  @cached is the cache's, or for a count what the cache
+ * would hold after a drain.
  */
-static unsigned int bufpool_shrinkable_locked(struct bufpool *pool)
+static unsigned int bufpool_shrinkable_locked(struct bufpool *pool,
+					      unsigned int cached)
 {
 	unsigned int c, keep = pool->reserve;
 	struct bufpool_waiter *w;
@@ -3178,33 +3180,45 @@ static unsigned int bufpool_shrinkable_locked(struct bufpool *pool)
 	lockdep_assert_held(&pool->lock);
 	for (c = 0; c < BUFPOOL_NR_CLASSES; c++)
 		list_for_each_entry(w, &pool->queue[c], node) {
-			if (keep >= pool->nr_cached)
+			if (keep >= cached)
 				return 0;
 			keep += w->count;
 		}
 	list_for_each_entry(w, &pool->offered, node) {
-		if (keep >= pool->nr_cached)
+		if (keep >= cached)
 			return 0;
 		keep += w->count;
 	}
-	return pool->nr_cached > keep ? pool->nr_cached - keep : 0;
+	return cached > keep ? cached - keep : 0;
 }
+
+static unsigned int bufpool_mag_sum_locked(struct bufpool *pool,
+					   u64 *allocations, u64 *releases);
 
 /**
  * bufpool_shrink_count() - how many buffers bufpool_shrink() could free now
  * @pool: the pool
  *
- * Return: the number of cached buffers beyond the reserve and the needs
+ * For the backend's shrinker's count, which reclaim asks on every pass:
+ * it stops nothing.  The magazines' and slots' buffers are summed as
+ * STATS sum them, and they stay where they are, serving.
+ *
+ * Return: the number of free buffers, cached or kept by the magazines and
+ * slots (which bufpool_shrink() drains), beyond the reserve and the needs
  * of the queued requests.
  */
 unsigned int bufpool_shrink_count(struct bufpool *pool)
 {
-	unsigned int n;
+	unsigned int n, cached;
+	u64 allocations, releases;
 
 	spin_lock(&pool->lock);
-	/* what the magazines keep is free too: bufpool_shrink() drains */
-	bufpool_drain_locked(pool);
-	n = bufpool_shrinkable_locked(pool);
+	cached = pool->nr_cached;
+	/* empty while @fast is clear: see bufpool_drain_locked() */
+	if (pool->fast)
+		cached += pool->in_use -
+			  bufpool_mag_sum_locked(pool, &allocations, &releases);
+	n = bufpool_shrinkable_locked(pool, cached);
 	bufpool_unlock(pool);
 	return n;
 }
@@ -3233,7 +3247,7 @@ unsigned int bufpool_shrink(struct bufpool *pool, unsigned int nr)
 
 	spin_lock(&pool->lock);
 	bufpool_drain_locked(pool);
-	n = min(nr, bufpool_shrinkable_locked(pool));
+	n = min(nr, bufpool_shrinkable_locked(pool, pool->nr_cached));
 	for (i = 0; i < n; i++) {
 		buf = list_last_entry(&pool->cache, struct bufpool_buf, node);
 		list_move_tail(&buf->node, &victims);

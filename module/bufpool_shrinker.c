@@ -12,6 +12,11 @@
  * the DRM TTM page pool).  The shrinker is not memcg-aware: the pool's
  * memory is charged to no memory cgroup (see README.md), so only global
  * reclaim (kswapd, direct reclaim, drop_caches) calls it.
+ *
+ * The count, which reclaim asks on every pass whether it scans or not,
+ * stops nothing: it sums the free buffers the per-CPU caches and the
+ * entities' slots keep where they are, as STATS do, and they go on
+ * serving: a reclaim pass that only counts leaves the fast path on.
  */
 
 #include <linux/kernel.h>

@@ -428,8 +428,10 @@ static void attack_stats_quota(void)
 /*
  * 5. The shrinker sees the magazines' idle buffers: bufpool_shrink_count()
  * is what the kernel asks before it ever calls bufpool_shrink() (which
- * drains); if it says 0, drop_caches and memory pressure never get back
- * the free buffers parked in magazines.
+ * drains when the cache alone cannot give what it asks); if it says 0,
+ * drop_caches and memory pressure never get back the free buffers parked
+ * in magazines.  And the count, asked on every reclaim pass, leaves them
+ * serving: no drain.
  */
 static void attack_shrink_count(void)
 {
@@ -437,6 +439,7 @@ static void attack_shrink_count(void)
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
 	struct bufpool_entity e;
 	struct bufpool_stats st;
+	unsigned long long drains;
 	unsigned int idle, n;
 	int bad = 0;
 
@@ -451,10 +454,14 @@ static void attack_shrink_count(void)
 	bufpool_get_stats(pool, &st);
 	idle = st.allocated - st.in_use - st.reserve;	/* free, beyond reserve */
 	n = bufpool_shrink_count(pool);
-	printf("[allocated %llu in_use %llu: %u idle beyond the reserve, shrink_count %u] ",
-	       st.allocated, st.in_use, idle, n);
+	drains = st.drains;
+	bufpool_get_stats(pool, &st);
+	printf("[allocated %llu in_use %llu: %u idle beyond the reserve, shrink_count %u, drains +%llu] ",
+	       st.allocated, st.in_use, idle, n, st.drains - drains);
 	if (n < idle)
 		FAILT("shrink_count %u hides %u idle buffers in magazines", n, idle - n);
+	if (st.drains != drains || !bp_fast(pool))
+		FAILT("shrink_count stopped the magazines");
 	bufpool_entity_destroy(&e);
 	bufpool_destroy(pool);
 	printf("%s\n", bad ? "" : "ok");
@@ -917,6 +924,60 @@ static void attack_stats_vs_slot(void)
 
 /* ------------------------------------------------------------------ */
 /*
+ * 11b. The shrinker's count racing a slotted entity, as STATS in 11: it
+ * sums the magazines and the slots where they are (no drain), and the
+ * churn between the two walks must not make it count two buffers twice,
+ * promising the kernel more than bufpool_shrink() can free.  The churn
+ * leaves as many free buffers as it found: a serial order counts as many.
+ */
+static void attack_shrink_count_vs_slot(void)
+{
+	struct bufpool *pool = mkpool(64, 2);
+	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
+	struct bufpool_entity e;
+	unsigned int n0, n1, n2, freed;
+	int bad = 0, ret;
+	u32 id;
+
+	printf("shrink_count_vs_slot: ");
+	a11_started = false;
+	a11_done = 0;
+	a11_ret = 1;
+	warm(pool, 20);
+	bufpool_entity_init(pool, &e, nowake, NULL);
+	e.tracks_dirty = true;
+	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	id = bufs[0]->id;
+	if (!ret)
+		ret = bufpool_release(&e, &id, 1);
+	if (!ret)	/* from the slot: slotted, slot empty, one held */
+		ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (ret || !e.slotted || e.nr_slot)
+		FAILT("setup %d slotted %d slot %u", ret, e.slotted, e.nr_slot);
+	n0 = bufpool_shrink_count(pool);
+	a11_e = &e;
+	rt_lock_hook = a11_lock_hook;
+	n1 = bufpool_shrink_count(pool);
+	rt_lock_hook = NULL;
+	if (a11_started)
+		pthread_join(a11_thr, NULL);
+	n2 = bufpool_shrink_count(pool);
+	freed = bufpool_shrink(pool, 1000);
+	printf("[shrink_count %u/%u/%u, shrink %u, churn %d] ", n0, n1, n2,
+	       freed, a11_ret);
+	if (!a11_started || a11_ret)
+		FAILT("churn did not run: %d", a11_ret);
+	if (n1 != n0 || n2 != n0)
+		FAILT("shrink_count matched no serial order: %u, not %u", n1, n0);
+	if (freed != n2)
+		FAILT("shrink_count %u, but bufpool_shrink() freed %u", n2, freed);
+	bufpool_entity_destroy(&e);
+	bufpool_destroy(pool);
+	printf("%s\n", bad ? "" : "ok");
+}
+
+/* ------------------------------------------------------------------ */
+/*
  * 12-14. The wake-up after the pool lock: a releaser grants to a waiter,
  * drops the lock and is paused before it calls the waiter's ->wake().
  * Meanwhile the waiter's owner destroys and frees it (12: destroy must
@@ -1146,6 +1207,7 @@ int main(int argc, char **argv)
 	attack_slot_hint_release();
 	attack_slot_hint_alloc();
 	attack_stats_vs_slot();
+	attack_shrink_count_vs_slot();
 	attack_destroy_vs_wake();
 	attack_regrant_vs_wake();
 	attack_cancel_vs_wake();

@@ -2963,20 +2963,28 @@ static void test_slot_stats(void)
 	teardown();
 }
 
-/* Free buffers in slots are reclaimable: the shrinker takes them. */
+/*
+ * Free buffers in slots are reclaimable: the shrinker counts them where
+ * they are, and takes them once the cache alone does not cover a shrink.
+ */
 static void test_slot_shrink(void)
 {
+	unsigned long long d0;
 	struct bp_snap s;
 	bool slotted;
 
 	setup(32, 1);
 	warm(4);
 	fill_slot(2);
+	d0 = drains();
 	EXPECT_EQ(bufpool_shrink_count(T.pool), 3);	/* all but the reserve */
+	EXPECT_EQ(slot_nr(0, &slotted), 2);		/* counted, kept */
+	EXPECT(slotted);
+	EXPECT_EQ(drains(), d0);
+	EXPECT_EQ(S(100), 3);
+	EXPECT_EQ(drains(), d0 + 1);
 	EXPECT_EQ(slot_nr(0, &slotted), 0);
 	EXPECT(!slotted);
-	fill_slot(2);
-	EXPECT_EQ(S(100), 3);
 	bp_snapshot(T.pool, &s);
 	EXPECT_EQ(s.nr_alloc, 1);
 	EXPECT_EQ(s.in_use, 0);
@@ -3026,6 +3034,83 @@ static void test_slot_tunables(void)
 	EXPECT_EQ(s.nr_alloc, 4);
 	EXPECT_EQ(A(2, NORM, 3), 0);		/* 0 + 3 + 1 <= 4 */
 	EXPECT_EQ(A_noq(3, NORM, 1), -EAGAIN);
+	teardown();
+}
+
+/*
+ * The shrinker with the magazines serving.  Entity 0 fills its slot (2)
+ * from CPU 0's magazine, entity 1 takes one buffer on CPU 1 and entity 3
+ * one on CPU 0: of 20 buffers 2 are held, 1 is the reserve, 3 are in the
+ * shared cache beyond it, 14 in the magazines (5 and 7) and the slot.
+ */
+static void mags_and_slot(void)
+{
+	fill_slot(2);
+	bp_cpu = 1;
+	EXPECT_EQ(A(1, LOW, 1), 0);
+	bp_cpu = 0;
+	EXPECT_EQ(A(3, LOW, 1), 0);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), 5);
+	EXPECT_EQ(bp_mag_nr(T.pool, 1), 7);
+	EXPECT_EQ(slot_nr(0, NULL), 2);
+	EXPECT(bp_fast(T.pool));
+	EXPECT_EQ(in_use(), 2);
+	EXPECT_EQ(cached(), 18);
+}
+
+/* The magazines and the slot as mags_and_slot() left them, and serving. */
+static void expect_mags_and_slot(void)
+{
+	unsigned long long fast0 = bp_fast_allocs(T.pool);
+
+	EXPECT(bp_fast(T.pool));
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), 5);
+	EXPECT_EQ(bp_mag_nr(T.pool, 1), 7);
+	EXPECT_EQ(slot_nr(0, NULL), 2);
+	/* and they serve: from CPU 0's magazine, back to it */
+	EXPECT_EQ(A(5, LOW, 1), 0);
+	EXPECT_EQ(bp_fast_allocs(T.pool), fast0 + 1);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), 4);
+	EXPECT_EQ(R(5, 0), 0);
+	EXPECT_EQ(bp_mag_nr(T.pool, 0), 5);
+}
+
+/*
+ * The count, which reclaim asks on every pass, stops nothing: no drain,
+ * the magazines and the slot keep their buffers and serve, and it counts
+ * their buffers, exactly: a shrink of all of it then frees that many.
+ */
+static void test_percpu_shrink_count(void)
+{
+	unsigned long long d0;
+	struct bp_snap s0, s1;
+	unsigned int i;
+
+	setup(32, 1);
+	warm(20);
+	mags_and_slot();
+	d0 = drains();
+	bp_snapshot(T.pool, &s0);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(bufpool_shrink_count(T.pool), 17);	/* 20 - 2 - 1 */
+	EXPECT_EQ(drains(), d0);
+	bp_snapshot(T.pool, &s1);
+	EXPECT(!memcmp(&s0, &s1, sizeof(s0)));
+	CHECK();
+	expect_mags_and_slot();
+	EXPECT_EQ(drains(), d0);
+
+	/* never more than a shrink can free: all of it, after a drain */
+	EXPECT_EQ(S(100), 17);
+	EXPECT_EQ(drains(), d0 + 1);
+	bp_snapshot(T.pool, &s1);
+	EXPECT_EQ(s1.in_use, 2);
+	EXPECT_EQ(s1.nr_alloc, 3);
+	EXPECT_EQ(s1.nr_cached, 1);
+	EXPECT_EQ(shrunk(), 17);
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 0);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(R(3, 0), 0);
 	teardown();
 }
 
@@ -3150,6 +3235,7 @@ static const struct test tests[] = {
 	{ "slot_shrink", test_slot_shrink },
 	{ "slot_destroy", test_slot_destroy },
 	{ "slot_tunables", test_slot_tunables },
+	{ "percpu_shrink_count", test_percpu_shrink_count },
 };
 
 int main(void)
