@@ -151,7 +151,9 @@
  *       fits once the magazines are back is served), before a request
  *       whose budget test would fail (LOW's: see above) or whose cache
  *       the pool's room cannot fill, before tunables change, before a
- *       shrink, and at destroy.  So a request is queued only
+ *       shrink that the cache alone cannot give (a shrinker's count
+ *       sums the magazines and slots as STATS do, and drains nothing),
+ *       and at destroy.  So a request is queued only
  *       with @fast clear and the magazines empty: from then on FIFO and
  *       class order hold as above, and nobody is served ahead through a
  *       magazine;
@@ -3204,8 +3206,8 @@ static unsigned int bufpool_mag_sum_locked(struct bufpool *pool,
  * STATS sum them, and they stay where they are, serving.
  *
  * Return: the number of free buffers, cached or kept by the magazines and
- * slots (which bufpool_shrink() drains), beyond the reserve and the needs
- * of the queued requests.
+ * slots (which bufpool_shrink() drains when it needs them), beyond the
+ * reserve and the needs of the queued requests.
  */
 unsigned int bufpool_shrink_count(struct bufpool *pool)
 {
@@ -3232,10 +3234,12 @@ EXPORT_SYMBOL_GPL(bufpool_shrink_count);
  * For the backend's shrinker.  Only buffers on the cache are taken,
  * never one held, granted, being returned or otherwise kept from the
  * cache, and never below the reserve and what the queued requests ask
- * for (see bufpool_shrink_count()).  They leave the cache, the pool's
- * count and the backend's id lookups under the pool lock; their memory is
- * freed after it is dropped, with a reschedule point between two.  The
- * pool grows again on demand.  May sleep.
+ * for (see bufpool_shrink_count()).  The magazines and slots are drained
+ * into the cache first only if it cannot give @nr without them: a shrink
+ * the cache covers leaves them serving.  The buffers leave the cache, the
+ * pool's count and the backend's id lookups under the pool lock; their
+ * memory is freed after it is dropped, with a reschedule point between
+ * two.  The pool grows again on demand.  May sleep.
  *
  * Return: the number of buffers given back.
  */
@@ -3246,8 +3250,12 @@ unsigned int bufpool_shrink(struct bufpool *pool, unsigned int nr)
 	unsigned int i, n;
 
 	spin_lock(&pool->lock);
-	bufpool_drain_locked(pool);
-	n = min(nr, bufpool_shrinkable_locked(pool, pool->nr_cached));
+	n = bufpool_shrinkable_locked(pool, pool->nr_cached);
+	if (n < nr && pool->fast) {
+		bufpool_drain_locked(pool);
+		n = bufpool_shrinkable_locked(pool, pool->nr_cached);
+	}
+	n = min(nr, n);
 	for (i = 0; i < n; i++) {
 		buf = list_last_entry(&pool->cache, struct bufpool_buf, node);
 		list_move_tail(&buf->node, &victims);

@@ -16,7 +16,9 @@
  * The count, which reclaim asks on every pass whether it scans or not,
  * stops nothing: it sums the free buffers the per-CPU caches and the
  * entities' slots keep where they are, as STATS do, and they go on
- * serving: a reclaim pass that only counts leaves the fast path on.
+ * serving.  Only a scan that the shared cache alone cannot cover drains
+ * them (bufpool_shrink()): a pass that only counts, or whose scan the
+ * shared cache covers, leaves the fast path on.
  */
 
 #include <linux/kernel.h>

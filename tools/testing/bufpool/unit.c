@@ -2295,6 +2295,21 @@ static unsigned long long drains(void)
 	return st.drains;
 }
 
+/*
+ * Stop the magazines and empty the slots: a change of tunables to the
+ * same values drains, and does nothing else.
+ */
+static void drain(void)
+{
+	struct bufpool_tunables t;
+	const char *why;
+
+	bufpool_get_tunables(T.pool, &t);
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &t, &why), 0);
+	EXPECT(!bp_fast(T.pool));
+	CHECK();
+}
+
 /* STATS drains counts the drains that stopped the magazines, no other. */
 static void test_percpu_drains(void)
 {
@@ -2877,7 +2892,7 @@ static void test_slot_join(void)
 	EXPECT_EQ(slot_nr(1, NULL), 1);
 	EXPECT_EQ(bp_mag_nr(T.pool, 0), mag);
 	/* a drain unslots both; their next allocations join again */
-	EXPECT_EQ(S(0), 0);
+	drain();
 	EXPECT_EQ(A_clean(1, LOW, 1), 0);
 	EXPECT_EQ(slot_nr(1, &slotted), 0);
 	EXPECT(slotted);
@@ -2920,7 +2935,7 @@ static void test_slot_cap(void)
 	EXPECT_EQ(R(0, 0), 0);
 	EXPECT_EQ(R(1, 0), 0);
 	/* a drain: the first to ask again gets the room */
-	S(0);
+	drain();
 	EXPECT_EQ(A_clean(2, LOW, 1), 0);
 	slot_nr(2, &slotted);
 	EXPECT(slotted);
@@ -2952,7 +2967,7 @@ static void test_slot_stats(void)
 	EXPECT_EQ(st.releases - st0.releases, 4);
 	EXPECT_EQ(cached(), 19);
 	/* the counters survive the drain */
-	EXPECT_EQ(S(0), 0);
+	drain();
 	EXPECT_EQ(slot_nr(0, NULL) + slot_nr(1, NULL), 0);
 	bufpool_get_stats(T.pool, &st);
 	EXPECT_EQ(st.in_use, 1);
@@ -3115,6 +3130,120 @@ static void test_percpu_shrink_count(void)
 }
 
 /*
+ * A shrink the shared cache covers takes from it alone and leaves the
+ * magazines serving; one it does not cover drains, then frees what it
+ * can, never below the reserve.  Each time the budget stays exact.
+ */
+static void test_percpu_shrink_cache_first(void)
+{
+	unsigned long long d0;
+	struct bp_snap s;
+
+	setup(32, 1);
+	warm(20);
+	mags_and_slot();
+	d0 = drains();
+	EXPECT_EQ(S(2), 2);
+	EXPECT_EQ(S(1), 1);		/* the cache's 3 beyond the reserve */
+	EXPECT_EQ(drains(), d0);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.in_use, 2);
+	EXPECT_EQ(s.nr_alloc, 17);
+	EXPECT_EQ(s.nr_cached, 15);	/* the reserve and the 14 kept */
+	EXPECT_EQ(shrunk(), 3);
+	expect_mags_and_slot();
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 14);
+	EXPECT_EQ(drains(), d0);
+
+	/* the cache has nothing beyond the reserve: drained, 5 freed */
+	EXPECT_EQ(S(5), 5);
+	EXPECT_EQ(drains(), d0 + 1);
+	EXPECT(!bp_fast(T.pool));
+	EXPECT_EQ(bp_mag_nr(T.pool, 0) + bp_mag_nr(T.pool, 1), 0);
+	EXPECT_EQ(slot_nr(2, NULL), 0);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.in_use, 2);
+	EXPECT_EQ(s.nr_alloc, 12);
+	EXPECT_EQ(s.nr_cached, 10);
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 9);
+	/* all that is left but the reserve, however much is asked */
+	EXPECT_EQ(S(100), 9);
+	EXPECT_EQ(drains(), d0 + 1);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_alloc, s.in_use + s.reserve);
+	EXPECT_EQ(s.nr_cached, 1);
+	EXPECT_EQ(shrunk(), 17);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(R(3, 0), 0);
+	teardown();
+}
+
+/*
+ * A shrink of more than the cache alone gives, with the magazines
+ * serving: drained first, then as much as asked.
+ */
+static void test_percpu_shrink_drains(void)
+{
+	unsigned long long d0;
+	struct bp_snap s;
+
+	setup(32, 1);
+	warm(20);
+	mags_and_slot();
+	d0 = drains();
+	EXPECT_EQ(S(4), 4);		/* 3 in the cache beyond the reserve */
+	EXPECT_EQ(drains(), d0 + 1);
+	EXPECT(!bp_fast(T.pool));
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.in_use, 2);
+	EXPECT_EQ(s.nr_alloc, 16);
+	EXPECT_EQ(s.nr_cached, 14);
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 13);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(R(3, 0), 0);
+	teardown();
+}
+
+/*
+ * The magazines serving, a request that must wait drains them and is
+ * queued: the shrinker keeps what it will take, and the reserve.
+ */
+static void test_percpu_shrink_keeps_queued(void)
+{
+	unsigned long long d0;
+	struct bp_snap s;
+
+	setup(32, 1);			/* headroom 0 / 1 / 2 */
+	warm(20);
+	mags_and_slot();
+	d0 = drains();
+	/* 16 (the 14 kept included) + 28 + 2 > 32: drained, then served */
+	EXPECT_EQ(A(4, NORM, 28), 0);
+	EXPECT_EQ(drains(), d0 + 1);
+	EXPECT_EQ(R(4, 4), 0);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.in_use, 26);
+	EXPECT_EQ(s.nr_cached, 5);
+	EXPECT_EQ(A(5, NORM, 6), -EAGAIN);	/* 26 + 6 + 1 > 32 */
+	EXPECT_EQ(queued(NORM), 1);
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 0);	/* 5 < 1 + 6 */
+	EXPECT_EQ(S(100), 0);
+	EXPECT_EQ(cached(), 5);
+	/* no longer queued: all but the reserve may go */
+	EXPECT_EQ(C(5), 0);
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 4);
+	EXPECT_EQ(S(100), 4);
+	bp_snapshot(T.pool, &s);
+	EXPECT_EQ(s.nr_cached, 1);
+	EXPECT_EQ(s.nr_alloc, s.in_use + s.reserve);
+	EXPECT_EQ(drains(), d0 + 1);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(R(3, 0), 0);
+	EXPECT_EQ(R(4, 0), 0);
+	teardown();
+}
+
+/*
  * A LOW head past its bound that fits beside a younger NORMAL head is
  * served as under hand-off, granted as soon as it fits: no window may
  * park what comes back for the NORMAL head, nor be renewed while NORMAL
@@ -3236,6 +3365,9 @@ static const struct test tests[] = {
 	{ "slot_destroy", test_slot_destroy },
 	{ "slot_tunables", test_slot_tunables },
 	{ "percpu_shrink_count", test_percpu_shrink_count },
+	{ "percpu_shrink_cache_first", test_percpu_shrink_cache_first },
+	{ "percpu_shrink_drains", test_percpu_shrink_drains },
+	{ "percpu_shrink_keeps_queued", test_percpu_shrink_keeps_queued },
 };
 
 int main(void)
