@@ -3244,6 +3244,36 @@ static void test_percpu_shrink_keeps_queued(void)
 }
 
 /*
+ * A shrink the cache does not cover, with the magazines serving but empty
+ * (and the slot too): a drain would give the cache nothing, so it frees
+ * what the cache has beyond the reserve and leaves the magazines on.
+ */
+static void test_percpu_shrink_nothing_to_drain(void)
+{
+	unsigned long long d0;
+
+	setup(32, 1);
+	warm(20);
+	mags_and_slot();
+	bp_cpu = 0;
+	EXPECT_EQ(A(5, LOW, 5), 0);		/* CPU 0's magazine */
+	bp_cpu = 1;
+	EXPECT_EQ(A(6, LOW, 7), 0);		/* CPU 1's */
+	bp_cpu = 0;
+	EXPECT_EQ(A_clean(0, LOW, 2), 0);	/* the slot */
+	EXPECT_EQ(bp_mag_nr(T.pool, 0) + bp_mag_nr(T.pool, 1), 0);
+	EXPECT_EQ(slot_nr(0, NULL), 0);
+	EXPECT(bp_fast(T.pool));
+	d0 = drains();
+	EXPECT_EQ(bufpool_shrink_count(T.pool), 3);
+	EXPECT_EQ(S(4), 3);
+	EXPECT_EQ(drains(), d0);
+	EXPECT(bp_fast(T.pool));
+	EXPECT_EQ(cached(), 1);
+	teardown();
+}
+
+/*
  * A LOW head past its bound that fits beside a younger NORMAL head is
  * served as under hand-off, granted as soon as it fits: no window may
  * park what comes back for the NORMAL head, nor be renewed while NORMAL
@@ -3368,6 +3398,8 @@ static const struct test tests[] = {
 	{ "percpu_shrink_cache_first", test_percpu_shrink_cache_first },
 	{ "percpu_shrink_drains", test_percpu_shrink_drains },
 	{ "percpu_shrink_keeps_queued", test_percpu_shrink_keeps_queued },
+	{ "percpu_shrink_nothing_to_drain",
+	  test_percpu_shrink_nothing_to_drain },
 };
 
 int main(void)
