@@ -3248,10 +3248,14 @@ unsigned int bufpool_shrink(struct bufpool *pool, unsigned int nr)
 	struct bufpool_buf *buf, *tmp;
 	LIST_HEAD(victims);
 	unsigned int i, n;
+	u64 allocations, releases;
 
 	spin_lock(&pool->lock);
 	n = bufpool_shrinkable_locked(pool, pool->nr_cached);
-	if (n < nr && pool->fast) {
+	/* a drain that gives the cache nothing would only stop them */
+	if (n < nr && pool->fast &&
+	    bufpool_mag_sum_locked(pool, &allocations, &releases) <
+	    pool->in_use) {
 		bufpool_drain_locked(pool);
 		n = bufpool_shrinkable_locked(pool, pool->nr_cached);
 	}
