@@ -96,8 +96,9 @@ TEST_F(magshrink, drop_caches_reaches_per_cpu_caches)
  * STATS drains: still while the per-CPU caches serve, one more per stop.
  * drop_caches asks the shrinker for all it counts, the per-CPU caches'
  * buffers included, which is more than the shared cache has: its scan
- * empties them, once.  (The count alone stops nothing: see
- * bufpool_memory_test's pressure_the_cache_covers_leaves_per_cpu_caches.)
+ * empties them, once.  (That the count alone stops nothing is the core
+ * harness's to show, percpu_shrink_count and the shrink_count
+ * interleavings: these kernels cannot call the count on its own.)
  */
 TEST_F(magshrink, drains_count_the_stops)
 {
