@@ -14,8 +14,10 @@
 
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
 #include <linux/version.h>
 
 /* 6.3 made vma->vm_flags const: flags change through vm_flags_set(). */
@@ -41,6 +43,22 @@ static inline void vm_flags_clear(struct vm_area_struct *vma,
 #define MAX_PAGE_ORDER	(MAX_ORDER - 1)
 #elif LINUX_VERSION_CODE < KERNEL_VERSION(6, 8, 0)
 #define MAX_PAGE_ORDER	MAX_ORDER
+#endif
+
+/*
+ * A shrinker that frees pages of its own tells the reclaim it runs in
+ * how many: vmscan counts its progress from the LRU and from what is
+ * added to current->reclaim_state, never from a shrinker's return value.
+ * 6.4 renamed the field from reclaimed_slab to reclaimed and added
+ * mm_account_reclaimed_pages() for it.  Outside reclaim (drop_caches)
+ * the task has no reclaim_state and nothing is counted.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 4, 0)
+static inline void mm_account_reclaimed_pages(unsigned long pages)
+{
+	if (current->reclaim_state)
+		current->reclaim_state->reclaimed_slab += pages;
+}
 #endif
 
 /*

@@ -11,7 +11,10 @@
  * costs a page allocation and no I/O, hence the low seek cost (that of
  * the DRM TTM page pool).  The shrinker is not memcg-aware: the pool's
  * memory is charged to no memory cgroup (see README.md), so only global
- * reclaim (kswapd, direct reclaim, drop_caches) calls it.
+ * reclaim (kswapd, direct reclaim, drop_caches) and memory.reclaim of the
+ * root cgroup call it.  The pages it frees are counted to that reclaim
+ * (mm_account_reclaimed_pages(), as slab pages are), so a reclaim stops
+ * once it has what it asked for instead of emptying the cache.
  *
  * The count, which reclaim asks on every pass whether it scans or not,
  * stops nothing: it sums the free buffers the per-CPU caches and the
@@ -60,6 +63,13 @@ static unsigned long bufpool_shrinker_scan(struct shrinker *shrinker,
 		return SHRINK_STOP;
 	/* the backend frees destroyed buffers later: here, now, instead */
 	bufpool_mem_reap(mem);
+	/*
+	 * Reclaim counts what it was told of, not what a shrinker returns:
+	 * untold, it would go on at rising priority until the cache is
+	 * empty.  Each buffer was exactly @pages pages (a contiguous one
+	 * gave the tail of its order back when it was made).
+	 */
+	mm_account_reclaimed_pages(freed);
 	/* a whole buffer may be more than was asked for */
 	sc->nr_scanned = max(sc->nr_scanned, freed);
 	return freed;
