@@ -17,7 +17,10 @@
  * runs the shrinkers), and stops as soon as the pool is down to in_use +
  * reserve: what the pool gave back is then still free, so nothing falls
  * to the OOM killer.  (Without a shrinker it goes on until the OOM killer
- * takes it: oom_score_adj 1000 makes it the one.)
+ * takes it: oom_score_adj 1000 makes it the one.)  And an amount asked
+ * for through memory.reclaim of the root cgroup (cgroup v2): the pool
+ * gives back about that, not its whole cache, since the shrinker counts
+ * what it frees to the reclaim that asked.
  *
  * The pool is sized from bufsize: about 16 MiB of buffers, at least four.
  * The tests set limit and reserve through sysfs and put them back.
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 
 #include "kselftest_harness.h"
 
@@ -36,6 +40,12 @@
 #define HOLD		2
 #define MAX_BUFS	4096
 #define HOG_STEP	(1024UL * 1024)
+/* memory.reclaim: what is asked for, of a cache of at least this much */
+#define RECLAIM_ASK	(1024UL * 1024)
+#define RECLAIM_CACHE	(32 * RECLAIM_ASK)
+#define RECLAIM_MIN	8
+/* it may give back what was asked and 1/RECLAIM_SLACK of the spare */
+#define RECLAIM_SLACK	4
 
 /* MemTotal in bytes (totalram_pages() in the kernel), 0 if unknown. */
 static unsigned long long mem_total(void)
@@ -375,6 +385,132 @@ TEST_F_TIMEOUT(memory, queued_request_keeps_its_buffers, 300)
 	EXPECT_EQ(0, bp_release(fd2, got, want));
 	close(fd2);
 	EXPECT_EQ(0, bp_release_all(self->fd, self->ids, held));
+}
+
+/*
+ * Mount cgroup v2 on a new directory under /tmp, its path in @dir: 0, or
+ * -errno (-ENODEV: a kernel without cgroup v2).
+ */
+static int cgroup2_mount(char *dir, size_t len)
+{
+	int ret;
+
+	snprintf(dir, len, "/tmp/bufpool-cg-XXXXXX");
+	if (!mkdtemp(dir))
+		return -errno;
+	if (!mount("cgroup2", dir, "cgroup2", 0, NULL))
+		return 0;
+	ret = -errno;
+	rmdir(dir);
+	return ret;
+}
+
+static void cgroup2_umount(const char *dir)
+{
+	umount2(dir, 0);
+	rmdir(dir);
+}
+
+static bool cgroup_has(const char *dir, const char *name)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return !access(path, F_OK);
+}
+
+/*
+ * Ask reclaim of the root cgroup for @bytes through memory.reclaim, as
+ * an operator does: 0, -errno of the write (-EAGAIN: reclaim gave up
+ * short of it), or a reason to skip in @why.  The root's reclaim is the
+ * whole machine's, and walks every shrinker; a child cgroup's calls only
+ * the memcg-aware ones, which the pool's is not.
+ */
+static int reclaim_root(unsigned long long bytes, const char **why)
+{
+	char cg[64], val[32];
+	int ret;
+
+	*why = NULL;
+	ret = cgroup2_mount(cg, sizeof(cg));
+	if (ret == -ENODEV) {
+		*why = "no cgroup v2 in this kernel (CONFIG_CGROUPS)";
+		return 0;
+	}
+	if (ret)
+		return ret;
+	if (!cgroup_has(cg, "memory.reclaim")) {
+		*why = "no memory.reclaim (CONFIG_MEMCG, 5.19 or later)";
+	} else if (cgroup_has(cg, "memory.current")) {
+		/* a cgroup namespace: its root is a child cgroup */
+		*why = "cgroup v2 mounts a child cgroup here, not the root";
+	} else {
+		snprintf(val, sizeof(val), "%llu", bytes);
+		ret = bp_write_file(cg, "memory.reclaim", val);
+	}
+	cgroup2_umount(cg);
+	return ret;
+}
+
+/*
+ * memory.reclaim of the root cgroup, asked for 1 MiB while 32 MiB of
+ * spare buffers are cached (at least 8), succeeds and gets about that
+ * from the pool.  Reclaim counts as progress the LRU pages it frees and
+ * the pages it is told of (current->reclaim_state), never what a
+ * shrinker returns: the shrinker tells it what it gave back, and it
+ * stops.  The kernel scans a shrinker in batches of 128 pages, a batch
+ * freeing whole buffers, and in proportion to its size (6.12's MGLRU may
+ * start at priority 6: a 16th of the cache in its first pass), hence a
+ * quarter of the cache as slack.  Untold, reclaim went on at rising
+ * priority until the cache was empty, and the write failed (EAGAIN) with
+ * no progress counted.  The VM has neither swap nor page cache to speak
+ * of: the pool's cache is what there is to reclaim.
+ */
+TEST_F_TIMEOUT(memory, memory_reclaim_takes_what_it_asks_for, 300)
+{
+	unsigned long long pg = getpagesize(), bufpages, asked, given, max;
+	unsigned int n, got, k, spare;
+	struct bufpool_stats st0, st1;
+	const char *why;
+	int ret;
+
+	bufpages = (self->bufsize + pg - 1) / pg;
+	n = RECLAIM_CACHE / self->bufsize;
+	if (n < RECLAIM_MIN)
+		n = RECLAIM_MIN;
+	if (n > MAX_BUFS - RESERVE)
+		n = MAX_BUFS - RESERVE;
+	n += RESERVE;
+	ASSERT_LE(2ULL * n, limit_max(self->bufsize));
+	ASSERT_EQ(0, bp_tunables_set(2 * n, RESERVE, 0));
+	for (got = 0; got < n; got += k) {
+		k = n - got < BUFPOOL_ALLOC_MAX ? n - got : BUFPOOL_ALLOC_MAX;
+		ASSERT_EQ(0, bp_alloc_t(self->fd, BP_NORM, k, 0,
+					BP_PATIENCE_MS * 1000000ULL,
+					self->ids + got));
+	}
+	ASSERT_EQ(0, bp_release_all(self->fd, self->ids, n));
+	ASSERT_EQ(0, stats(_metadata, self->fd, &st0));
+	ASSERT_EQ(0ULL, st0.in_use);
+	ASSERT_LE((unsigned long long)n, st0.allocated);
+	spare = st0.allocated - st0.reserve;
+
+	asked = RECLAIM_ASK / pg;
+	ret = reclaim_root(RECLAIM_ASK, &why);
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, stats(_metadata, self->fd, &st1));
+	given = st1.shrunk - st0.shrunk;
+	printf("# memory.reclaim of %llu pages: %llu of %u spare buffers (%llu pages) back%s%s\n",
+	       asked, given, spare, bufpages, ret ? ", write: " : "",
+	       ret ? strerror(-ret) : "");
+	EXPECT_EQ(0, ret) TH_LOG("memory.reclaim: %s", strerror(-ret));
+	EXPECT_EQ(st0.allocated - st1.allocated, given);
+	max = (asked + spare * bufpages / RECLAIM_SLACK + bufpages - 1) /
+	      bufpages;
+	EXPECT_GE(max, given)
+		TH_LOG("%llu buffers given back for %llu pages asked", given,
+		       asked);
 }
 
 /*
