@@ -875,27 +875,41 @@ static void a11_lock_hook(const spinlock_t *l)
 		nanosleep(&ts, NULL);
 }
 
+/*
+ * @e, new on a warm @pool, slotted with its slot empty and one buffer
+ * held (bufs[0]): the state the churn of A11 starts from.
+ */
+static int slotted_holding_one(struct bufpool *pool, struct bufpool_entity *e,
+			       struct bufpool_buf **bufs)
+{
+	int bad = 0, ret;
+	u32 id;
+
+	warm(pool, 20);
+	bufpool_entity_init(pool, e, nowake, NULL);
+	e->tracks_dirty = true;
+	ret = bufpool_alloc(e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	id = bufs[0]->id;
+	if (!ret)
+		ret = bufpool_release(e, &id, 1);
+	if (!ret)	/* from the slot: slotted, slot empty, one held */
+		ret = bufpool_alloc(e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
+	if (ret || !e->slotted || e->nr_slot)
+		FAILT("setup %d slotted %d slot %u", ret, e->slotted,
+		      e->nr_slot);
+	return bad;
+}
+
 static void attack_stats_vs_slot(void)
 {
 	struct bufpool *pool = mkpool(64, 2);
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
 	struct bufpool_stats s0, s1, s2;
 	struct bufpool_entity e;
-	int bad = 0, ret;
-	u32 id;
+	int bad = 0;
 
 	printf("stats_vs_slot: ");
-	warm(pool, 20);
-	bufpool_entity_init(pool, &e, nowake, NULL);
-	e.tracks_dirty = true;
-	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
-	id = bufs[0]->id;
-	if (!ret)
-		ret = bufpool_release(&e, &id, 1);
-	if (!ret)	/* from the slot: slotted, slot empty, one held */
-		ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
-	if (ret || !e.slotted || e.nr_slot)
-		FAILT("setup %d slotted %d slot %u", ret, e.slotted, e.nr_slot);
+	bad |= slotted_holding_one(pool, &e, bufs);
 	bufpool_get_stats(pool, &s0);
 	a11_e = &e;
 	rt_lock_hook = a11_lock_hook;
@@ -936,24 +950,13 @@ static void attack_shrink_count_vs_slot(void)
 	struct bufpool_buf *bufs[BUFPOOL_ALLOC_MAX];
 	struct bufpool_entity e;
 	unsigned int n0, n1, n2, freed;
-	int bad = 0, ret;
-	u32 id;
+	int bad = 0;
 
 	printf("shrink_count_vs_slot: ");
 	a11_started = false;
 	a11_done = 0;
 	a11_ret = 1;
-	warm(pool, 20);
-	bufpool_entity_init(pool, &e, nowake, NULL);
-	e.tracks_dirty = true;
-	ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
-	id = bufs[0]->id;
-	if (!ret)
-		ret = bufpool_release(&e, &id, 1);
-	if (!ret)	/* from the slot: slotted, slot empty, one held */
-		ret = bufpool_alloc(&e, BUFPOOL_CLASS_NORMAL, 1, 0, bufs);
-	if (ret || !e.slotted || e.nr_slot)
-		FAILT("setup %d slotted %d slot %u", ret, e.slotted, e.nr_slot);
+	bad |= slotted_holding_one(pool, &e, bufs);
 	n0 = bufpool_shrink_count(pool);
 	a11_e = &e;
 	rt_lock_hook = a11_lock_hook;
