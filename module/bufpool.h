@@ -191,9 +191,10 @@ typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
  *	granted, failed, offered or expired
  * @notify: optional, NULL after bufpool_entity_init(); called with the
  *	pool lock held at each such change, before @wake: it may read the
- *	waiter's state and call bufpool_collect_granted_locked() and nothing
- *	else of bufpool, and must not sleep.  For what must be published
- *	with the change, under the lock (the device's status page)
+ *	waiter's state and call bufpool_collect_granted_locked() (which
+ *	collects only a request queued with BUFPOOL_ALLOC_COLLECT) and
+ *	nothing else of bufpool, and must not sleep.  For what must be
+ *	published with the change, under the lock (the device's status page)
  * @target: the caller's object, for @wake and @notify
  * @class: enum bufpool_class of the request
  * @count: buffers requested
@@ -218,6 +219,8 @@ typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
  *	0 to 1 the waiter is listed; the caller that takes it off the list
  *	calls @wake until it brings this back to 0, after which it no longer
  *	touches the waiter (bufpool_entity_destroy() waits for that)
+ * @collect: the request was queued with BUFPOOL_ALLOC_COLLECT: its grant
+ *	is for @notify to collect (pool lock)
  */
 struct bufpool_waiter {
 	struct list_head node;
@@ -237,6 +240,7 @@ struct bufpool_waiter {
 	u64 offered_at;
 	struct list_head wake_node;
 	bool wake_listed;
+	bool collect;
 	atomic_t wake_owed;
 };
 
@@ -411,6 +415,15 @@ struct bufpool_tunables {
  * allocated and zeroed one per step with cond_resched() in between.
  */
 #define BUFPOOL_ALLOC_MAY_SLEEP	_BITUL(31)
+/*
+ * In-kernel flag of bufpool_alloc_until(), never accepted from userspace:
+ * the request this call queues is collected by its waiter's ->notify()
+ * when it is granted (bufpool_collect_granted_locked(), which collects no
+ * other).  It is the request's, like its deadline: fixed by the call that
+ * queues it (@collect), changed by no later call, whatever that call's
+ * flags say, and kept when an offer is taken up by the same class and count.
+ */
+#define BUFPOOL_ALLOC_COLLECT	_BITUL(30)
 
 #define BUFPOOL_LIMIT_MAX	65536U
 #define BUFPOOL_BUFSIZE_MAX	(4UL << 20)

@@ -1575,6 +1575,7 @@ again:
 	}
 	w->class = class;
 	w->count = count;
+	w->collect = flags & BUFPOOL_ALLOC_COLLECT;
 	w->queued_at = ktime_get_ns();
 	WRITE_ONCE(w->state, BUFPOOL_WAIT_QUEUED);
 	list_add_tail(&w->node, &pool->queue[class]);
@@ -1775,7 +1776,8 @@ static bool bufpool_bad_alloc_args(unsigned int class, unsigned int count,
 {
 	return class >= BUFPOOL_NR_CLASSES || !count ||
 	       count > BUFPOOL_ALLOC_MAX ||
-	       (flags & ~(BUFPOOL_ALLOC_FLAGS | BUFPOOL_ALLOC_MAY_SLEEP));
+	       (flags & ~(BUFPOOL_ALLOC_FLAGS | BUFPOOL_ALLOC_MAY_SLEEP |
+			  BUFPOOL_ALLOC_COLLECT));
 }
 
 /*
@@ -1876,6 +1878,10 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 		/* trying again: the same request keeps its deadline */
 		if (same && w->deadline != BUFPOOL_NO_DEADLINE)
 			deadline = w->deadline;
+		/* and whether ->notify() collects it */
+		if (same)
+			flags = (flags & ~BUFPOOL_ALLOC_COLLECT) |
+				(w->collect ? BUFPOOL_ALLOC_COLLECT : 0);
 		bufpool_unoffer_locked(pool, w);
 		ret = bufpool_request_locked(e, class, count, flags, deadline,
 					     bufs, grant);
@@ -1979,7 +1985,11 @@ static __always_inline int bufpool_alloc_report(struct bufpool_entity *e,
  * its queue, its side's growing holdings) makes hopeless fails: the waiter
  * is woken and the call with the same @class and @count collects the
  * error.  One whose deadline passed is withdrawn, and the next call with
- * the same @class and @count returns -ETIMEDOUT.
+ * the same @class and @count returns -ETIMEDOUT.  With BUFPOOL_ALLOC_COLLECT
+ * a request this call queues is collected by the waiter's ->notify() when
+ * it is granted; a call that finds a request pending (refused, or finding
+ * its own: queued, granted, failed, expired or offered) leaves that request
+ * as it was queued, whatever its own flag.
  *
  * Return: 0 with @bufs filled; -EAGAIN if queued (or, with
  * BUFPOOL_ALLOC_NOQUEUE, not served and not queued); -EBUSY if a different
@@ -2195,11 +2205,13 @@ EXPORT_SYMBOL_GPL(bufpool_wait_done_ids);
  * @grant: set to the number of the grant, for bufpool_undo_detach()
  *
  * Only from @e's ->notify(), with the pool lock held: the one call back
- * into the pool that ->notify() may make.  If @e's request is granted, it is
- * collected as the call with the same class and count would: @e holds the
- * buffers and has no request any more.
+ * into the pool that ->notify() may make.  If @e's request is granted and
+ * was queued with BUFPOOL_ALLOC_COLLECT, it is collected as the call with
+ * the same class and count would: @e holds the buffers and has no request
+ * any more.  Any other grant is left for that call, which reports its ids.
  *
- * Return: the number of buffers collected, 0 if the request is not granted.
+ * Return: the number of buffers collected, 0 if the request is not granted
+ * or not queued for this.
  */
 unsigned int bufpool_collect_granted_locked(struct bufpool_entity *e,
 					    u32 *ids, u64 *grant)
@@ -2209,7 +2221,7 @@ unsigned int bufpool_collect_granted_locked(struct bufpool_entity *e,
 	unsigned int count = w->count;
 
 	lockdep_assert_held(&e->pool->lock);
-	if (w->state != BUFPOOL_WAIT_GRANTED)
+	if (w->state != BUFPOOL_WAIT_GRANTED || !w->collect)
 		return 0;
 	bufpool_trace_collect(w);
 	*grant = bufpool_hold_locked(e, &w->granted, count, w->class, bufs);
@@ -2995,6 +3007,7 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->waiter.offered_at = 0;
 	INIT_LIST_HEAD(&e->waiter.wake_node);
 	e->waiter.wake_listed = false;
+	e->waiter.collect = false;
 	atomic_set(&e->waiter.wake_owed, 0);
 	e->slotted = false;
 	e->nr_slot = 0;

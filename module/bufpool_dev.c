@@ -56,8 +56,6 @@
  * @map_lock: page faults (read) against revoking mappings (write)
  * @mapped: the file has been mmap()ed at least once (under @map_lock)
  * @status: its status page, once mapped (bufpool_status.c)
- * @status_req: the latest ALLOC asked for BUFPOOL_ALLOC_STATUS: a grant of
- *	the request is collected onto @status
  * @status_unread: a grant was collected onto @status since the file's
  *	last ALLOC, RELEASE or CANCEL: poll() reports EPOLLIN
  * @user: the account of the user who opened it
@@ -71,21 +69,23 @@ struct bufpool_file {
 	struct delayed_work expire;
 	struct rw_semaphore map_lock;
 	bool mapped;
-	bool status_req;
 	bool status_unread;
 	struct bufpool_status *status;
 };
 
 static struct bufpool *bufpool_dev_pool;
 
-/* At the change of state, pool lock held: the status page's only writer. */
+/*
+ * At the change of state, pool lock held: the status page's only writer.
+ * Only a request queued with BUFPOOL_ALLOC_STATUS (BUFPOOL_ALLOC_COLLECT
+ * in the core, which keeps it with the request) is collected onto it.
+ */
 static void bufpool_file_notify(struct bufpool_waiter *w)
 {
 	struct bufpool_file *bf = w->target;
 	struct bufpool_status *st = READ_ONCE(bf->status);
 
-	if (st && READ_ONCE(bf->status_req) &&
-	    bufpool_status_publish_locked(st, &bf->entity))
+	if (st && bufpool_status_publish_locked(st, &bf->entity))
 		WRITE_ONCE(bf->status_unread, true);
 }
 
@@ -445,11 +445,13 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 	    (block || !READ_ONCE(bf->status)))
 		return -EINVAL;
 	bufpool_status_seen(bf);
-	/* before the request can be queued, and so granted */
-	if (unlikely(READ_ONCE(bf->status_req) !=
-		     !!(arg.flags & BUFPOOL_ALLOC_STATUS)))
-		WRITE_ONCE(bf->status_req, arg.flags & BUFPOOL_ALLOC_STATUS);
-	arg.flags &= ~BUFPOOL_ALLOC_STATUS;
+	/*
+	 * How a grant is delivered is the request's, fixed by the core under
+	 * the pool lock when this call queues one: a call that fails, or
+	 * finds the fd's request already pending, changes nothing of it.
+	 */
+	if (arg.flags & BUFPOOL_ALLOC_STATUS)
+		arg.flags ^= BUFPOOL_ALLOC_STATUS | BUFPOOL_ALLOC_COLLECT;
 	/* once per call: a request already queued keeps its own */
 	deadline = block ? bufpool_alloc_deadline(&arg) : BUFPOOL_NO_DEADLINE;
 	for (;;) {

@@ -85,10 +85,12 @@ int bufpool_status_mmap(struct bufpool_status **slot,
  * @e: the file's entity, whose waiter is being woken
  *
  * From the entity's ->notify(), pool lock held (the only writer): if its
- * request is granted, the entity collects it now and the page shows it.
- * Readers follow @st->seq, odd while the page changes.
+ * request is granted and was queued with BUFPOOL_ALLOC_COLLECT, the entity
+ * collects it now and the page shows it.  Readers follow @st->seq, odd
+ * while the page changes.
  *
- * Return: the number of buffers collected, 0 if the request is not granted.
+ * Return: the number of buffers collected, 0 if the request is not granted
+ * or is for an ALLOC to collect.
  */
 unsigned int bufpool_status_publish_locked(struct bufpool_status *st,
 					   struct bufpool_entity *e)
@@ -97,7 +99,7 @@ unsigned int bufpool_status_publish_locked(struct bufpool_status *st,
 	unsigned int n;
 	u64 grant;
 
-	if (e->waiter.state != BUFPOOL_WAIT_GRANTED)
+	if (e->waiter.state != BUFPOOL_WAIT_GRANTED || !e->waiter.collect)
 		return 0;
 	WRITE_ONCE(st->seq, seq + 1);
 	smp_wmb();	/* the page is marked changing before it changes */

@@ -204,6 +204,10 @@ enum bufpool_class {
  * does not show (a failure, an expiry, an offer of the offer and all
  * policies, or a grant made before the page was mapped) is collected by
  * ALLOC as above.  A call served at once returns its ids in @ids_ptr.
+ * The flag counts in the call that queues the request only: a call
+ * refused with -EBUSY, or one with the same class and count that finds
+ * the request queued, granted or offered, does not change how it is
+ * delivered.
  */
 struct bufpool_alloc {
 	__u32 size;

@@ -155,6 +155,16 @@ static int A(unsigned int i, unsigned int class, unsigned int count)
 	return ret;
 }
 
+/* Alloc for entity @i with @flags. */
+static int A_flags(unsigned int i, unsigned int class, unsigned int count,
+		   unsigned int flags)
+{
+	int ret = bufpool_alloc(&T.t[i].e, class, count, flags, T.t[i].bufs);
+
+	CHECK();
+	return ret;
+}
+
 static int A_noq(unsigned int i, unsigned int class, unsigned int count)
 {
 	int ret = bufpool_alloc(&T.t[i].e, class, count,
@@ -2083,7 +2093,7 @@ static void test_collect_on_wake(void)
 	EXPECT_EQ(A(0, NORM, 2), 0);
 	ids[0] = T.t[0].bufs[0]->id;
 	ids[1] = T.t[0].bufs[1]->id;
-	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);
+	EXPECT_EQ(A_flags(1, NORM, 2, BUFPOOL_ALLOC_COLLECT), -EAGAIN);
 	EXPECT_EQ(R(0, 2), 0);
 	EXPECT_EQ(collected, 2);
 	EXPECT_EQ(T.t[1].wakes, 1);
@@ -2107,12 +2117,83 @@ static void test_collect_on_wake(void)
 	/* a failure woken is not a grant: nothing collected */
 	collected = 99;
 	EXPECT_EQ(A(0, NORM, 1), 0);
-	EXPECT_EQ(A(1, NORM, 2), -EAGAIN);
+	EXPECT_EQ(A_flags(1, NORM, 2, BUFPOOL_ALLOC_COLLECT), -EAGAIN);
 	bufpool_get_tunables(T.pool, &tun);
 	tun.limit = 1;
 	EXPECT_EQ(bufpool_set_tunables(T.pool, &tun, &why), 0);
 	EXPECT_EQ(collected, 0);
 	EXPECT_EQ(A(1, NORM, 2), -ENOSPC);
+	CHECK();
+	teardown();
+}
+
+/*
+ * Who collects a grant is the request's, fixed when it is queued: ->notify()
+ * collects only a request queued with BUFPOOL_ALLOC_COLLECT, and no later
+ * call changes that, refused (-EBUSY) or the same class and count finding
+ * its request queued, or taking its offer up.
+ */
+static void test_collect_mode(void)
+{
+	struct bufpool_tunables tun;
+	const char *why;
+
+	setup(2, 0);
+	T.t[1].e.waiter.notify = t_notify_collect;
+	EXPECT_EQ(A(0, NORM, 2), 0);
+
+	/* queued for a call to collect */
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(A_flags(1, NORM, 2, BUFPOOL_ALLOC_COLLECT), -EBUSY);
+	EXPECT_EQ(A_flags(1, LOW, 1, BUFPOOL_ALLOC_COLLECT |
+			  BUFPOOL_ALLOC_NOQUEUE), -EBUSY);
+	EXPECT_EQ(A_flags(1, NORM, 1, BUFPOOL_ALLOC_COLLECT), -EAGAIN);
+	collected = 99;
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(T.t[1].wakes, 1);
+	EXPECT_EQ(collected, 0);
+	EXPECT_EQ(T.t[1].e.waiter.state, BUFPOOL_WAIT_GRANTED);
+	EXPECT_EQ(T.t[1].e.nr_held, 0);
+	EXPECT_EQ(A(1, NORM, 1), 0);		/* the call collects */
+	EXPECT_EQ(T.t[1].e.nr_held, 1);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+
+	/* queued for ->notify() to collect */
+	EXPECT_EQ(A_flags(1, NORM, 1, BUFPOOL_ALLOC_COLLECT), -EAGAIN);
+	EXPECT_EQ(A(1, NORM, 2), -EBUSY);
+	EXPECT_EQ(A_noq(1, LOW, 1), -EBUSY);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	collected = 99;
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(collected, 1);
+	EXPECT_EQ(T.t[1].e.nr_held, 1);
+	EXPECT_EQ(T.t[1].e.waiter.state, BUFPOOL_WAIT_IDLE);
+	EXPECT_EQ(bufpool_cancel(&T.t[1].e), -ENOENT);
+	EXPECT_EQ(R(1, 0), 0);
+	EXPECT_EQ(A(0, NORM, 1), 0);
+
+	/*
+	 * An offer taken up by the same request, which queues again: as it
+	 * was first queued, for a call to collect once the policy grants.
+	 */
+	bufpool_get_tunables(T.pool, &tun);
+	tun.policy = BUFPOOL_POLICY_OFFER;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &tun, &why), 0);
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(R(0, 1), 0);
+	EXPECT_EQ(T.t[1].e.waiter.state, BUFPOOL_WAIT_OFFERED);
+	EXPECT_EQ(A(2, NORM, 1), 0);		/* overtakes, as offer lets it */
+	EXPECT_EQ(A_flags(1, NORM, 1, BUFPOOL_ALLOC_COLLECT), -EAGAIN);
+	EXPECT_EQ(T.t[1].e.waiter.state, BUFPOOL_WAIT_QUEUED);
+	tun.policy = BUFPOOL_POLICY_HANDOFF;
+	EXPECT_EQ(bufpool_set_tunables(T.pool, &tun, &why), 0);
+	collected = 99;
+	EXPECT_EQ(R(2, 0), 0);
+	EXPECT_EQ(collected, 0);
+	EXPECT_EQ(T.t[1].e.waiter.state, BUFPOOL_WAIT_GRANTED);
+	EXPECT_EQ(A(1, NORM, 1), 0);
+	EXPECT_EQ(R(1, 0), 0);
 	CHECK();
 	teardown();
 }
@@ -3363,6 +3444,7 @@ static const struct test tests[] = {
 	{ "adaptive_stale_window", test_adaptive_stale_window },
 	{ "release_unshared", test_release_unshared },
 	{ "collect_on_wake", test_collect_on_wake },
+	{ "collect_mode", test_collect_mode },
 	{ "shrink", test_shrink },
 	{ "shrink_keeps_queued", test_shrink_keeps_queued },
 	{ "limit_memory", test_limit_memory },
