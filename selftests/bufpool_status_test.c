@@ -12,13 +12,18 @@
  *  - a child does not inherit it (fork, MADV_DOFORK), mremap() cannot
  *    grow it, and it stays readable while mapped after close();
  *  - requests without the flag (blocking, collect by ALLOC) are as
- *    before, and the flag is refused where no event loop could read it.
+ *    before, and the flag is refused where no event loop could read it;
+ *  - how a grant is delivered is fixed when its request is queued: no
+ *    later call (refused with EBUSY, or the same class and count with
+ *    the flag set otherwise), nor a sibling thread's, changes it, so a
+ *    grant is never taken silently under an id the program never sees.
  *
  * The pool is set to limit 2, reserve 0 through sysfs, and put back.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -349,6 +354,135 @@ TEST_F(st, without_flag)
 	EXPECT_EQ(self->held[0], id);
 	EXPECT_EQ(0, bp_release(self->a, &id, 1));
 	EXPECT_EQ(0, bp_alloc(self->h, BP_NORM, 1, &self->held[0]));
+}
+
+/*
+ * The request of a queued with @queued_flags (0 or BUFPOOL_ALLOC_STATUS)
+ * meets another call of a, @class x @count with the other flag: refused
+ * (EBUSY) when it is a different request, EAGAIN when it is the same.
+ * Then a buffer comes back and the grant is delivered as the request was
+ * queued: by ALLOC with its id, or onto the page.  Either way a ends up
+ * holding exactly the buffer it was told of, and nothing is queued.
+ */
+static void st_mode_kept(struct __test_metadata *_metadata,
+			 struct _test_data_st *self, __u32 queued_flags,
+			 unsigned int class, unsigned int count)
+{
+	const struct bufpool_status *p = st_map(self->a);
+	__u32 other = queued_flags ^ BUFPOOL_ALLOC_STATUS;
+	__u32 id = ~0U, ids[2] = { ~0U, ~0U };
+	bool same = class == BP_NORM && count == 1;
+	struct bufpool_status s;
+	struct bufpool_stats x;
+
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(-EAGAIN, bp_alloc_t(self->a, BP_NORM, 1, queued_flags, 0,
+				      &id));
+	EXPECT_EQ(same ? -EAGAIN : -EBUSY,
+		  bp_alloc_t(self->a, class, count, other, 0, ids));
+	EXPECT_EQ(~0U, ids[0]);
+	ASSERT_EQ(0, bp_release(self->h, &self->held[0], 1));
+	ASSERT_TRUE(bp_readable(self->a, BP_PATIENCE_MS));
+	st_read(p, &s);
+	if (queued_flags) {
+		EXPECT_EQ(1U, s.grants)
+			TH_LOG("queued with the flag, the grant did not go to the page");
+		EXPECT_EQ(self->held[0], s.ids[0]);
+		/* a holds it: no request left to collect */
+		EXPECT_EQ(-ENOENT, bp_cancel(self->a));
+		id = s.ids[0];
+	} else {
+		EXPECT_EQ(0U, s.grants)
+			TH_LOG("queued without the flag, the grant went to the page");
+		/* collected by ALLOC, as it was queued: its id */
+		EXPECT_EQ(0, bp_alloc(self->a, BP_NORM, 1, &id))
+			TH_LOG("the collecting ALLOC was a new request");
+		EXPECT_EQ(self->held[0], id);
+	}
+	ASSERT_EQ(0, bp_stats(self->h, &x));
+	EXPECT_EQ(2ULL, x.in_use) TH_LOG("a holds a buffer it was not told of");
+	EXPECT_EQ(0ULL, bp_nr_queued(&x));
+	EXPECT_EQ(0, bp_release(self->a, &id, 1));
+	ASSERT_EQ(0, bp_stats(self->h, &x));
+	EXPECT_EQ(1ULL, x.in_use);
+	EXPECT_EQ(-ENOENT, bp_cancel(self->a));
+}
+
+/* A refused ALLOC with the flag does not send a pending grant to the page. */
+TEST_F(st, refused_flag_keeps_collect)
+{
+	st_mode_kept(_metadata, self, 0, BP_NORM, 2);
+}
+
+/* A refused ALLOC without the flag does not take a grant off the page. */
+TEST_F(st, refused_no_flag_keeps_page)
+{
+	st_mode_kept(_metadata, self, BUFPOOL_ALLOC_STATUS, BP_NORM, 2);
+}
+
+/* The same class and count with the flag finds the request as queued. */
+TEST_F(st, same_request_flag_keeps_collect)
+{
+	st_mode_kept(_metadata, self, 0, BP_NORM, 1);
+}
+
+/* And without it, the request queued with it still goes to the page. */
+TEST_F(st, same_request_no_flag_keeps_page)
+{
+	st_mode_kept(_metadata, self, BUFPOOL_ALLOC_STATUS, BP_NORM, 1);
+}
+
+struct st_sleeper {
+	pthread_t thread;
+	int fd;
+	__u32 id;
+	int ret;
+};
+
+static void *st_sleep(void *arg)
+{
+	struct st_sleeper *t = arg;
+
+	/* a deadline only so that a lost grant ends the test */
+	t->ret = bp_alloc_t(t->fd, BP_NORM, 1, 0,
+			    BP_PATIENCE_MS * 1000000ULL, &t->id);
+	return NULL;
+}
+
+/*
+ * A thread sleeps in ALLOC on a blocking fd whose page is mapped; a
+ * sibling's ALLOC with the flag (NOQUEUE: it never sleeps) is refused.
+ * The grant is still the sleeper's, returned by its call.
+ */
+TEST_F(st, sibling_refused_keeps_sleeper)
+{
+	struct st_sleeper t = { .fd = bp_open(0), .id = ~0U };
+	const struct bufpool_status *p;
+	struct bufpool_status s;
+	struct bufpool_stats x;
+	__u32 ids[2] = { ~0U, ~0U };
+
+	ASSERT_LE(0, t.fd);
+	p = st_map(t.fd);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, pthread_create(&t.thread, NULL, st_sleep, &t));
+	ASSERT_EQ(0, bp_wait_queued(self->h, BP_NORM, 1, BP_PATIENCE_MS));
+	EXPECT_EQ(-EBUSY, bp_alloc_t(t.fd, BP_LOW, 2,
+				     BUFPOOL_ALLOC_STATUS | BUFPOOL_ALLOC_NOQUEUE,
+				     0, ids));
+	ASSERT_EQ(0, bp_release(self->h, &self->held[0], 1));
+	ASSERT_EQ(0, pthread_join(t.thread, NULL));
+	EXPECT_EQ(0, t.ret) TH_LOG("the sleeper lost its grant: %s",
+				   strerror(-t.ret));
+	EXPECT_EQ(self->held[0], t.id);
+	st_read(p, &s);
+	EXPECT_EQ(0U, s.grants);
+	ASSERT_EQ(0, bp_stats(self->h, &x));
+	EXPECT_EQ(2ULL, x.in_use);
+	EXPECT_EQ(0ULL, bp_nr_queued(&x));
+	EXPECT_EQ(0, bp_release(t.fd, &t.id, 1));
+	EXPECT_EQ(-ENOENT, bp_cancel(t.fd));
+	close(t.fd);
 }
 
 TEST_HARNESS_MAIN
