@@ -271,20 +271,64 @@ fault:
 	return -EFAULT;
 }
 
-/* Copy @count ids out, in one user access section. */
+/*
+ * Put back the @count words at @p that bufpool_put_ids() overwrote with
+ * @ids: each gets its value @old again unless it no longer holds our id,
+ * that is, unless another thread stored there since (a compare-and-exchange
+ * where the architecture has one; elsewhere a read, then a store).  Stops
+ * at a fault: the words of a page that another thread unmapped or write-
+ * protected in the meantime keep what they hold.
+ */
+static void bufpool_unput_ids(u32 __user *p, const u32 *ids, const u32 *old,
+			      unsigned int count)
+{
+	unsigned int i;
+	u32 cur;
+
+	if (!count || !user_access_begin(p, count * sizeof(*p)))
+		return;
+	for (i = 0; i < count; i++) {
+		cur = ids[i];
+#ifdef unsafe_try_cmpxchg_user
+		(void)unsafe_try_cmpxchg_user(p + i, &cur, old[i], fault);
+#else
+		unsafe_get_user(cur, p + i, fault);
+		if (cur == ids[i])
+			unsafe_put_user(old[i], p + i, fault);
+#endif
+	}
+fault:
+	user_access_end();
+}
+
+/*
+ * Copy @count ids out, in one user access section, or fail with nothing
+ * of it changed.  The array may span two pages, and a thread sharing the
+ * mm may unmap or write-protect the second one after the probe: the copy
+ * then faults with the first page written.  So each word is read just
+ * before it is written, and on a fault the words written are put back
+ * (see bufpool_unput_ids()).  Only if that thread also changes the first
+ * page, between its words' write and their put-back, can the put-back
+ * itself fault: those words then keep the ids.
+ */
 static int bufpool_put_ids(u64 uptr, const u32 *ids, unsigned int count)
 {
 	u32 __user *p = u64_to_user_ptr(uptr);
+	u32 old[BUFPOOL_ALLOC_MAX] __uninitialized;
 	unsigned int i;
 
 	if (!user_access_begin(p, count * sizeof(*p)))
 		return -EFAULT;
-	for (i = 0; i < count; i++)
+	for (i = 0; i < count; i++) {
+		unsafe_get_user(old[i], p + i, fault);
 		unsafe_put_user(ids[i], p + i, fault);
+	}
 	user_access_end();
 	return 0;
 fault:
 	user_access_end();
+	/* words 0 to i - 1 were written */
+	bufpool_unput_ids(p, ids, old, i);
 	return -EFAULT;
 }
 
@@ -477,7 +521,10 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 		return ret;
 
 	if (bufpool_put_ids(arg.ids_ptr, ids, arg.count)) {
-		/* unmapped meanwhile by another thread: give them back */
+		/*
+		 * Unmapped or write-protected meanwhile by another thread:
+		 * the array is as it was, give the buffers back.
+		 */
 		bufpool_undo_alloc(file, ids, arg.count, grant);
 		return -EFAULT;
 	}
