@@ -11,6 +11,8 @@
  *  - a sibling thread releasing the in-flight ids of such an ALLOC is
  *    legitimate and must cost nothing but the buffers it gave back (the
  *    VM run fails on any kernel warning);
+ *  - the ids such an ALLOC wrote before the fault are put back, but never
+ *    over what a sibling thread stored there meanwhile;
  *  - a refused RELEASE touches no mapping, of this fd or another;
  *  - a child never inherits a mapping, MADV_DOFORK or not, and
  *    get_user_pages() takes the pages only while the fd holds them;
@@ -177,13 +179,19 @@ enum sibling_act {
 	SIB_MAP,	/* map the grant and touch it */
 	SIB_RELEASE_ONE,	/* give one of the two back */
 	SIB_REGRANT,	/* give both back, allocate two again, map one */
+	SIB_STORE,	/* store into the id written already (straddle) */
 };
+
+#define SIB_STORED	0x77777777U
+#define SIB_BEFORE	0x5a5a5a5aU
 
 struct uffd_helper {
 	pthread_t thread;
 	int uffd, fd;
 	enum sibling_act act;
 	char *page;		/* the ids, registered with uffd */
+	bool straddle;		/* the first id on the page before it */
+	char *base;		/* straddle: that page */
 	size_t pg, bs;
 	__u32 ids[2];		/* what the grant must be */
 	__u32 again[2];		/* SIB_REGRANT: the second grant */
@@ -219,6 +227,10 @@ static void sibling_act(struct uffd_helper *u)
 		    bp_try(u->fd, BP_NORM, 2, u->again) ||
 		    sibling_map(u, 0, u->again[0]))
 			u->err = 5;
+		break;
+	case SIB_STORE:
+		__atomic_store_n((__u32 *)u->page - 1, SIB_STORED,
+				 __ATOMIC_RELAXED);
 		break;
 	}
 }
@@ -267,9 +279,11 @@ static void *uffd_thread(void *arg)
 
 /*
  * fd_h holds the pool; fd_a's blocking ALLOC of 2 has its ids page
- * registered with userfaultfd; fd_h gives the pool back; @u->act runs
- * while the copy-out waits; ALLOC fails with EFAULT.  Returns false (the
- * test is skipped) without userfaultfd or madvise().
+ * registered with userfaultfd (with @u->straddle, the page of its second
+ * id: the first is the last word of the page before, not registered);
+ * fd_h gives the pool back; @u->act runs while the copy-out waits; ALLOC
+ * fails with EFAULT.  Returns false (the test is skipped) without
+ * userfaultfd or madvise().
  */
 static bool paused_alloc(struct __test_metadata *_metadata,
 			 struct _test_data_iso *self, struct uffd_helper *u)
@@ -289,9 +303,12 @@ static bool paused_alloc(struct __test_metadata *_metadata,
 	if (u->uffd < 0)
 		return false;
 	EXPECT_EQ(0, ioctl(u->uffd, UFFDIO_API, &api));
-	u->page = mmap(NULL, u->pg, PROT_READ | PROT_WRITE,
+	u->base = mmap(NULL, 2 * u->pg, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	EXPECT_NE(MAP_FAILED, u->page);
+	EXPECT_NE(MAP_FAILED, u->base);
+	u->page = u->base + u->pg;
+	if (u->straddle)
+		*((__u32 *)u->page - 1) = SIB_BEFORE;
 	reg = (struct uffdio_register) {
 		.range = { .start = (unsigned long)u->page, .len = u->pg },
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
@@ -300,7 +317,7 @@ static bool paused_alloc(struct __test_metadata *_metadata,
 
 	EXPECT_EQ(0, bp_alloc(self->fd_h, BP_NORM, 2, u->ids));
 	EXPECT_EQ(0, pthread_create(&u->thread, NULL, uffd_thread, u));
-	b.ids = (__u32 *)u->page;
+	b.ids = (__u32 *)u->page - u->straddle;
 	EXPECT_EQ(0, pthread_create(&b.thread, NULL, blocked_alloc_thread, &b));
 	EXPECT_EQ(0, bp_wait_queued(self->fd_h, BP_NORM, 1, BP_PATIENCE_MS));
 	/* missing again: the copy-out of the grant waits for uffd_thread */
@@ -311,7 +328,29 @@ static bool paused_alloc(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, u->err);
 	EXPECT_EQ(-EFAULT, b.ret);
 	close(u->uffd);
+	if (!u->straddle)
+		munmap(u->base, u->pg);
 	return true;
+}
+
+/*
+ * The copy-out wrote the first id and waits for the second's page; the
+ * sibling stores into the first: the put-back of that id after the fault
+ * must leave the sibling's value, not write back the one from before.
+ */
+TEST_F(iso, efault_putback_spares_sibling_store)
+{
+	struct uffd_helper u = { .act = SIB_STORE, .straddle = true };
+	struct bufpool_stats st;
+
+	if (!paused_alloc(_metadata, self, &u))
+		SKIP(return, "userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, u.err);
+	EXPECT_EQ(SIB_STORED, *((__u32 *)u.page - 1))
+		TH_LOG("the put-back overwrote the sibling's store");
+	ASSERT_EQ(0, bp_stats(self->fd_a, &st));
+	EXPECT_EQ(0ULL, st.in_use);
+	munmap(u.base, self->pg);
 }
 
 /* The sibling mapped the grant while the copy-out waited. */

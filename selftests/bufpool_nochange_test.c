@@ -102,27 +102,16 @@ static long nc_minflt(void)
 }
 
 /*
- * After the failing call: STATS as before, every page of every mapping
- * shows its pattern and is still mapped (reading it faults nothing), and
- * X has no request.
+ * Every page of every mapping shows its pattern and is still mapped
+ * (reading it faults nothing), and X has no request.
  */
-static void nc_check(struct __test_metadata *_metadata,
-		     struct _test_data_nc *self, const char *what)
+static void nc_check_held(struct __test_metadata *_metadata,
+			  struct _test_data_nc *self, const char *what)
 {
-	struct bufpool_stats st;
 	long faults;
 	size_t off;
 	unsigned int i, bad = 0;
 
-	ASSERT_EQ(0, bp_stats(self->h, &st));
-	EXPECT_TRUE(bp_stats_same(&self->before, &st))
-		TH_LOG("%s: STATS moved: in_use %llu->%llu queued %llu->%llu releases %llu->%llu",
-		       what, (unsigned long long)self->before.in_use,
-		       (unsigned long long)st.in_use,
-		       (unsigned long long)bp_nr_queued(&self->before),
-		       (unsigned long long)bp_nr_queued(&st),
-		       (unsigned long long)self->before.releases,
-		       (unsigned long long)st.releases);
 	faults = nc_minflt();
 	for (i = 0; i < 3; i++)
 		for (off = 0; off < self->bufsize; off += self->page)
@@ -136,6 +125,24 @@ static void nc_check(struct __test_metadata *_metadata,
 		       what, faults);
 	EXPECT_EQ(-ENOENT, bp_cancel(self->x)) TH_LOG("%s: X has a request",
 						      what);
+}
+
+/* After the failing call: STATS as before, and nc_check_held(). */
+static void nc_check(struct __test_metadata *_metadata,
+		     struct _test_data_nc *self, const char *what)
+{
+	struct bufpool_stats st;
+
+	ASSERT_EQ(0, bp_stats(self->h, &st));
+	EXPECT_TRUE(bp_stats_same(&self->before, &st))
+		TH_LOG("%s: STATS moved: in_use %llu->%llu queued %llu->%llu releases %llu->%llu",
+		       what, (unsigned long long)self->before.in_use,
+		       (unsigned long long)st.in_use,
+		       (unsigned long long)bp_nr_queued(&self->before),
+		       (unsigned long long)bp_nr_queued(&st),
+		       (unsigned long long)self->before.releases,
+		       (unsigned long long)st.releases);
+	nc_check_held(_metadata, self, what);
 }
 
 #define NC(err, call) do {						\
@@ -292,6 +299,7 @@ TEST_F(nc, etimedout)
 struct nc_blocked {
 	int fd;
 	int ret;
+	__u32 *ids;	/* nc_block_ids() */
 };
 
 static void nc_sigusr1(int sig)
@@ -305,6 +313,55 @@ static void *nc_block(void *arg)
 
 	b->ret = bp_alloc(b->fd, BP_NORM, 2, ids);
 	return NULL;
+}
+
+static void *nc_block_ids(void *arg)
+{
+	struct nc_blocked *b = arg;
+
+	b->ret = bp_alloc(b->fd, BP_NORM, 2, b->ids);
+	return NULL;
+}
+
+/*
+ * EFAULT late: X's ALLOC of 2 has checked its ids array, which straddles
+ * two pages, and waits; meanwhile another thread makes the second page
+ * read-only.  The grant's copy-out writes the first id and faults on the
+ * second: the grant is undone, and the word on the first page must be
+ * what it was, not the id of a buffer X no longer holds.
+ */
+TEST_F(nc, efault_late)
+{
+	struct nc_blocked b = { .fd = self->x, .ret = 1 };
+	struct bufpool_stats st;
+	pthread_t t;
+	char *r;
+
+	r = mmap(NULL, 2 * self->page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r);
+	b.ids = (__u32 *)(r + self->page) - 1;
+	b.ids[0] = 0x5a5a5a5a;
+	b.ids[1] = 0x6b6b6b6b;
+	ASSERT_EQ(0, pthread_create(&t, NULL, nc_block_ids, &b));
+	ASSERT_EQ(0, bp_wait_queued(self->h, BP_NORM, 1, BP_PATIENCE_MS));
+	ASSERT_EQ(0, mprotect(r + self->page, self->page, PROT_READ));
+	/* a larger budget: X is granted at once */
+	ASSERT_EQ(0, bp_tunables_set(NC_LIMIT + 1, 0, 0));
+	pthread_join(t, NULL);
+	EXPECT_EQ(-EFAULT, b.ret);
+	EXPECT_EQ(0x5a5a5a5aU, b.ids[0])
+		TH_LOG("the failed ALLOC left id %u in the caller's memory",
+		       b.ids[0]);
+	EXPECT_EQ(0x6b6b6b6bU, b.ids[1]);
+	ASSERT_EQ(0, bp_tunables_set(NC_LIMIT, 0, 0));
+	/* the grant came and went: only what X and H held is in use */
+	ASSERT_EQ(0, bp_stats(self->h, &st));
+	EXPECT_EQ(self->before.in_use, st.in_use);
+	EXPECT_EQ(self->before.free, st.free);
+	EXPECT_EQ(0ULL, bp_nr_queued(&st));
+	nc_check_held(_metadata, self, "late EFAULT");
+	munmap(r, 2 * self->page);
 }
 
 TEST_F(nc, eintr)
