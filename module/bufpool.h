@@ -204,6 +204,9 @@ typedef void (*bufpool_wake_fn)(struct bufpool_waiter *w);
  * @seq: number of the entity's latest queued request; read locklessly
  *	by bufpool_waiting()
  * @cancelled: @seq of the latest request bufpool_cancel() withdrew
+ * @timed_out: @seq of the latest request withdrawn because its deadline
+ *	passed (by bufpool_expire() or by a caller that found it so): every
+ *	sleeper on it learns so, whatever its own ticket's deadline
  * @queued_at: when the request was queued (ns, monotonic), for tracing
  * @granted_at: when the request was granted (ns, monotonic) if the
  *	bufpool_collect event was enabled then, else 0; for tracing
@@ -234,6 +237,7 @@ struct bufpool_waiter {
 	int error;
 	u32 seq;
 	u32 cancelled;
+	u32 timed_out;
 	u64 queued_at;
 	u64 granted_at;
 	u64 deadline;

@@ -43,7 +43,8 @@
  *    (@wake_owed): it is listed on its first, a change made while a
  *    caller is already calling its ->wake() adds one more call to that
  *    caller's, never a second list entry, so the calls match @wakeups
- *    (plus the expiries) exactly, one CPU at a time per waiter.  Once the
+ *    (plus the expiries: withdrawals at a deadline, whoever makes them)
+ *    exactly, one CPU at a time per waiter.  Once the
  *    count is back to 0 the caller no longer touches the waiter;
  *    bufpool_entity_destroy() waits for that (wait_var_event(): a waker
  *    preempted on PREEMPT_RT is waited for, not spun on), and takes its
@@ -86,7 +87,11 @@
  *  - a queued request may have a deadline: it is withdrawn when it passes,
  *    whether or not anyone sleeps on it (bufpool_expire()), and a sleeper
  *    recognises its own request by its number (bufpool_waiting()), so it
- *    can leave on a signal and come back to the same place;
+ *    can leave on a signal and come back to the same place.  The deadline
+ *    is the request's, not a sleeper's: whoever withdraws it at the
+ *    deadline keeps its number and wakes the waiter (an expiry), so
+ *    every sleeper on it returns -ETIMEDOUT (bufpool_wait_done()), also
+ *    one that has no deadline of its own or a later one;
  *  - an entity may belong to an account (a user): the buffers an account's
  *    entities hold, were granted or requested are capped by the quota, and
  *    a request beyond it fails at once, never waiting behind others;
@@ -297,7 +302,8 @@ struct bufpool_pcpu {
  * @grants_waited: requests served after waiting
  * @barges: requests served at once ahead of queued ones (adaptive)
  * @wakeups: wake-ups owed to waiters for grants, failures and offers
- *	(->wake() calls, but for expiries, which are not counted)
+ *	(->wake() calls, but for expiries, withdrawals at a deadline, which
+ *	are not counted)
  * @wake_list: waiters owed a ->wake(), by their wake_node: called by
  *	bufpool_unlock() once the lock is dropped
  * @spurious: offered waiters whose retry failed
@@ -1623,14 +1629,23 @@ static int bufpool_request_locked(struct bufpool_entity *e, unsigned int class,
 }
 
 /*
- * Withdraw @w's queued request because its deadline passed, and serve
- * whoever it held up.
+ * Withdraw @w's queued request because its deadline passed, leave it in
+ * @state (IDLE if the caller learns it now, EXPIRED for the next call to
+ * collect), and serve whoever it held up.  The request's number is kept
+ * and the waiter woken, so that every sleeper on it returns -ETIMEDOUT
+ * (bufpool_wait_done()), not only the caller: one whose own ticket has
+ * no deadline or a later one would otherwise sleep on, or queue anew.
+ * An expiry, not counted in @wakeups.
  */
 static void bufpool_time_out_locked(struct bufpool *pool,
-				    struct bufpool_waiter *w)
+				    struct bufpool_waiter *w,
+				    unsigned int state)
 {
 	lockdep_assert_held(&pool->lock);
 	bufpool_withdraw_locked(pool, w);
+	WRITE_ONCE(w->state, state);
+	w->timed_out = w->seq;
+	bufpool_queue_wake_locked(pool, w);
 	bufpool_grant_locked(pool);
 }
 
@@ -1848,7 +1863,7 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 			break;
 		}
 		if (bufpool_deadline_passed(w->deadline, ktime_get_ns())) {
-			bufpool_time_out_locked(pool, w);
+			bufpool_time_out_locked(pool, w, BUFPOOL_WAIT_IDLE);
 			ret = -ETIMEDOUT;
 			break;
 		}
@@ -2070,8 +2085,9 @@ EXPORT_SYMBOL_GPL(bufpool_alloc);
  * Lockless, for a sleeper's wake-up condition: false once the request has
  * been granted, has failed, expired or been offered, collected or
  * withdrawn by another caller, or replaced by a newer request.  Pairs with
- * the changes of state, which are all followed by ->wake() or made by a
- * caller that wakes the other sleepers itself.
+ * the changes of state, which are all followed by ->wake() (a withdrawal
+ * at the deadline too, whoever makes it) or made by a caller that wakes
+ * the other sleepers itself (bufpool_cancel()'s).
  *
  * Return: true while @t's request waits in its class queue.
  */
@@ -2082,6 +2098,22 @@ bool bufpool_waiting(const struct bufpool_entity *e,
 	       READ_ONCE(e->waiter.seq) == t->seq;
 }
 EXPORT_SYMBOL_GPL(bufpool_waiting);
+
+/*
+ * How @t's request ended, for a sleeper that finds it is no longer the
+ * entity's pending one: timed out or cancelled, which every sleeper on it
+ * learns; else collected by another caller, and @again.  A request that
+ * timed out and whose expiry a cancel then cleared ended at its deadline.
+ */
+static int bufpool_ended_locked(const struct bufpool_waiter *w,
+				const struct bufpool_ticket *t, int again)
+{
+	if (w->timed_out == t->seq)
+		return -ETIMEDOUT;
+	if (w->cancelled == t->seq)
+		return -ECANCELED;
+	return again;
+}
 
 /* bufpool_wait_done() under the pool lock. */
 static int bufpool_wait_done_locked(struct bufpool_entity *e,
@@ -2095,7 +2127,7 @@ static int bufpool_wait_done_locked(struct bufpool_entity *e,
 
 	lockdep_assert_held(&pool->lock);
 	if (w->seq != t->seq) {
-		ret = w->cancelled == t->seq ? -ECANCELED : again;
+		ret = bufpool_ended_locked(w, t, again);
 		goto unlock;
 	}
 	switch (w->state) {
@@ -2116,7 +2148,7 @@ static int bufpool_wait_done_locked(struct bufpool_entity *e,
 		break;
 	case BUFPOOL_WAIT_QUEUED:
 		if (bufpool_deadline_passed(w->deadline, ktime_get_ns())) {
-			bufpool_time_out_locked(pool, w);
+			bufpool_time_out_locked(pool, w, BUFPOOL_WAIT_IDLE);
 			ret = -ETIMEDOUT;
 		} else {
 			ret = again;
@@ -2127,7 +2159,7 @@ static int bufpool_wait_done_locked(struct bufpool_entity *e,
 		break;
 	default:
 		/* collected, cancelled or timed out by another caller */
-		ret = w->cancelled == t->seq ? -ECANCELED : again;
+		ret = bufpool_ended_locked(w, t, again);
 		break;
 	}
 unlock:
@@ -2144,13 +2176,17 @@ unlock:
  *
  * A grant is collected whatever @why says: a grant that raced with a
  * signal or the deadline is the caller's, never given away.  A request
- * still queued after its deadline is withdrawn.  On a signal a request
- * still queued stays queued, in its place and with its deadline: calling
+ * still queued after its deadline is withdrawn.  The request's deadline
+ * is that of every sleeper on it, whatever @t->deadline says (a sleeper
+ * that joined it before it had one): once it passed, each of them gets
+ * -ETIMEDOUT, whichever one found it so.  On a signal a request still
+ * queued stays queued, in its place and with its deadline: calling
  * bufpool_alloc_until() again with the same class and count finds it.
  *
  * Return: 0 with @bufs filled; the error of a failed request (-ENOSPC,
  * -EDEADLK), -ETIMEDOUT (deadline
- * passed, withdrawn), -ECANCELED (withdrawn by bufpool_cancel()), @why if
+ * passed, withdrawn: by this caller, another or bufpool_expire()),
+ * -ECANCELED (withdrawn by bufpool_cancel()), @why if
  * it is a signal's errno and the request is not over; -EAGAIN when the
  * caller should call bufpool_alloc_until() again: the request is still
  * queued or offered, or was collected by another caller.
@@ -2238,7 +2274,9 @@ EXPORT_SYMBOL_GPL(bufpool_collect_granted_locked);
  * For requests nobody sleeps on (the sleeper was interrupted): a queued
  * request past its deadline leaves its queue, its waiter is woken, and
  * the next bufpool_alloc_until() with the same class and count returns
- * -ETIMEDOUT.  A grant is left to be collected.  Does not sleep.
+ * -ETIMEDOUT, as bufpool_wait_done() does for every sleeper still on it
+ * (one whose own ticket has no deadline, say).  A grant is left to be
+ * collected.  Does not sleep.
  *
  * Return: 0, or the ns left before the deadline of a queued request.
  */
@@ -2249,17 +2287,12 @@ u64 bufpool_expire(struct bufpool_entity *e)
 	u64 now = ktime_get_ns(), left = 0;
 
 	spin_lock(&pool->lock);
-	if (w->state != BUFPOOL_WAIT_QUEUED ||
-	    w->deadline == BUFPOOL_NO_DEADLINE) {
-		/* nothing to watch */
-	} else if (now < w->deadline) {
-		left = w->deadline - now;
-	} else {
-		bufpool_withdraw_locked(pool, w);
-		WRITE_ONCE(w->state, BUFPOOL_WAIT_EXPIRED);
-		/* a timeout, not a wake-up: not counted in @wakeups */
-		bufpool_queue_wake_locked(pool, w);
-		bufpool_grant_locked(pool);
+	if (w->state == BUFPOOL_WAIT_QUEUED &&
+	    w->deadline != BUFPOOL_NO_DEADLINE) {
+		if (now < w->deadline)
+			left = w->deadline - now;
+		else
+			bufpool_time_out_locked(pool, w, BUFPOOL_WAIT_EXPIRED);
 	}
 	bufpool_unlock(pool);
 	return left;
@@ -3001,6 +3034,7 @@ void bufpool_entity_init(struct bufpool *pool, struct bufpool_entity *e,
 	e->waiter.error = 0;
 	e->waiter.seq = 0;
 	e->waiter.cancelled = 0;
+	e->waiter.timed_out = 0;
 	e->waiter.queued_at = 0;
 	e->waiter.granted_at = 0;
 	e->waiter.deadline = BUFPOOL_NO_DEADLINE;
