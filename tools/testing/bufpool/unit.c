@@ -1242,6 +1242,116 @@ static void test_deadline(void)
 	teardown();
 }
 
+/*
+ * The deadline is the request's: every sleeper on it learns -ETIMEDOUT,
+ * whoever withdraws it (a sleeper's own timeout, a call that finds it
+ * passed, bufpool_expire()), and is woken for it, also one whose own
+ * ticket has no deadline; none queues a new request instead.
+ */
+static void test_deadline_siblings(void)
+{
+	struct bufpool_entity *e1 = &T.t[1].e;
+	struct bufpool_ticket t1 = { 0 }, t2 = { 0 };
+	struct bp_snap s0, s1;
+	unsigned int wakes;
+	u64 dl;
+
+	setup(2, 0);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+
+	/* queued without a deadline; a second sleeper gives it one */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[1].bufs, &t1), -EAGAIN);
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + DL_AHEAD,
+				      T.t[1].bufs, &t2), -EAGAIN);
+	EXPECT_EQ(t2.seq, t1.seq);
+	EXPECT_EQ(t1.deadline, BUFPOOL_NO_DEADLINE);
+	EXPECT(t2.deadline != BUFPOOL_NO_DEADLINE);
+	/* the second one's timer fires: it withdraws the request */
+	bp_snapshot(T.pool, &s0);
+	wakes = T.t[1].wakes;
+	bp_clock_skew += 2 * DL_AHEAD;
+	EXPECT_EQ(bufpool_wait_done(e1, &t2, -ETIMEDOUT, T.t[1].bufs),
+		  -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(queued(NORM), 0);
+	/* the first one, which has no timer, is woken: an expiry */
+	EXPECT_EQ(T.t[1].wakes, wakes + 1);
+	bp_snapshot(T.pool, &s1);
+	EXPECT_EQ(s1.wakeups, s0.wakeups);
+	EXPECT(!bufpool_waiting(e1, &t1));
+	EXPECT_EQ(bufpool_wait_done(e1, &t1, 0, T.t[1].bufs), -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(queued(NORM), 0);
+	EXPECT_EQ(C(1), -ENOENT);
+	/* so it learns even once a newer request replaced it */
+	EXPECT_EQ(A(1, NORM, 1), -EAGAIN);
+	EXPECT_EQ(bufpool_wait_done(e1, &t1, 0, T.t[1].bufs), -ETIMEDOUT);
+	EXPECT_EQ(bufpool_wait_done(e1, &t1, -EINTR, T.t[1].bufs),
+		  -ETIMEDOUT);
+	EXPECT_EQ(C(1), 0);
+	bp_clock_skew = 0;
+
+	/* withdrawn by a call that finds its deadline passed */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + DL_AHEAD,
+				      T.t[1].bufs, &t1), -EAGAIN);
+	wakes = T.t[1].wakes;
+	bp_clock_skew += 2 * DL_AHEAD;
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[1].bufs, NULL), -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(T.t[1].wakes, wakes + 1);
+	EXPECT_EQ(bufpool_wait_done(e1, &t1, 0, T.t[1].bufs), -ETIMEDOUT);
+	EXPECT_EQ(queued(NORM), 0);
+	bp_clock_skew = 0;
+
+	/* two sleepers with timers at the same deadline: the later one too */
+	dl = now_ns() + DL_AHEAD;
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, dl, T.t[1].bufs, &t1),
+		  -EAGAIN);
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, dl + DL_AHEAD,
+				      T.t[1].bufs, &t2), -EAGAIN);
+	EXPECT_EQ(t2.deadline, dl);
+	bp_clock_skew += 2 * DL_AHEAD;
+	EXPECT_EQ(bufpool_wait_done(e1, &t1, -ETIMEDOUT, T.t[1].bufs),
+		  -ETIMEDOUT);
+	EXPECT_EQ(bufpool_wait_done(e1, &t2, -ETIMEDOUT, T.t[1].bufs),
+		  -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(queued(NORM), 0);
+	EXPECT_EQ(C(1), -ENOENT);
+	bp_clock_skew = 0;
+
+	/* withdrawn by bufpool_expire(): the sleeper after the collector */
+	dl = now_ns() + DL_AHEAD;
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, dl, T.t[1].bufs, &t1),
+		  -EAGAIN);
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[1].bufs, &t2), -EAGAIN);
+	wakes = T.t[1].wakes;
+	bp_clock_skew += 2 * DL_AHEAD;
+	EXPECT_EQ(bufpool_expire(e1), 0);
+	CHECK();
+	EXPECT_EQ(T.t[1].wakes, wakes + 1);
+	EXPECT_EQ(bufpool_wait_done(e1, &t1, 0, T.t[1].bufs), -ETIMEDOUT);
+	EXPECT_EQ(e1->waiter.state, BUFPOOL_WAIT_IDLE);
+	EXPECT_EQ(bufpool_wait_done(e1, &t2, 0, T.t[1].bufs), -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(queued(NORM), 0);
+	bp_clock_skew = 0;
+
+	/* an expiry a CANCEL then clears still ended at the deadline */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, now_ns() + DL_AHEAD,
+				      T.t[1].bufs, &t1), -EAGAIN);
+	bp_clock_skew += 2 * DL_AHEAD;
+	EXPECT_EQ(bufpool_expire(e1), 0);
+	EXPECT_EQ(C(1), 0);
+	EXPECT_EQ(bufpool_wait_done(e1, &t1, 0, T.t[1].bufs), -ETIMEDOUT);
+	CHECK();
+	bp_clock_skew = 0;
+	teardown();
+}
+
 /* What a sleeper learns: cancelled, interrupted, granted meanwhile. */
 static void test_wait_done(void)
 {
@@ -3431,6 +3541,7 @@ static const struct test tests[] = {
 	{ "runtime_tunables", test_tunables },
 	{ "dirty_tracking", test_dirty_tracking },
 	{ "deadlines", test_deadline },
+	{ "deadline_siblings", test_deadline_siblings },
 	{ "wait_done", test_wait_done },
 	{ "offer_expiry", test_offer_expiry },
 	{ "release_detach", test_release_detach },
