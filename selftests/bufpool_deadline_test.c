@@ -9,7 +9,9 @@
  * keeps its place; a grant that races a signal stays with the waiter;
  * after -EINTR the request stays queued (collect, -EBUSY for a different
  * one, withdrawn at its deadline); under the offer policy an offer that is
- * never taken up lapses instead of stalling the queue.
+ * never taken up lapses instead of stalling the queue; threads sleeping on
+ * one fd's request all return -ETIMEDOUT at its deadline, one queued with
+ * no timeout of its own or a later one too, and none queues a new request.
  *
  * Each test sets a small pool (limit 16, reserve 2, hand-off) and starts
  * by taking all of it on a "holder" fd, so that every later request
@@ -30,6 +32,10 @@
 #define NR_ROUNDS	5	/* rounds of each keep-your-place test */
 #define NR_RACES	20	/* rounds of the grant/signal race */
 #define NR_OFFERED	3	/* offers nobody takes up */
+/* a sleeper's own timeout that no test waits for */
+#define HOUR_NS		(3600ULL * 1000 * 1000 * 1000)
+/* how long a sleeper on a request past its deadline may take to return */
+#define LIVENESS_MS	20000
 
 static long long now_ns(void)
 {
@@ -132,6 +138,7 @@ struct sleeper {
 	__u64 timeout_ns;
 	__u32 id[1];
 	int ret;
+	long long start_ns;	/* just before its ALLOC */
 	long long elapsed_ns;
 	int done[2];		/* a byte when it returns */
 };
@@ -141,6 +148,7 @@ static void *sleeper_fn(void *arg)
 	struct sleeper *s = arg;
 	long long t0 = now_ns();
 
+	s->start_ns = t0;
 	s->ret = bp_alloc_t(s->fd, BP_CRIT, 1, s->flags, s->timeout_ns, s->id);
 	s->elapsed_ns = now_ns() - t0;
 	bp_put(s->done[1], 'd');
@@ -426,6 +434,115 @@ TEST_F(deadline, abstime)
 				1, id));
 	EXPECT_EQ(0, bp_release(self->fd, id, 1));
 	EXPECT_EQ(0, take_back(self, 0));
+}
+
+/* Has @s returned by @end (bp_now_ms())? */
+static bool sleeper_returned_by(struct sleeper *s, long long end)
+{
+	long long left = end - bp_now_ms();
+
+	return sleeper_returned(s, left > 0 ? (int)left : 0);
+}
+
+/* A handler for SIGUSR1 without SA_RESTART: ALLOC returns -EINTR. */
+static int sleepers_sigusr1(void)
+{
+	struct sigaction sa = { .sa_handler = count_signal };
+
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* End a sleeper that does not return by itself, so it can be joined. */
+static bool sleeper_interrupt(struct sleeper *s)
+{
+	pthread_kill(s->thread, SIGUSR1);
+	return sleeper_returned(s, BP_PATIENCE_MS);
+}
+
+/*
+ * T1 queues the fd's request with no timeout (it sleeps with no timer),
+ * T2 finds it queued and gives it a 50 ms deadline.  When T2 times out
+ * the request is withdrawn: T1 must learn it too, not sleep on with
+ * nothing queued (nothing would ever wake it but a signal).
+ */
+TEST_F_TIMEOUT(deadline, sleeper_without_timeout_times_out_with_the_request,
+	       60)
+{
+	struct sleeper t1, t2;
+	int fd = bp_open(0);
+	bool returned;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, sleepers_sigusr1());
+	ASSERT_EQ(0, sleeper_start(&t1, fd, 0, 0));
+	ASSERT_EQ(0, bp_wait_queued(self->fd, BP_CRIT, 1, BP_PATIENCE_MS));
+	ASSERT_EQ(0, sleeper_start(&t2, fd, 0, 50 * 1000 * 1000ULL));
+	returned = sleeper_returned_by(&t2, bp_now_ms() + LIVENESS_MS);
+	EXPECT_TRUE(returned) TH_LOG("T2 still asleep past its 50 ms timeout");
+	if (!returned)
+		ASSERT_TRUE(sleeper_interrupt(&t2));
+	sleeper_join(&t2);
+	EXPECT_EQ(-ETIMEDOUT, t2.ret);
+	returned = sleeper_returned_by(&t1, bp_now_ms() + LIVENESS_MS);
+	EXPECT_TRUE(returned)
+		TH_LOG("T1 still asleep %d s past the request's deadline, %llu queued",
+		       LIVENESS_MS / 1000,
+		       (unsigned long long)bp_nr_queued_now(self->fd));
+	if (!returned)
+		ASSERT_TRUE(sleeper_interrupt(&t1));
+	sleeper_join(&t1);
+	EXPECT_EQ(-ETIMEDOUT, t1.ret);
+	EXPECT_EQ(0ULL, bp_nr_queued_now(self->fd));
+	EXPECT_EQ(-ENOENT, bp_cancel(fd));
+	close(fd);
+}
+
+/*
+ * T1 queues the fd's request with a 1 s deadline; T2 and T3 find it
+ * queued, each with a timeout of an hour, so all three sleep until the
+ * same deadline, the request's.  Whichever withdraws it, the two others
+ * must return -ETIMEDOUT too, not queue a new request with their own
+ * hour: of T2 and T3, one at least comes after the one that withdrew it.
+ */
+TEST_F_TIMEOUT(deadline, sleepers_sharing_the_deadline_all_time_out, 60)
+{
+	const __u64 timeout = 1000 * 1000 * 1000ULL;
+	struct sleeper s[3];
+	long long end, dl;
+	bool returned;
+	int fd = bp_open(0), i;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, sleepers_sigusr1());
+	ASSERT_EQ(0, sleeper_start(&s[0], fd, 0, timeout));
+	ASSERT_EQ(0, bp_wait_queued(self->fd, BP_CRIT, 1, BP_PATIENCE_MS));
+	for (i = 1; i < 3; i++)
+		ASSERT_EQ(0, sleeper_start(&s[i], fd, 0, HOUR_NS));
+	end = bp_now_ms() + LIVENESS_MS;
+	dl = s[0].start_ns + (long long)timeout;
+	for (i = 0; i < 3; i++) {
+		returned = sleeper_returned_by(&s[i], end);
+		/*
+		 * Asleep on a request of its own, with its own timeout.  Its
+		 * call's start tells one that came after the deadline (the
+		 * test's premise broken) from one that joined in time.
+		 */
+		EXPECT_TRUE(returned)
+			TH_LOG("T%d asleep %d s on: %llu queued, began %lld us before deadline",
+			       i + 1, LIVENESS_MS / 1000,
+			       (unsigned long long)bp_nr_queued_now(self->fd),
+			       (dl - s[i].start_ns) / 1000);
+		if (!returned)
+			ASSERT_TRUE(sleeper_interrupt(&s[i]));
+	}
+	for (i = 0; i < 3; i++) {
+		sleeper_join(&s[i]);
+		EXPECT_EQ(-ETIMEDOUT, s[i].ret) TH_LOG("T%d", i + 1);
+	}
+	EXPECT_EQ(0ULL, bp_nr_queued_now(self->fd));
+	EXPECT_EQ(-ENOENT, bp_cancel(fd));
+	close(fd);
 }
 
 /*
