@@ -60,7 +60,9 @@
  *               the creator of the outermost one (a namespace root created
  *               is a user of its own)
  *  -ETIMEDOUT   blocking fd: the request's deadline passed, request
- *               withdrawn (never before the deadline); also what the next
+ *               withdrawn (never before the deadline); every thread
+ *               blocked on the request gets it, whatever its own
+ *               timeout_ns (0 included); also what the next
  *               ALLOC with the same class and count collects when the
  *               deadline of a request left queued by -EINTR passed
  *  -ECANCELED   blocking fd: another thread withdrew the request with
