@@ -1903,6 +1903,15 @@ static int bufpool_alloc_until_locked(struct bufpool_entity *e,
 		if (ret)
 			pool->spurious++;
 		/*
+		 * Its own deadline passed: withdrawn at the deadline, as
+		 * bufpool_time_out_locked() does it, so that the other
+		 * sleepers on it (woken by the offer) learn it too.
+		 */
+		if (ret == -ETIMEDOUT && same) {
+			w->timed_out = w->seq;
+			bufpool_queue_wake_locked(pool, w);
+		}
+		/*
 		 * Refused (the reserve, its own side, the quota, the limit) or
 		 * not waiting (NOQUEUE): what it was offered goes on to the
 		 * next waiters.

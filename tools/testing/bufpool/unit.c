@@ -1352,6 +1352,48 @@ static void test_deadline_siblings(void)
 	teardown();
 }
 
+/*
+ * Under the offer policy: a request offered after its deadline, which a
+ * sleeper's retry then finds passed, is withdrawn at the deadline for
+ * every sleeper on it, not for the one that retried only.
+ */
+static void set_policy(unsigned int policy);
+
+static void test_deadline_offered_siblings(void)
+{
+	struct bufpool_entity *e1 = &T.t[1].e;
+	struct bufpool_ticket t1 = { 0 }, t2 = { 0 };
+	unsigned int wakes;
+	u64 dl;
+
+	setup(2, 0);
+	set_policy(BUFPOOL_POLICY_OFFER);
+	EXPECT_EQ(A(0, NORM, 2), 0);
+	dl = now_ns() + DL_AHEAD;
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, BUFPOOL_NO_DEADLINE,
+				      T.t[1].bufs, &t1), -EAGAIN);
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, dl, T.t[1].bufs, &t2),
+		  -EAGAIN);
+	EXPECT_EQ(R(0, 1), 0);			/* 1 is offered the buffer */
+	EXPECT_EQ(e1->waiter.state, BUFPOOL_WAIT_OFFERED);
+	EXPECT_EQ(A(2, NORM, 1), 0);		/* and 2 takes it first */
+	bp_clock_skew += 2 * DL_AHEAD;
+	wakes = T.t[1].wakes;
+	/* the retry of the sleeper with the deadline: too late */
+	EXPECT_EQ(bufpool_alloc_until(e1, NORM, 1, 0, dl, T.t[1].bufs, &t2),
+		  -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(T.t[1].wakes, wakes + 1);
+	EXPECT_EQ(queued(NORM), 0);
+	/* the one without a deadline learns it, rather than queue anew */
+	EXPECT_EQ(bufpool_wait_done(e1, &t1, 0, T.t[1].bufs), -ETIMEDOUT);
+	CHECK();
+	EXPECT_EQ(queued(NORM), 0);
+	bp_clock_skew = 0;
+	set_policy(BUFPOOL_POLICY_HANDOFF);
+	teardown();
+}
+
 /* What a sleeper learns: cancelled, interrupted, granted meanwhile. */
 static void test_wait_done(void)
 {
@@ -3542,6 +3584,7 @@ static const struct test tests[] = {
 	{ "dirty_tracking", test_dirty_tracking },
 	{ "deadlines", test_deadline },
 	{ "deadline_siblings", test_deadline_siblings },
+	{ "deadline_offered_siblings", test_deadline_offered_siblings },
 	{ "wait_done", test_wait_done },
 	{ "offer_expiry", test_offer_expiry },
 	{ "release_detach", test_release_detach },
