@@ -275,7 +275,8 @@ fault:
  * Put back the @count words at @p that bufpool_put_ids() overwrote with
  * @ids: each gets its value @old again unless it no longer holds our id,
  * that is, unless another thread stored there since (a compare-and-exchange
- * where the architecture has one; elsewhere a read, then a store).  Stops
+ * where the architecture has one; elsewhere a read, then a store; a store
+ * of that same id cannot be told from ours, and is undone too).  Stops
  * at a fault: the words of a page that another thread unmapped or write-
  * protected in the meantime keep what they hold.
  */
@@ -475,6 +476,13 @@ static long bufpool_ioctl_alloc(struct file *file, void __user *uarg,
 			 task_pid_nr(current), arg.flags, arg.alloc_class, arg.count);
 		return -EINVAL;
 	}
+	/*
+	 * The probe and the put-back compare-and-exchange the caller's
+	 * words: one split across two cache lines is a split lock, which a
+	 * CPU that detects them traps on, in the kernel too.
+	 */
+	if (!IS_ALIGNED(arg.ids_ptr, sizeof(u32)))
+		return -EINVAL;
 	/*
 	 * A bad ids_ptr must fail before the pool is touched, and a failed
 	 * call must not change the caller's array.

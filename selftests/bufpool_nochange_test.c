@@ -218,6 +218,32 @@ TEST_F(nc, einval)
 	NC(-EINVAL, nc_release(self->x, 0, ids, BUFPOOL_ALLOC_MAX + 1));
 }
 
+/*
+ * ALLOC's ids must be aligned for __u32: its probe and its put-back
+ * compare-and-exchange the caller's words, and one split across two cache
+ * lines is a split lock, which a CPU that detects them traps on in the
+ * kernel too.  Refused before anything is touched, the words untouched.
+ */
+TEST_F(nc, einval_unaligned_ids)
+{
+	size_t as = sizeof(struct bufpool_alloc);
+	unsigned char *line, before[16];
+	unsigned int off;
+
+	/* the worst case: the words straddle a cache line */
+	line = aligned_alloc(128, 128);
+	ASSERT_NE(NULL, line);
+	for (off = 1; off < sizeof(__u32); off++) {
+		memset(line, 0x5a, 128);
+		memcpy(before, line + 56, sizeof(before));
+		NC(-EINVAL, nc_alloc(self->x, as, 0, BP_CRIT, 1, 0,
+				     bp_ptr(line + 60 + off), 0));
+		EXPECT_EQ(0, memcmp(before, line + 56, sizeof(before)))
+			TH_LOG("offset %u: the caller's words changed", off);
+	}
+	free(line);
+}
+
 TEST_F(nc, e2big)
 {
 	unsigned char *big = calloc(1, 8192);

@@ -26,7 +26,8 @@
  *  -EINVAL      unknown flag, non-zero reserved field, size below the
  *               structure's BUFPOOL_*_SIZE_VER0, or a value out of its
  *               documented range; BUFPOOL_ALLOC_STATUS without the status
- *               page mapped or on a call that would sleep
+ *               page mapped or on a call that would sleep; ALLOC's
+ *               ids_ptr not aligned to 4 bytes
  *  -E2BIG       size larger than the kernel knows and the extra bytes are
  *               not zero, or larger than BUFPOOL_ARG_SIZE_MAX (4096)
  *
@@ -184,7 +185,8 @@ enum bufpool_class {
  * @count: number of buffers, 1..BUFPOOL_ALLOC_MAX, all or none
  * @timeout_ns: blocking fd only: give up after this long (with
  *	BUFPOOL_ALLOC_ABSTIME: at this CLOCK_MONOTONIC time); 0 waits forever
- * @ids_ptr: user pointer to __u32[count], filled with the buffer ids
+ * @ids_ptr: user pointer to __u32[count], aligned to 4 bytes (-EINVAL),
+ *	filled with the buffer ids
  * @__reserved: must be zero
  *
  * On a blocking fd the call sleeps (interruptibly) until the buffers are
