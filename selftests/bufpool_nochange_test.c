@@ -244,6 +244,27 @@ TEST_F(nc, einval_unaligned_ids)
 	free(line);
 }
 
+/*
+ * When several errors apply, ALLOC answers in a fixed order: the
+ * structure's own fields (EINVAL, the alignment of ids_ptr included),
+ * then the ids array (EFAULT), then the status-page flag (EINVAL), then
+ * the pool.  Each pair below has both errors; the first one wins.
+ */
+TEST_F(nc, errno_order)
+{
+	size_t as = sizeof(struct bufpool_alloc);
+	__u32 st = BUFPOOL_ALLOC_STATUS | BUFPOOL_ALLOC_NOQUEUE;
+	__u32 ids[1];
+
+	/* unaligned and unmapped: refused for the alignment */
+	NC(-EINVAL, nc_alloc(self->x, as, 0, BP_CRIT, 1, 0, 1, 0));
+	/* a reserved field set and no array */
+	NC(-EINVAL, nc_alloc(self->x, as, 0, BP_CRIT, 1, 0, 0, 1));
+	/* the status flag without the page mapped, and no array */
+	NC(-EFAULT, nc_alloc(self->x, as, st, BP_CRIT, 1, 0, 0, 0));
+	NC(-EINVAL, nc_alloc(self->x, as, st, BP_CRIT, 1, 0, bp_ptr(ids), 0));
+}
+
 TEST_F(nc, e2big)
 {
 	unsigned char *big = calloc(1, 8192);
